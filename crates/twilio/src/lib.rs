@@ -12,6 +12,7 @@
 //!
 //! Areas:
 //! - [`sid`]: SID newtypes (`AC…`, `WT…`, …) and the [`Pii`] redacting wrapper.
+//! - [`token`]: Access Tokens (HS256 JWT): mint bit-identical to twilio-node, verify with Twilio's error codes.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -23,3 +24,10 @@ pub use sid::{
     RecordingSid, ReservationSid, SidError, SyncDocumentSid, SyncListSid, SyncMapSid,
     SyncServiceSid, SyncStreamSid, TaskQueueSid, TaskSid, WorkerSid, WorkflowSid, WorkspaceSid,
 };
+
+pub mod token;
+
+pub use token::{
+    AccessToken, Claims, Grants, Header, SyncGrant, TaskRouterGrant, TokenError, VoiceGrant,
+};
+
