@@ -30,4 +30,3 @@ pub mod token;
 pub use token::{
     AccessToken, Claims, Grants, Header, SyncGrant, TaskRouterGrant, TokenError, VoiceGrant,
 };
-
