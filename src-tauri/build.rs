@@ -1,0 +1,16 @@
+//! Generates the Tauri context and the permission set of the app's own commands.
+//!
+//! Every command is listed: without the manifest all app commands would be allowed to every window
+//! (tauri-apps/tauri#9008). Capabilities live in `src-tauri/capabilities/` (layout B, DESIGN.md §3).
+
+const COMMANDS: &[&str] = &["app_info", "get_state", "set_presence"];
+
+fn main() {
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build script failed");
+}

@@ -1,0 +1,42 @@
+//! Structured logs: `tracing` to stderr and to a daily-rolling file in the app's log directory.
+//!
+//! The filter comes from `TSUNAGI_LOG` (same syntax as `RUST_LOG`), defaulting to `info`.
+
+use std::path::Path;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
+
+/// Keeps the file writer flushing until the app exits; hold it in managed state.
+pub struct LogGuard {
+    _guard: Option<WorkerGuard>,
+}
+
+/// Installs the global subscriber. A log directory that cannot be created costs the file, not the app.
+pub fn init(log_dir: &Path) -> LogGuard {
+    let filter = EnvFilter::try_from_env("TSUNAGI_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let (file_layer, guard, file_error) = match std::fs::create_dir_all(log_dir) {
+        Ok(()) => {
+            let appender = tracing_appender::rolling::daily(log_dir, "tsunagi.log");
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            (
+                Some(fmt::layer().with_ansi(false).with_writer(writer)),
+                Some(guard),
+                None,
+            )
+        }
+        Err(error) => (None, None, Some(error)),
+    };
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr))
+        .with(file_layer)
+        .try_init();
+    if let Err(error) = installed {
+        eprintln!("tsunagi: logging was already initialised: {error}");
+    }
+    if let Some(error) = file_error {
+        tracing::warn!(%error, dir = %log_dir.display(), "no log file: the log directory could not be created");
+    }
+    LogGuard { _guard: guard }
+}
