@@ -1,7 +1,7 @@
 // Desktop smoke test: the real Tauri app under Xvfb, driven over WebDriver, its tray menu clicked over D-Bus.
 // Run by tests/desktop/run.sh (which starts Xvfb, a D-Bus session, the fake tray watcher and tauri-driver).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -57,7 +57,16 @@ try {
   assert.deepEqual(await invoke(wd, 'get_state'), { presence: 'available' }, 'a refused command changed nothing');
   console.log('ok - set_presence via the UI, get_state agrees, bad input refused');
 
-  // 3. The tray: registered with the watcher, menu mirrors the state, icon colour is the presence.
+  // 3. Security: the CSP blocks inline script, and commands outside the main capability are refused.
+  const inlineRan = await wd.execute(
+    "const s = document.createElement('script'); s.textContent = 'window.__inlineRan = true'; document.head.appendChild(s); return window.__inlineRan === true;",
+  );
+  assert.equal(inlineRan, false, 'CSP must block inline scripts');
+  const denied = await invoke(wd, 'plugin:window|close', { label: 'main' });
+  assert.ok(denied && typeof denied.rejected === 'string', `window close not granted: ${JSON.stringify(denied)}`);
+  console.log('ok - CSP blocks inline script; ungranted command refused:', denied.rejected);
+
+  // 4. The tray: registered with the watcher, menu mirrors the state, icon colour is the presence.
   let layout = await waitFor('tray shows Available', () => {
     const l = trayLayout();
     return checked(l).join() === 'Available' ? l : null;
@@ -66,7 +75,7 @@ try {
   assert.ok(near(layout.iconDiscRgba, DISC.available), `tray icon is green: ${layout.iconDiscRgba}`);
   console.log('ok - tray menu', JSON.stringify(layout.items.map((i) => i.label)));
 
-  // 4. Click "Away" in the tray menu: the app's state, the window and the tray all follow.
+  // 5. Click "Away" in the tray menu: the app's state, the window and the tray all follow.
   trayClick('Away');
   await wd.waitForText('#presence', (t) => t === 'Away', { what: 'window after tray click' });
   assert.equal(await wd.text('#notice'), 'Changed from the tray: Away.');
@@ -78,7 +87,7 @@ try {
   assert.ok(near(layout.iconDiscRgba, DISC.away), `tray icon is amber: ${layout.iconDiscRgba}`);
   console.log('ok - tray "Away" changed state, window and icon');
 
-  // 5. Single instance: a second launch hands over to this one and exits; this one keeps running.
+  // 6. Single instance: a second launch hands over to this one and exits; this one keeps running.
   const second = spawn(app, ['--second-launch-test'], { stdio: 'ignore' });
   const code = await new Promise((resolve) => {
     const timer = setTimeout(() => (second.kill(), resolve('still running after 10 s')), 10000);
@@ -87,6 +96,13 @@ try {
   assert.equal(code, 0, `second instance should exit at once, got ${code}`);
   assert.deepEqual(await invoke(wd, 'get_state'), { presence: 'away' }, 'first instance unaffected');
   console.log('ok - second launch exited (code 0), first instance still answers');
+
+  // 7. Logs: the rolling file in the app's log directory tells what happened.
+  const logDir = join(process.env.XDG_DATA_HOME ?? join(process.env.HOME, '.local', 'share'), 'jp.tsunagi.desktop', 'logs');
+  await waitFor('log file records the tray change', () =>
+    readdirSync(logDir).some((f) => /presence changed.*from="?available"? to="?away"? source=Tray/.test(readFileSync(join(logDir, f), 'utf8'))),
+  );
+  console.log(`ok - log file in ${logDir} records the change`);
 
   const shots = join(root, 'target', 'screenshots');
   mkdirSync(shots, { recursive: true });
