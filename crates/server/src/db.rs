@@ -1,0 +1,114 @@
+//! Database access: one `sqlx::AnyPool` over SQLite (embedded default) or PostgreSQL (several instances).
+//!
+//! Why `Any` with one migration directory: every query in this crate is written once, with `$1` placeholders
+//! (which both SQLite and PostgreSQL accept), against a schema that uses only portable types (`TEXT`, `BIGINT`).
+//! So there is one query code path and one migration history, and the same test suite proves both backends.
+//! PostgreSQL-only features (LISTEN/NOTIFY) live in [`crate::events`] behind a separate `PgListener`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+
+/// Migrations embedded at build time (`crates/server/migrations`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Which backend the pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file or memory database.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The pool plus its backend.
+#[derive(Debug, Clone)]
+pub struct Db {
+    /// The pool.
+    pub pool: AnyPool,
+    /// The backend.
+    pub backend: Backend,
+    /// The URL it was opened with (needed by the PostgreSQL listener).
+    url: String,
+}
+
+impl Db {
+    /// Opens the database at `url`, creating a SQLite file if needed, and runs the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(sqlx::Error::Configuration(
+                "database.url must be sqlite: or postgres:".into(),
+            ));
+        };
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        if backend == Backend::Sqlite && !memory {
+            if let Some(dir) = sqlite_parent_dir(url) {
+                std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            }
+        }
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
+        // Every connection to `sqlite::memory:` is its own database: keep exactly one, forever.
+        options = if memory {
+            options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            options.max_connections(max_connections.max(1))
+        };
+        let pool = options.connect(url).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            pool,
+            backend,
+            url: url.to_owned(),
+        })
+    }
+
+    /// The URL the pool was opened with. Contains credentials: never log it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Records a webhook delivery key; returns `true` the first time, `false` for a retry already seen.
+    pub async fn first_delivery(&self, key: &str) -> Result<bool, sqlx::Error> {
+        let r = sqlx::query(
+            "INSERT INTO webhook_receipts (dedup_key, received_at) VALUES ($1, $2) ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+}
+
+fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next()?;
+    std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+}
+
+/// Seconds since the Unix epoch (the shell's clock; domain code takes it as input).
+pub fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

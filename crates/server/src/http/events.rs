@@ -1,0 +1,53 @@
+//! `GET /v1/events`: the agent's push WebSocket (call context, call end). Server → client only; the client's
+//! frames are read to notice pings and close. A client that falls behind gets `{"type":"resync"}` and should
+//! fetch its state again.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::Agent;
+use crate::policy::SupportedAgent;
+use crate::state::AppState;
+
+/// Upgrades to the push socket.
+pub async fn events(
+    State(state): State<AppState>,
+    SupportedAgent(agent): SupportedAgent,
+    ws: WebSocketUpgrade,
+) -> Response {
+    ws.max_message_size(16 * 1024)
+        .on_upgrade(move |socket| run(state, agent, socket))
+}
+
+async fn run(state: AppState, agent: Arc<Agent>, socket: WebSocket) {
+    let mut rx = state.hub.subscribe();
+    state.metrics.ws_open.fetch_add(1, Ordering::Relaxed);
+    let (mut sink, mut stream) = socket.split();
+    loop {
+        tokio::select! {
+            delivery = rx.recv() => {
+                let text = match delivery {
+                    Ok(d) if d.agent_id == agent.id => d.payload.clone(),
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(_)) => r#"{"type":"resync"}"#.to_owned(),
+                    Err(RecvError::Closed) => break,
+                };
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    state.metrics.ws_open.fetch_sub(1, Ordering::Relaxed);
+    tracing::debug!(agent = %agent.id, "events socket closed");
+}

@@ -1,0 +1,66 @@
+//! # tsunagi-server: the companion server
+//!
+//! Owns the Twilio secrets and REST API so agents never hold account credentials: issues Access Tokens, answers
+//! Twilio webhooks (signature-checked, idempotent), orchestrates TaskRouter + Conference, pushes call context to
+//! agents over `/v1/events`, and serves the desktop update channel. Storage is sqlx over SQLite (embedded
+//! default) or PostgreSQL (several instances; events fanned out with LISTEN/NOTIFY).
+//!
+//! The library exposes [`app`]; `main.rs` only reads the configuration, binds and serves (plus admin
+//! subcommands). Twilio is reached only through configured base URLs, so the same code runs against the real
+//! Twilio and the local stand-in.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod metrics;
+pub mod policy;
+pub mod state;
+pub mod tokens;
+pub mod twilio_rest;
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+pub use db::Db;
+pub use error::ApiError;
+pub use state::AppState;
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    use http::{events, health, session, token};
+    let limit = state.config.server.max_body_bytes;
+    let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .route("/v1/login", post(session::login))
+        .route("/v1/logout", post(session::logout))
+        .route("/v1/me", get(session::me))
+        .route("/v1/token", post(token::issue))
+        .route("/v1/tokens", post(token::issue))
+        .route("/v1/events", get(events::events))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,261 @@
+//! The server's Twilio REST client: Voice (Conferences, Participants, Calls) and TaskRouter (Workers, Tasks,
+//! Reservations), form-encoded in, JSON out, HTTP Basic with the API key.
+//!
+//! Base URLs come from configuration, so the same code talks to the real Twilio or to the local stand-in.
+//! Only the fields the server needs are read from the replies.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Config, Secret};
+
+/// A REST failure. The detail is logged by [`crate::error::ApiError`], never sent to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum RestError {
+    /// Transport failure or timeout.
+    #[error("transport: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// Twilio answered with an error status.
+    #[error("{method} {path}: HTTP {status}, Twilio code {code:?}")]
+    Status {
+        /// Method.
+        method: &'static str,
+        /// Path without host.
+        path: String,
+        /// HTTP status.
+        status: u16,
+        /// Twilio error code, if the body had one.
+        code: Option<i64>,
+    },
+    /// The reply lacked an expected field.
+    #[error("unexpected reply from {0}")]
+    Shape(String),
+}
+
+impl RestError {
+    /// The Twilio error code, if any.
+    pub fn twilio_code(&self) -> Option<i64> {
+        match self {
+            Self::Status { code, .. } => *code,
+            _ => None,
+        }
+    }
+    /// The HTTP status, if Twilio answered.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    api_base: String,
+    taskrouter_base: String,
+    account_sid: String,
+    workspace_sid: String,
+    key_sid: String,
+    key_secret: Secret,
+}
+
+/// A cheap-to-clone REST client.
+#[derive(Debug, Clone)]
+pub struct TwilioRest(Arc<Inner>);
+
+type Form<'a> = &'a [(&'a str, &'a str)];
+
+impl TwilioRest {
+    /// Builds the client from configuration.
+    pub fn new(config: &Config) -> Result<Self, RestError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(3))
+            .build()?;
+        Ok(Self(Arc::new(Inner {
+            http,
+            api_base: config.twilio.api_base.trim_end_matches('/').to_owned(),
+            taskrouter_base: config
+                .twilio
+                .taskrouter_base
+                .trim_end_matches('/')
+                .to_owned(),
+            account_sid: config.twilio.account_sid.to_string(),
+            workspace_sid: config.twilio.workspace_sid.to_string(),
+            key_sid: config.twilio.api_key_sid.to_string(),
+            key_secret: config.secrets.api_key_secret.clone(),
+        })))
+    }
+
+    fn voice(&self, rest: &str) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}/{rest}",
+            self.0.api_base, self.0.account_sid
+        )
+    }
+
+    fn taskrouter(&self, rest: &str) -> String {
+        format!(
+            "{}/v1/Workspaces/{}/{rest}",
+            self.0.taskrouter_base, self.0.workspace_sid
+        )
+    }
+
+    async fn send(
+        &self,
+        method: &'static str,
+        url: String,
+        form: Option<Form<'_>>,
+        timeout: Option<Duration>,
+    ) -> Result<serde_json::Value, RestError> {
+        let m = match method {
+            "GET" => reqwest::Method::GET,
+            "DELETE" => reqwest::Method::DELETE,
+            _ => reqwest::Method::POST,
+        };
+        let mut req = self
+            .0
+            .http
+            .request(m, &url)
+            .basic_auth(&self.0.key_sid, Some(self.0.key_secret.expose()));
+        if let Some(form) = form {
+            req = req.form(form);
+        }
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        let body: serde_json::Value =
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        if !status.is_success() {
+            let path = url
+                .split_once("//")
+                .and_then(|(_, r)| r.split_once('/'))
+                .map(|(_, p)| p)
+                .unwrap_or("");
+            return Err(RestError::Status {
+                method,
+                path: format!("/{}", path.split('?').next().unwrap_or("")),
+                status: status.as_u16(),
+                code: body.get("code").and_then(serde_json::Value::as_i64),
+            });
+        }
+        Ok(body)
+    }
+
+    /// `GET Workers/{WK}` → the activity's `available` flag, within `budget`.
+    pub async fn worker_available(
+        &self,
+        worker_sid: &str,
+        budget: Duration,
+    ) -> Result<bool, RestError> {
+        let body = self
+            .send(
+                "GET",
+                self.taskrouter(&format!("Workers/{worker_sid}")),
+                None,
+                Some(budget),
+            )
+            .await?;
+        body.get("available")
+            .and_then(serde_json::Value::as_bool)
+            .ok_or_else(|| RestError::Shape("worker".into()))
+    }
+
+    /// `POST Tasks/{WT}/Reservations/{WR}` with `form`.
+    pub async fn update_reservation(
+        &self,
+        task: &str,
+        res: &str,
+        form: Form<'_>,
+    ) -> Result<(), RestError> {
+        self.send(
+            "POST",
+            self.taskrouter(&format!("Tasks/{task}/Reservations/{res}")),
+            Some(form),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// `POST Tasks/{WT}` with `form`.
+    pub async fn update_task(&self, task: &str, form: Form<'_>) -> Result<(), RestError> {
+        self.send(
+            "POST",
+            self.taskrouter(&format!("Tasks/{task}")),
+            Some(form),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// `POST Conferences/{CF}.json` with `form`.
+    pub async fn update_conference(
+        &self,
+        conference: &str,
+        form: Form<'_>,
+    ) -> Result<(), RestError> {
+        self.send(
+            "POST",
+            self.voice(&format!("Conferences/{conference}.json")),
+            Some(form),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// `POST Conferences/{CF}/Participants/{CA}.json` with `form`.
+    pub async fn update_participant(
+        &self,
+        conference: &str,
+        call: &str,
+        form: Form<'_>,
+    ) -> Result<(), RestError> {
+        let url = self.voice(&format!(
+            "Conferences/{conference}/Participants/{call}.json"
+        ));
+        self.send("POST", url, Some(form), None).await?;
+        Ok(())
+    }
+
+    /// `POST Conferences/{CF or name}/Participants.json`; returns the new leg's CallSid.
+    pub async fn create_participant(
+        &self,
+        conference: &str,
+        form: Form<'_>,
+    ) -> Result<String, RestError> {
+        let url = self.voice(&format!("Conferences/{conference}/Participants.json"));
+        let body = self.send("POST", url, Some(form), None).await?;
+        body.get("call_sid")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| RestError::Shape("participant".into()))
+    }
+
+    /// `DELETE Conferences/{CF}/Participants/{CA}.json`.
+    pub async fn delete_participant(&self, conference: &str, call: &str) -> Result<(), RestError> {
+        let url = self.voice(&format!(
+            "Conferences/{conference}/Participants/{call}.json"
+        ));
+        self.send("DELETE", url, None, None).await?;
+        Ok(())
+    }
+
+    /// `POST Calls/{CA}.json` with `form`.
+    pub async fn update_call(&self, call: &str, form: Form<'_>) -> Result<(), RestError> {
+        self.send(
+            "POST",
+            self.voice(&format!("Calls/{call}.json")),
+            Some(form),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,188 @@
+//! Test harness: a real database per test (a SQLite file in a temp dir, or a fresh PostgreSQL database when
+//! `DATABASE_URL` names a server, e.g. under `scripts/with-postgres`), the real router, and request helpers.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt as _;
+use tower::ServiceExt as _;
+use tsunagi_server::auth::{self, NewAgent, Role};
+use tsunagi_server::{app, AppState, Config, Db};
+
+pub const AUTH_TOKEN: &str = "test-auth-token-0123456789abcdef";
+pub const KEY_SECRET: &str = "test-api-key-secret-do-not-use";
+pub const PUBLIC: &str = "https://softphone-api.example.co.jp";
+pub const ACCOUNT: &str = "AC00000000000000000000000000000000";
+pub const WORKSPACE: &str = "WS33333333333333333333333333333333";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    _dir: tempfile::TempDir,
+}
+
+/// The configuration used by tests; `twilio_base` points every Twilio base URL at a stand-in.
+pub fn config(twilio_base: &str) -> Config {
+    let toml = format!(
+        r#"
+[server]
+public_base_url = "{PUBLIC}"
+max_body_bytes = 16384
+[twilio]
+account_sid = "{ACCOUNT}"
+api_key_sid = "SK11111111111111111111111111111111"
+workspace_sid = "{WORKSPACE}"
+workflow_sid = "WW66666666666666666666666666666666"
+twiml_app_sid = "AP22222222222222222222222222222222"
+sync_service_sid = "IS55555555555555555555555555555555"
+wrapup_activity_sid = "WA77777777777777777777777777777777"
+caller_id = "+81501234567"
+api_base = "{twilio_base}"
+taskrouter_base = "{twilio_base}"
+sync_base = "{twilio_base}"
+"#
+    );
+    let env = vec![
+        (
+            "TSUNAGI_TWILIO_API_KEY_SECRET".to_string(),
+            KEY_SECRET.to_string(),
+        ),
+        (
+            "TSUNAGI_TWILIO_AUTH_TOKEN".to_string(),
+            AUTH_TOKEN.to_string(),
+        ),
+    ];
+    Config::from_parts(&toml, env).expect("test config")
+}
+
+/// A fresh database: PostgreSQL when `DATABASE_URL` says so, else a SQLite file in `dir`.
+pub async fn fresh_db(dir: &std::path::Path) -> Db {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            sqlx::any::install_default_drivers();
+            let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::AnyPool::connect(&url)
+                .await
+                .expect("connect to DATABASE_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .expect("create database");
+            admin.close().await;
+            let base = url
+                .rsplit_once('/')
+                .map(|(b, _)| b)
+                .expect("url with a database name");
+            Db::connect(&format!("{base}/{name}"), 4)
+                .await
+                .expect("open test database")
+        }
+        _ => {
+            let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
+            Db::connect(&url, 4).await.expect("open sqlite")
+        }
+    }
+}
+
+pub async fn test_app_with(twilio_base: &str) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = fresh_db(dir.path()).await;
+    let state = AppState::new(config(twilio_base), db).expect("state");
+    let router = app(state.clone());
+    TestApp {
+        state,
+        router,
+        _dir: dir,
+    }
+}
+
+/// An app whose Twilio base URL points at a closed port (tests that must not reach Twilio).
+pub async fn test_app() -> TestApp {
+    test_app_with("http://127.0.0.1:9").await
+}
+
+impl TestApp {
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+        let resp = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        (status, body, headers)
+    }
+
+    pub async fn json(&self, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+        let (status, body, _) = self.send(req).await;
+        let value = if body.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&body).unwrap_or_else(|_| {
+                serde_json::Value::String(String::from_utf8_lossy(&body).into_owned())
+            })
+        };
+        (status, value)
+    }
+
+    pub async fn add_agent(
+        &self,
+        id: &str,
+        login: &str,
+        password: &str,
+        worker: Option<&str>,
+        role: Role,
+    ) {
+        auth::create_agent(
+            &self.state.db,
+            NewAgent {
+                id,
+                login,
+                display_name: "田中 太郎",
+                password: Some(password),
+                worker_sid: worker,
+                department_id: None,
+                role,
+            },
+        )
+        .await
+        .expect("create agent");
+    }
+
+    /// Logs in and returns the session token.
+    pub async fn login(&self, login: &str, password: &str) -> String {
+        let (status, body) = self
+            .json(post_json(
+                "/v1/login",
+                &serde_json::json!({"login": login, "password": password}),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["session_token"]
+            .as_str()
+            .expect("session_token")
+            .to_owned()
+    }
+}
+
+pub fn post_json(uri: &str, body: &serde_json::Value) -> Request<Body> {
+    Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request")
+}
+
+pub fn authed(method: &str, uri: &str, session: &str, version: Option<&str>) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {session}"));
+    if let Some(v) = version {
+        b = b.header("x-client-version", v);
+    }
+    b.body(Body::empty()).expect("request")
+}
