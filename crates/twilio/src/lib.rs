@@ -13,6 +13,7 @@
 //! Areas:
 //! - [`sid`]: SID newtypes (`AC…`, `WT…`, …) and the [`Pii`] redacting wrapper.
 //! - [`token`]: Access Tokens (HS256 JWT): mint bit-identical to twilio-node, verify with Twilio's error codes.
+//! - [`signature`]: `X-Twilio-Signature` webhook signatures (form and JSON bodies) and form-body parsing.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -30,3 +31,7 @@ pub mod token;
 pub use token::{
     AccessToken, Claims, Grants, Header, SyncGrant, TaskRouterGrant, TokenError, VoiceGrant,
 };
+
+pub mod signature;
+
+pub use signature::SignatureError;
