@@ -35,3 +35,8 @@ pub use token::{
 pub mod signature;
 
 pub use signature::SignatureError;
+
+/// PStream v1.6: the Voice JS SDK's signaling frames.
+pub mod pstream;
+
+pub use pstream::PStreamError;
