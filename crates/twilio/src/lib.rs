@@ -14,6 +14,7 @@
 //! - [`sid`]: SID newtypes (`AC…`, `WT…`, …) and the [`Pii`] redacting wrapper.
 //! - [`token`]: Access Tokens (HS256 JWT): mint bit-identical to twilio-node, verify with Twilio's error codes.
 //! - [`signature`]: `X-Twilio-Signature` webhook signatures (form and JSON bodies) and form-body parsing.
+//! - [`twiml`]: a typed TwiML voice subset, its XML writer and a bounded, strict parser.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -35,6 +36,11 @@ pub use token::{
 pub mod signature;
 
 pub use signature::SignatureError;
+
+pub mod twiml;
+
+pub use twiml::{TwimlError, VoiceResponse};
+
 
 /// PStream v1.6: the Voice JS SDK's signaling frames.
 pub mod pstream;
