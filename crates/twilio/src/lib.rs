@@ -41,7 +41,6 @@ pub mod twiml;
 
 pub use twiml::{TwimlError, VoiceResponse};
 
-
 /// PStream v1.6: the Voice JS SDK's signaling frames.
 pub mod pstream;
 
