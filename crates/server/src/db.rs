@@ -112,3 +112,49 @@ pub fn now_unix() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+impl Db {
+    /// Forgets a delivery key after a failed handling, so Twilio's retry is processed again.
+    pub async fn release_delivery(&self, key: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM webhook_receipts WHERE dedup_key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends a call-leg event for analytics; duplicates (same key) are ignored.
+    pub async fn log_call_event(&self, e: &CallEvent<'_>) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO call_events (dedup_key, task_sid, call_sid, conference_sid, kind, status, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(e.dedup_key)
+        .bind(e.task_sid)
+        .bind(e.call_sid)
+        .bind(e.conference_sid)
+        .bind(e.kind)
+        .bind(e.status)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// One row of the append-only call-leg log.
+#[derive(Debug, Clone)]
+pub struct CallEvent<'a> {
+    /// Deduplication key (CF + SequenceNumber, or CallSid + CallStatus).
+    pub dedup_key: &'a str,
+    /// `WT…`.
+    pub task_sid: Option<&'a str>,
+    /// `CA…`.
+    pub call_sid: Option<&'a str>,
+    /// `CF…`.
+    pub conference_sid: Option<&'a str>,
+    /// `agent-leg`, `conference`, `task`, `enqueue`.
+    pub kind: &'a str,
+    /// Status or event name.
+    pub status: &'a str,
+}

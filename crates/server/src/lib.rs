@@ -12,16 +12,20 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod calls;
 pub mod config;
+pub mod crm;
 pub mod db;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod inbound;
 pub mod metrics;
 pub mod policy;
 pub mod state;
 pub mod tokens;
 pub mod twilio_rest;
+pub mod twiml;
 
 use std::time::Duration;
 
@@ -39,7 +43,7 @@ pub use state::AppState;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    use http::{events, health, session, token};
+    use http::{events, health, session, token, twilio};
     let limit = state.config.server.max_body_bytes;
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     Router::new()
@@ -51,6 +55,14 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/token", post(token::issue))
         .route("/v1/tokens", post(token::issue))
         .route("/v1/events", get(events::events))
+        .route("/v1/agents/me/active-call", get(session::active_call))
+        .route("/twilio/voice/inbound", post(twilio::voice_inbound))
+        .route("/twilio/voice/wait", get(twilio::voice_wait))
+        .route("/twilio/voice/enqueue-action", post(twilio::enqueue_action))
+        .route("/twilio/taskrouter/assignment", post(twilio::assignment))
+        .route("/twilio/taskrouter/agent-leg", post(twilio::agent_leg))
+        .route("/twilio/taskrouter/events", post(twilio::taskrouter_events))
+        .route("/twilio/conference/status", post(twilio::conference_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -4,3 +4,5 @@ pub mod events;
 pub mod health;
 pub mod session;
 pub mod token;
+pub mod twilio;
+pub mod webhook;

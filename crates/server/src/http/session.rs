@@ -74,3 +74,30 @@ pub async fn logout(
 pub async fn me(AgentSession(agent): AgentSession) -> Json<Agent> {
     Json((*agent).clone())
 }
+
+/// `GET /v1/agents/me/active-call`: the resync snapshot of the agent's current interaction (spec §4.6), or 204.
+pub async fn active_call(
+    State(state): State<AppState>,
+    crate::policy::SupportedAgent(agent): crate::policy::SupportedAgent,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    let Some(row) = crate::calls::active_for_agent(&state.db, &agent.id).await? else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let customer = match &row.customer_id {
+        Some(id) => crate::crm::by_id(&state.db, id)
+            .await?
+            .map(|c| serde_json::json!({"id": c.id, "name": c.name})),
+        None => None,
+    };
+    Ok(Json(serde_json::json!({
+        "task_sid": row.task_sid,
+        "reservation_sid": row.reservation_sid,
+        "conference_sid": row.conference_sid,
+        "customer_call_sid": row.customer_call_sid,
+        "agent_call_sid": row.agent_call_sid,
+        "status": row.status.as_str(),
+        "customer": customer,
+    }))
+    .into_response())
+}

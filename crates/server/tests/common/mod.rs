@@ -186,3 +186,68 @@ pub fn authed(method: &str, uri: &str, session: &str, version: Option<&str>) -> 
     }
     b.body(Body::empty()).expect("request")
 }
+
+/// A form POST signed like Twilio does for `PUBLIC` + `path_and_query`.
+pub fn signed_form(path_and_query: &str, params: &[(&str, &str)]) -> Request<Body> {
+    let url = format!("{PUBLIC}{path_and_query}");
+    let sig = tsunagi_twilio::signature::compute(AUTH_TOKEN, &url, params);
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    Request::post(path_and_query)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", sig)
+        .body(Body::from(body))
+        .expect("request")
+}
+
+impl TestApp {
+    pub async fn exec(&self, sql: &str) {
+        sqlx::query(sql)
+            .execute(&self.state.db.pool)
+            .await
+            .expect(sql);
+    }
+
+    /// Departments, the owner agent (`agent_1024`, worker `WK4…`) and a Japanese-named customer.
+    pub async fn seed_crm(&self) {
+        self.exec("INSERT INTO departments (id, name) VALUES ('d12', '法人営業')")
+            .await;
+        auth::create_agent(
+            &self.state.db,
+            NewAgent {
+                id: "agent_1024",
+                login: "tanaka",
+                display_name: "田中 太郎",
+                password: Some("pw"),
+                worker_sid: Some(OWNER_WORKER),
+                department_id: Some("d12"),
+                role: Role::Agent,
+            },
+        )
+        .await
+        .expect("agent");
+        self.exec(
+            "INSERT INTO customers (id, phone, name, owner_agent_id, department_id) \
+             VALUES ('C-000123', '+81312345678', '山田 花子', 'agent_1024', 'd12')",
+        )
+        .await;
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sqlx::Row as _;
+        sqlx::query(sql)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .expect(sql)
+            .try_get::<i64, _>(0)
+            .expect("count")
+    }
+}
+
+pub const OWNER_WORKER: &str = "WK44444444444444444444444444444444";
+pub const CUSTOMER_CALL: &str = "CA99999999999999999999999999999999";
+pub const AGENT_CALL: &str = "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+pub const TASK: &str = "WT77777777777777777777777777777777";
+pub const RES: &str = "WR88888888888888888888888888888888";
+pub const CONF: &str = "CFbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";

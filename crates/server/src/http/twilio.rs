@@ -1,0 +1,292 @@
+//! Twilio-facing routes (`/twilio/*`). Every one takes a [`TwilioWebhook`] (signature checked first, 403
+//! otherwise) and is idempotent: side effects run once per delivery key, and a retry gets the same answer.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::Value;
+use tsunagi_twilio::{CallSid, ConferenceSid, ReservationSid, TaskSid, WorkerSid};
+
+use crate::auth;
+use crate::calls::{self, CallStatus, Reservation};
+use crate::db::CallEvent;
+use crate::error::{ApiError, ApiResult};
+use crate::http::webhook::TwilioWebhook;
+use crate::inbound::{self, Assignment};
+use crate::state::AppState;
+use crate::twiml;
+
+fn xml(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+}
+
+fn sid<T>(
+    parse: fn(&str) -> Result<T, tsunagi_twilio::SidError>,
+    name: &str,
+    value: &str,
+) -> ApiResult<T> {
+    parse(value).map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))
+}
+
+/// Runs `work` once per `key`: a retry of a handled delivery does nothing; a failed one can be retried.
+async fn exactly_once(
+    state: &AppState,
+    key: &str,
+    work: impl Future<Output = ApiResult<()>>,
+) -> ApiResult<()> {
+    if !state.db.first_delivery(key).await? {
+        state
+            .metrics
+            .webhooks_duplicate
+            .fetch_add(1, Ordering::Relaxed);
+        return Ok(());
+    }
+    if let Err(e) = work.await {
+        if let Err(release) = state.db.release_delivery(key).await {
+            tracing::error!(error = %release, "could not release a webhook receipt");
+        }
+        return Err(e);
+    }
+    state
+        .metrics
+        .webhooks_accepted
+        .fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `POST /twilio/voice/inbound`: CRM lookup, then `<Enqueue>` with the task attributes.
+pub async fn voice_inbound(
+    State(state): State<AppState>,
+    hook: TwilioWebhook,
+) -> ApiResult<Response> {
+    let call_sid = sid(CallSid::parse, "CallSid", hook.require("CallSid")?)?;
+    let from = hook.param("From").unwrap_or("");
+    let to = hook.param("To").unwrap_or("");
+    let attrs = inbound::enqueue_attributes(&state, call_sid.as_str(), from, to).await;
+    let event = CallEvent {
+        dedup_key: &format!("inbound:{call_sid}"),
+        task_sid: None,
+        call_sid: Some(call_sid.as_str()),
+        conference_sid: None,
+        kind: "inbound",
+        status: "enqueued",
+    };
+    state.db.log_call_event(&event).await?;
+    Ok(xml(twiml::enqueue(&state.config, &attrs)))
+}
+
+/// `GET /twilio/voice/wait`: the queue's hold loop.
+pub async fn voice_wait(State(state): State<AppState>, _hook: TwilioWebhook) -> Response {
+    xml(twiml::wait(&state.config))
+}
+
+/// `POST /twilio/voice/enqueue-action`: the caller left the queue without being bridged.
+pub async fn enqueue_action(
+    State(state): State<AppState>,
+    hook: TwilioWebhook,
+) -> ApiResult<Response> {
+    let call_sid = sid(CallSid::parse, "CallSid", hook.require("CallSid")?)?;
+    let result = hook.param("QueueResult").unwrap_or("unknown");
+    let event = CallEvent {
+        dedup_key: &format!("enqueue-action:{call_sid}"),
+        task_sid: None,
+        call_sid: Some(call_sid.as_str()),
+        conference_sid: None,
+        kind: "enqueue",
+        status: result,
+    };
+    state.db.log_call_event(&event).await?;
+    Ok(xml(twiml::after_queue(result)))
+}
+
+/// `POST /twilio/taskrouter/assignment`: answers the conference instruction.
+pub async fn assignment(
+    State(state): State<AppState>,
+    hook: TwilioWebhook,
+) -> ApiResult<Json<Value>> {
+    let task = sid(TaskSid::parse, "TaskSid", hook.require("TaskSid")?)?;
+    let res = sid(
+        ReservationSid::parse,
+        "ReservationSid",
+        hook.require("ReservationSid")?,
+    )?;
+    let worker = sid(WorkerSid::parse, "WorkerSid", hook.require("WorkerSid")?)?;
+    let task_attrs = json_param(&hook, "TaskAttributes")?;
+    let worker_attrs = json_param(&hook, "WorkerAttributes")?;
+    let agent = auth::agent_by_worker(&state.db, worker.as_str()).await?;
+    let contact = match (
+        worker_attrs.get("contact_uri").and_then(Value::as_str),
+        &agent,
+    ) {
+        (Some(uri), _) => uri.to_owned(),
+        (None, Some(a)) => format!("client:{}", a.id),
+        (None, None) => {
+            tracing::warn!(%task, %worker, "worker has no contact_uri and is not a known agent; rejecting");
+            return Ok(Json(serde_json::json!({"instruction": "reject"})));
+        }
+    };
+    let attr = |k: &str| task_attrs.get(k).and_then(Value::as_str);
+    let reservation = Reservation {
+        task_sid: task.as_str(),
+        reservation_sid: res.as_str(),
+        worker_sid: worker.as_str(),
+        agent_id: agent.as_ref().map(|a| a.id.as_str()),
+        customer_call_sid: attr("call_sid"),
+        customer_id: attr("customer_id"),
+    };
+    calls::upsert_reserved(&state.db, &reservation).await?;
+    let a = Assignment {
+        task_sid: task.as_str(),
+        reservation_sid: res.as_str(),
+        contact_uri: &contact,
+        from: attr("from"),
+    };
+    Ok(Json(inbound::conference_instruction(&state.config, &a)))
+}
+
+fn json_param(hook: &TwilioWebhook, name: &'static str) -> ApiResult<Value> {
+    match hook.param(name) {
+        None | Some("") => Ok(Value::Object(Default::default())),
+        Some(s) => serde_json::from_str::<Value>(s)
+            .ok()
+            .filter(Value::is_object)
+            .ok_or_else(|| ApiError::BadRequest(format!("{name} is not a JSON object"))),
+    }
+}
+
+/// `POST /twilio/taskrouter/agent-leg?task=WT…&res=WR…`: the agent leg's progress.
+pub async fn agent_leg(
+    State(state): State<AppState>,
+    hook: TwilioWebhook,
+) -> ApiResult<StatusCode> {
+    let task = sid(TaskSid::parse, "task", hook.query("task").unwrap_or(""))?;
+    let res = sid(
+        ReservationSid::parse,
+        "res",
+        hook.query("res").unwrap_or(""),
+    )?;
+    let call = sid(CallSid::parse, "CallSid", hook.require("CallSid")?)?;
+    let status = hook.require("CallStatus")?;
+    let key = format!("leg:{call}:{status}");
+    exactly_once(&state, &key, async {
+        let event = CallEvent {
+            dedup_key: &key,
+            task_sid: Some(task.as_str()),
+            call_sid: Some(call.as_str()),
+            conference_sid: None,
+            kind: "agent-leg",
+            status,
+        };
+        state.db.log_call_event(&event).await?;
+        inbound::agent_leg(&state, task.as_str(), res.as_str(), call.as_str(), status).await
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /twilio/conference/status?task=WT…`: conference and participant events.
+pub async fn conference_status(
+    State(state): State<AppState>,
+    hook: TwilioWebhook,
+) -> ApiResult<StatusCode> {
+    let task_text = hook
+        .query("task")
+        .or(hook.param("FriendlyName"))
+        .unwrap_or("");
+    let task = sid(TaskSid::parse, "task", task_text)?;
+    let conference = sid(
+        ConferenceSid::parse,
+        "ConferenceSid",
+        hook.require("ConferenceSid")?,
+    )?;
+    let event = hook.require("StatusCallbackEvent")?;
+    let call = hook
+        .param("CallSid")
+        .filter(|s| !s.is_empty())
+        .map(|s| sid(CallSid::parse, "CallSid", s))
+        .transpose()?;
+    let key = match hook.param("SequenceNumber") {
+        Some(seq) => format!("conf:{conference}:{seq}"),
+        None => format!(
+            "conf:{conference}:{event}:{}",
+            call.as_ref().map_or("", |c| c.as_str())
+        ),
+    };
+    exactly_once(&state, &key, async {
+        let log = CallEvent {
+            dedup_key: &key,
+            task_sid: Some(task.as_str()),
+            call_sid: call.as_ref().map(CallSid::as_str),
+            conference_sid: Some(conference.as_str()),
+            kind: "conference",
+            status: event,
+        };
+        state.db.log_call_event(&log).await?;
+        let reason = hook.param("ReasonConferenceEnded");
+        let call = call.as_ref().map(CallSid::as_str);
+        inbound::conference_event(
+            &state,
+            task.as_str(),
+            conference.as_str(),
+            event,
+            call,
+            reason,
+        )
+        .await
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /twilio/taskrouter/events`: workspace events (task created / canceled). Always 204 when signed.
+pub async fn taskrouter_events(
+    State(state): State<AppState>,
+    hook: TwilioWebhook,
+) -> ApiResult<StatusCode> {
+    let event_type = hook.param("EventType").unwrap_or("");
+    let Some(task) = hook.param("TaskSid").and_then(|t| TaskSid::parse(t).ok()) else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let key = match hook.param("Sid") {
+        Some(ev) if !ev.is_empty() => format!("tr:{ev}"),
+        _ => format!("tr:{task}:{event_type}"),
+    };
+    exactly_once(&state, &key, async {
+        let attrs = json_param(&hook, "TaskAttributes")?;
+        match event_type {
+            "task.created" => {
+                let attr = |k: &str| attrs.get(k).and_then(Value::as_str);
+                calls::upsert_queued(
+                    &state.db,
+                    task.as_str(),
+                    attr("call_sid"),
+                    attr("customer_id"),
+                )
+                .await?;
+            }
+            "task.canceled" => {
+                calls::set_status(&state.db, task.as_str(), CallStatus::Abandoned).await?
+            }
+            "task.completed" => {
+                calls::set_status(&state.db, task.as_str(), CallStatus::Completed).await?
+            }
+            _ => {}
+        }
+        let log = CallEvent {
+            dedup_key: &key,
+            task_sid: Some(task.as_str()),
+            call_sid: None,
+            conference_sid: None,
+            kind: "task",
+            status: event_type,
+        };
+        state.db.log_call_event(&log).await?;
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,178 @@
+//! `/v1/events` over a real socket on 127.0.0.1: the conference join pushes the ConferenceSid, both call legs and
+//! the CRM context (Japanese name intact) to the reserved agent, once, even when Twilio retries the callback.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use futures_util::StreamExt as _;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message;
+
+async fn next_json<S>(ws: &mut S) -> Value
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match ws.next().await.expect("socket open").expect("frame") {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).expect("json"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn conference_join_pushes_context_to_the_agent_once() {
+    let t = test_app().await;
+    t.seed_crm().await;
+    let session = t.login("tanaka", "pw").await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = t.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    // An outdated client cannot open the socket.
+    let mut old = format!("ws://{addr}/v1/events")
+        .into_client_request()
+        .unwrap();
+    old.headers_mut().insert(
+        "authorization",
+        format!("Bearer {session}").parse().unwrap(),
+    );
+    let err = tokio_tungstenite::connect_async(old)
+        .await
+        .expect_err("426 refuses the upgrade");
+    assert!(err.to_string().contains("426"), "{err}");
+
+    let mut req = format!("ws://{addr}/v1/events")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {session}").parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("x-client-version", "1.0.0".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connect");
+
+    let task_attrs = serde_json::json!({"call_sid": CUSTOMER_CALL, "from": "+81312345678", "customer_id": "C-000123"}).to_string();
+    let assignment = [
+        ("TaskSid", TASK),
+        ("ReservationSid", RES),
+        ("WorkerSid", OWNER_WORKER),
+        ("TaskAttributes", task_attrs.as_str()),
+    ];
+    let leg = format!("/twilio/taskrouter/agent-leg?task={TASK}&res={RES}");
+    let conf = format!("/twilio/conference/status?task={TASK}");
+    let join = |call: &'static str, seq: &'static str| {
+        vec![
+            ("ConferenceSid", CONF),
+            ("FriendlyName", TASK),
+            ("StatusCallbackEvent", "participant-join"),
+            ("CallSid", call),
+            ("SequenceNumber", seq),
+        ]
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            t.send(signed_form("/twilio/taskrouter/assignment", &assignment))
+                .await
+                .0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            t.send(signed_form(
+                &leg,
+                &[("CallSid", AGENT_CALL), ("CallStatus", "initiated")]
+            ))
+            .await
+            .0,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let start = [
+        ("ConferenceSid", CONF),
+        ("FriendlyName", TASK),
+        ("StatusCallbackEvent", "conference-start"),
+        ("SequenceNumber", "1"),
+    ];
+    for _ in 0..2 {
+        assert_eq!(
+            t.send(signed_form(&conf, &start)).await.0,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            t.send(signed_form(&conf, &join(AGENT_CALL, "2"))).await.0,
+            StatusCode::NO_CONTENT
+        );
+    }
+
+    let ctx = next_json(&mut ws).await;
+    assert_eq!(ctx["type"], "call.context");
+    assert_eq!(ctx["task_sid"], TASK);
+    assert_eq!(ctx["reservation_sid"], RES);
+    assert_eq!(ctx["conference_sid"], CONF);
+    assert_eq!(ctx["customer_call_sid"], CUSTOMER_CALL);
+    assert_eq!(ctx["agent_call_sid"], AGENT_CALL);
+    assert_eq!(ctx["customer"]["name"], "山田 花子");
+    assert!(ctx["seq"].as_u64().is_some());
+
+    // The customer joins (a new sequence number): one more context push with the same tuple.
+    assert_eq!(
+        t.send(signed_form(&conf, &join(CUSTOMER_CALL, "3")))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    let again = next_json(&mut ws).await;
+    assert_eq!(
+        (again["type"].clone(), again["agent_call_sid"].clone()),
+        (Value::from("call.context"), Value::from(AGENT_CALL))
+    );
+
+    // Then the end; the retried join above produced no extra message, so the next one is the end.
+    let end = [
+        ("ConferenceSid", CONF),
+        ("StatusCallbackEvent", "conference-end"),
+        ("SequenceNumber", "9"),
+        (
+            "ReasonConferenceEnded",
+            "participant-with-end-conference-on-exit-left",
+        ),
+    ];
+    for _ in 0..2 {
+        assert_eq!(
+            t.send(signed_form(&conf, &end)).await.0,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let ended = next_json(&mut ws).await;
+    assert_eq!(ended["type"], "call.ended");
+    assert_eq!(
+        ended["reason"],
+        "participant-with-end-conference-on-exit-left"
+    );
+
+    // The resync snapshot agrees.
+    let (status, snap) = t
+        .json(authed(
+            "GET",
+            "/v1/agents/me/active-call",
+            &session,
+            Some("1.0.0"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(snap["conference_sid"], CONF);
+    assert_eq!(snap["status"], "ended");
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM call_events WHERE kind = 'conference'")
+            .await,
+        4
+    );
+}
