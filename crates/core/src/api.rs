@@ -1,0 +1,404 @@
+//! The one public vocabulary shared by the shell, the UI, the tray and the logs: commands in ([`Command`]), events
+//! out ([`Event`]) and the small value types they carry.
+//!
+//! Every type here crosses to JavaScript, over Tauri IPC or over the loopback WebSocket, so each one is serde-typed,
+//! `camelCase` and internally tagged (`"type"` for events, `"command"` for commands). **Wire names never change once
+//! released**: add variants, never rename them.
+
+use serde::{Deserialize, Serialize};
+use tsunagi_twilio::{CallSid, Pii, TaskSid, WorkerSid};
+
+use crate::error::UserError;
+
+/// What a ring, a call or a command is about: a TaskRouter task, or a direct call (no task) by its CallSid.
+///
+/// JSON: `{"kind":"task","sid":"WT…"}` or `{"kind":"call","sid":"CA…"}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "sid", rename_all = "camelCase")]
+pub enum Target {
+    /// A routed call, keyed by its TaskSid (the join key of reservation and call).
+    Task(TaskSid),
+    /// A direct call (internal transfer, outbound callback): it has no task.
+    Call(CallSid),
+}
+
+/// A TaskRouter activity the agent can choose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Activity {
+    /// Takes calls.
+    Available,
+    /// Away from the desk.
+    Away,
+    /// On a break.
+    Break,
+    /// Signed off: TaskRouter routes nothing.
+    Offline,
+}
+
+/// What the agent's presence shows: a chosen [`Activity`] or a state derived from live work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PresenceState {
+    /// Takes calls.
+    Available,
+    /// Away from the desk.
+    Away,
+    /// On a break.
+    Break,
+    /// Signed off.
+    Offline,
+    /// A reservation or a call is live.
+    Busy,
+    /// A call ended and its task waits for wrap-up to finish.
+    WrapUp,
+}
+
+impl From<Activity> for PresenceState {
+    fn from(a: Activity) -> Self {
+        match a {
+            Activity::Available => Self::Available,
+            Activity::Away => Self::Away,
+            Activity::Break => Self::Break,
+            Activity::Offline => Self::Offline,
+        }
+    }
+}
+
+/// A caller's number or client identity. It is shown to the agent, so it serializes in clear, but it prints
+/// redacted (`Display`/`Debug` go through [`Pii`]) so it never reaches a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Caller(pub Pii<String>);
+
+impl Caller {
+    /// Wraps a number such as `+81312345678` or `client:alice`.
+    pub fn new(number: impl Into<String>) -> Self {
+        Self(Pii(number.into()))
+    }
+
+    /// The number, unredacted, for display.
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Caller({})", self.0)
+    }
+}
+
+impl Serialize for Caller {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.expose())
+    }
+}
+
+impl<'de> Deserialize<'de> for Caller {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::new)
+    }
+}
+
+/// Customer data for the ring screen, from the task attributes (backend spec §4.3).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Crm {
+    /// `customer_id` (ASCII, routing-safe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    /// The customer's display name, decoded from `customer_name_enc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+}
+
+impl std::fmt::Debug for Crm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The name is personal data: never in Debug output.
+        f.debug_struct("Crm")
+            .field("customer_id", &self.customer_id)
+            .field(
+                "customer_name",
+                &self.customer_name.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// Where a call is transferred to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum TransferTo {
+    /// Another agent.
+    Worker {
+        /// The agent's TaskRouter worker.
+        worker: WorkerSid,
+    },
+    /// A phone number (E.164).
+    Number {
+        /// The number to dial.
+        number: Caller,
+    },
+}
+
+/// Cold (blind) or warm (consult first) transfer (backend spec §5.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TransferMode {
+    /// Hand over at once.
+    Cold,
+    /// Hold the customer and talk to the target first.
+    Warm,
+}
+
+/// A command from the UI or the tray. The shell deserializes it and hands it to the session unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "command",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[non_exhaustive]
+pub enum Command {
+    /// Sign in: fetch a token, connect, become Available.
+    Login,
+    /// Sign out: become Offline and disconnect. Refused during a call or wrap-up.
+    Logout,
+    /// Choose an activity. During a call or wrap-up it takes effect when the work ends.
+    SetPresence {
+        /// The activity to switch to.
+        activity: Activity,
+    },
+    /// Answer a ringing call.
+    Answer {
+        /// The ring to answer.
+        target: Target,
+    },
+    /// Decline a ringing call (its task re-routes).
+    Reject {
+        /// The ring to decline.
+        target: Target,
+    },
+    /// Hang up a connected call (or decline one still ringing).
+    Hangup {
+        /// The call to end.
+        target: Target,
+    },
+    /// Put the customer on hold (routed calls only).
+    Hold {
+        /// The call.
+        target: Target,
+    },
+    /// Take the customer off hold.
+    Unhold {
+        /// The call.
+        target: Target,
+    },
+    /// Mute the agent's microphone.
+    Mute {
+        /// The call.
+        target: Target,
+    },
+    /// Unmute the agent's microphone.
+    Unmute {
+        /// The call.
+        target: Target,
+    },
+    /// Send DTMF digits (`0-9`, `*`, `#`, `w` for a pause; at most 64).
+    SendDigits {
+        /// The call.
+        target: Target,
+        /// The digits.
+        digits: String,
+    },
+    /// Transfer a routed call.
+    Transfer {
+        /// The call.
+        target: Target,
+        /// Where to.
+        to: TransferTo,
+        /// Cold or warm.
+        mode: TransferMode,
+    },
+    /// Finish wrap-up: complete the task and restore the previous activity.
+    CompleteWrapup {
+        /// The task in wrap-up.
+        task: TaskSid,
+    },
+}
+
+/// Why a ring stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RingStopReason {
+    /// The agent answered.
+    Answered,
+    /// The agent declined.
+    Rejected,
+    /// The caller hung up before the answer.
+    CallerHungUp,
+    /// The task was canceled (e.g. the caller left the queue).
+    Canceled,
+    /// TaskRouter gave the task to another agent.
+    Rescinded,
+    /// Nobody answered in time.
+    TimedOut,
+    /// The reservation vanished (seen in a resync after a reconnect).
+    Gone,
+    /// Answering failed; an [`Event::Error`] says why.
+    AnswerFailed,
+    /// This client may no longer take calls (an update is required, or the agent signed out).
+    NotTakingCalls,
+}
+
+/// Where a call stands, as the call screen shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CallPhase {
+    /// Answer pressed: accepting the reservation and the call.
+    Connecting,
+    /// Talking.
+    Connected,
+    /// The call ended; the task waits for wrap-up to finish.
+    WrapUp,
+    /// Done (no wrap-up, or wrap-up completed).
+    Ended,
+}
+
+/// One of the supervised sockets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SocketKind {
+    /// TaskRouter EventBridge (worker events).
+    TaskRouter,
+    /// Twilio Sync over Twilsock.
+    Sync,
+    /// The companion server's `/v1/events` push.
+    Events,
+}
+
+/// The state of one supervised socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "state",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum ConnectionState {
+    /// Opening the socket.
+    Connecting,
+    /// Open, bootstrapped and subscribed.
+    Connected,
+    /// Lost; the next attempt starts in `retryInMs`.
+    Reconnecting {
+        /// Consecutive failed attempts.
+        attempt: u32,
+        /// Milliseconds until the next attempt.
+        retry_in_ms: u64,
+    },
+    /// Not connected and not retrying.
+    Stopped {
+        /// Why.
+        reason: StopReason,
+    },
+}
+
+/// Why a socket is stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StopReason {
+    /// Signed out.
+    LoggedOut,
+    /// The token expired; the socket resumes when a new token arrives.
+    TokenExpired,
+    /// This client version is no longer accepted.
+    UpdateRequired,
+}
+
+/// An event for the UI, the tray, notifications and logs: the one event vocabulary.
+///
+/// JSON: `{"type":"ringing","target":{…},"task":"WT…",…}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[non_exhaustive]
+pub enum Event {
+    /// Start ringing (window, tray, notification, ringtone). At most one per task.
+    Ringing {
+        /// What rings.
+        target: Target,
+        /// The task, for routed calls.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task: Option<TaskSid>,
+        /// The call, once the Device has it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<CallSid>,
+        /// Who calls, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caller: Option<Caller>,
+        /// Customer data, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        crm: Option<Crm>,
+    },
+    /// The ring's details grew (the other half arrived); it is still the same ring.
+    RingUpdated {
+        /// What rings.
+        target: Target,
+        /// The call, once the Device has it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<CallSid>,
+        /// Who calls, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caller: Option<Caller>,
+        /// Customer data, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        crm: Option<Crm>,
+    },
+    /// Stop ringing everywhere, now.
+    RingStopped {
+        /// What rang.
+        target: Target,
+        /// Why it stopped.
+        reason: RingStopReason,
+    },
+    /// A call's state changed.
+    CallState {
+        /// The call.
+        target: Target,
+        /// Where it stands.
+        phase: CallPhase,
+        /// The agent's microphone is muted.
+        muted: bool,
+        /// The customer is on hold.
+        on_hold: bool,
+    },
+    /// The agent's presence changed.
+    Presence {
+        /// What the presence shows.
+        state: PresenceState,
+        /// The activity the agent chose (restored after wrap-up).
+        selected: Activity,
+    },
+    /// A socket's state changed.
+    Connection {
+        /// Which socket.
+        socket: SocketKind,
+        /// Its state.
+        state: ConnectionState,
+    },
+    /// This client version is no longer supported: it takes no new calls until updated.
+    UpdateRequired {
+        /// The minimum supported version, when the server said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_supported: Option<String>,
+    },
+    /// Something the agent must know about, in Japanese and English.
+    Error(UserError),
+}

@@ -1,0 +1,112 @@
+//! In-call commands (hold, transfer, mute, digits) and wrap-up completion with retries.
+
+use super::*;
+
+impl Reconciler {
+    pub(super) fn control(&mut self, target: Target, op: ControlOp, out: &mut Vec<Action>) {
+        let connected = self
+            .offers
+            .get(&target)
+            .is_some_and(|o| matches!(o.phase, Phase::Connected));
+        match target {
+            Target::Task(task) if connected => out.push(Action::CallControl { task, op }),
+            Target::Call(_) if connected => {
+                user_error(out, ErrorKind::NotARoutedCall, Some(target))
+            }
+            _ => user_error(out, ErrorKind::NoSuchCall, Some(target)),
+        }
+    }
+
+    pub(super) fn media(
+        &mut self,
+        target: Target,
+        mute: Option<bool>,
+        digits: Option<&str>,
+        out: &mut Vec<Action>,
+    ) {
+        let call = self
+            .offers
+            .get(&target)
+            .filter(|o| matches!(o.phase, Phase::Connected))
+            .and_then(|o| o.call)
+            .filter(|c| c.state == LegState::Connected)
+            .map(|c| c.sid);
+        let Some(call) = call else {
+            user_error(out, ErrorKind::NoSuchCall, Some(target));
+            return;
+        };
+        if let Some(muted) = mute {
+            out.push(Action::MuteCall { call, muted });
+        }
+        if let Some(digits) = digits {
+            out.push(Action::SendDigits {
+                call,
+                digits: digits.to_owned(),
+            });
+        }
+    }
+
+    pub(super) fn complete_wrapup(&mut self, task: TaskSid, out: &mut Vec<Action>) {
+        let target = Target::Task(task);
+        let Some(mut o) = self.offers.remove(&target) else {
+            user_error(out, ErrorKind::NoSuchCall, Some(target));
+            return;
+        };
+        match o.phase {
+            Phase::WrapUp {
+                completion: Completion::InFlight,
+                ..
+            } => {}
+            Phase::WrapUp { failures, .. } => {
+                self.start_completion(&mut o, CompleteReason::WrapUpFinished, failures, out)
+            }
+            _ => user_error(out, ErrorKind::NoSuchCall, Some(target)),
+        }
+        self.keep(o);
+    }
+
+    pub(super) fn on_complete_result(
+        &mut self,
+        task: TaskSid,
+        result: RestResult,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let target = Target::Task(task);
+        let Some(mut o) = self.offers.remove(&target) else {
+            return;
+        };
+        let Phase::WrapUp {
+            completion: Completion::InFlight,
+            reason,
+            failures,
+            ..
+        } = o.phase
+        else {
+            self.keep(o);
+            return;
+        };
+        match result {
+            RestResult::Ok | RestResult::NotPending => {
+                self.ended_tasks.insert(task);
+                o.set_res(ResState::Ended);
+                out.push(o.call_state_event(CallPhase::Ended));
+                self.finish(o, out);
+            }
+            _ => {
+                if failures == 0 {
+                    user_error(out, ErrorKind::CompleteFailed, Some(target));
+                }
+                o.phase = Phase::WrapUp {
+                    auto_at: None,
+                    completion: Completion::RetryAt(
+                        now + self.cfg.complete_retry.ceiling(failures),
+                    ),
+                    reason,
+                    failures: failures.saturating_add(1),
+                };
+                self.keep(o);
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! One offer: a task (or direct call) with its reservation half and its call half, and the phase it is in.
+
+use super::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ResState {
+    Pending,
+    Accepting,
+    Accepted,
+    Ended,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LegState {
+    Ringing,
+    Accepting,
+    Connected,
+    Ended,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Res {
+    pub(super) sid: ReservationSid,
+    pub(super) state: ResState,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Leg {
+    pub(super) sid: CallSid,
+    pub(super) state: LegState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Completion {
+    Idle,
+    InFlight,
+    RetryAt(Instant),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Phase {
+    Ringing,
+    Answering {
+        deadline: Instant,
+    },
+    Connected,
+    WrapUp {
+        auto_at: Option<Instant>,
+        completion: Completion,
+        reason: CompleteReason,
+        failures: u32,
+    },
+    Stopped {
+        until: Instant,
+    },
+    Undoing,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Offer {
+    pub(super) target: Target,
+    pub(super) res: Option<Res>,
+    pub(super) call: Option<Leg>,
+    pub(super) caller: Option<Caller>,
+    pub(super) crm: Option<Crm>,
+    pub(super) phase: Phase,
+    pub(super) muted: bool,
+    pub(super) on_hold: bool,
+    pub(super) created: Instant,
+}
+
+impl Offer {
+    pub(super) fn new(target: Target, now: Instant) -> Self {
+        Self {
+            target,
+            res: None,
+            call: None,
+            caller: None,
+            crm: None,
+            phase: Phase::Ringing,
+            muted: false,
+            on_hold: false,
+            created: now,
+        }
+    }
+
+    pub(super) fn task(&self) -> Option<TaskSid> {
+        match self.target {
+            Target::Task(t) => Some(t),
+            Target::Call(_) => None,
+        }
+    }
+
+    pub(super) fn res_state(&self) -> Option<ResState> {
+        self.res.map(|r| r.state)
+    }
+
+    pub(super) fn call_state(&self) -> Option<LegState> {
+        self.call.map(|c| c.state)
+    }
+
+    pub(super) fn set_res(&mut self, state: ResState) {
+        if let Some(r) = &mut self.res {
+            r.state = state;
+        }
+    }
+
+    pub(super) fn set_call(&mut self, state: LegState) {
+        if let Some(c) = &mut self.call {
+            c.state = state;
+        }
+    }
+
+    pub(super) fn ringing(&self) -> Event {
+        Event::Ringing {
+            target: self.target,
+            task: self.task(),
+            call: self.call.map(|c| c.sid),
+            caller: self.caller.clone(),
+            crm: self.crm.clone(),
+        }
+    }
+
+    pub(super) fn ring_updated(&self) -> Event {
+        Event::RingUpdated {
+            target: self.target,
+            call: self.call.map(|c| c.sid),
+            caller: self.caller.clone(),
+            crm: self.crm.clone(),
+        }
+    }
+
+    pub(super) fn call_state_event(&self, phase: CallPhase) -> Action {
+        Action::Emit(Event::CallState {
+            target: self.target,
+            phase,
+            muted: self.muted,
+            on_hold: self.on_hold,
+        })
+    }
+
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Answering { deadline } if self.res.is_none() || self.call.is_none() => {
+                Some(deadline)
+            }
+            Phase::Stopped { until } => Some(until),
+            Phase::WrapUp {
+                auto_at,
+                completion,
+                ..
+            } => match completion {
+                Completion::Idle => auto_at,
+                Completion::RetryAt(t) => Some(t),
+                Completion::InFlight => None,
+            },
+            _ => None,
+        }
+    }
+
+    pub(super) fn view(&self) -> OfferView {
+        OfferView {
+            target: self.target,
+            reservation: self.res.map(|r| r.sid),
+            call: self.call.map(|c| c.sid),
+            phase: match self.phase {
+                Phase::Ringing => OfferPhase::Ringing,
+                Phase::Answering { .. } => OfferPhase::Answering,
+                Phase::Connected => OfferPhase::Connected,
+                Phase::WrapUp { .. } => OfferPhase::WrapUp,
+                Phase::Stopped { .. } => OfferPhase::Stopped,
+                Phase::Undoing => OfferPhase::Undoing,
+            },
+        }
+    }
+}
+
+pub(super) fn emit(out: &mut Vec<Action>, event: Event) {
+    out.push(Action::Emit(event));
+}
+
+pub(super) fn user_error(out: &mut Vec<Action>, kind: ErrorKind, target: Option<Target>) {
+    emit(out, Event::Error(UserError::new(kind, target)));
+}
+
+pub(super) fn stop_reason(end: ReservationEnd) -> RingStopReason {
+    match end {
+        ReservationEnd::Canceled => RingStopReason::Canceled,
+        ReservationEnd::Rescinded => RingStopReason::Rescinded,
+        ReservationEnd::Timeout => RingStopReason::TimedOut,
+        ReservationEnd::Rejected => RingStopReason::Rejected,
+        ReservationEnd::Completed => RingStopReason::Gone,
+    }
+}
+
+/// Digits the Voice SDK's `sendDigits` accepts, bounded.
+pub(super) fn valid_digits(digits: &str) -> bool {
+    (1..=64).contains(&digits.len())
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'*' | b'#' | b'w'))
+}
