@@ -45,3 +45,6 @@ pub use twiml::{TwimlError, VoiceResponse};
 pub mod pstream;
 
 pub use pstream::PStreamError;
+
+/// TaskRouter EventBridge frames, the `wschannels` proxy envelope and resource shapes (owned by the twilio-sim work).
+pub mod eventbridge;

@@ -1,0 +1,52 @@
+//! The HTTP/WebSocket shell: one axum router on one port serving every surface.
+//!
+//! | path | what |
+//! |---|---|
+//! | `/v1/Workspaces/…` | TaskRouter public REST (Basic auth, form in, JSON out) |
+//! | `/v1/wschannels` | EventBridge: `GET` WebSocket upgrade for workers, `POST` the SDK's REST proxy |
+//! | `/_sim/…` | scenario control for tests (clock, sockets, tokens, faults, event log) |
+//!
+//! Routing ignores `Host`, so one base URL (`http://127.0.0.1:PORT`) serves everything. Bodies are capped at
+//! [`crate::params::MAX_BODY`]; every failure answers with Twilio's error JSON.
+
+pub mod control;
+pub mod eventbridge;
+pub mod render;
+pub mod rest_tr;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get, post};
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::shared::Shared;
+
+/// Builds the router.
+pub fn app(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/v1/wschannels",
+            get(eventbridge::ws)
+                .post(eventbridge::proxy)
+                .options(eventbridge::preflight),
+        )
+        .route("/v1/Workspaces", any(rest_tr::handle_root))
+        .route("/v1/Workspaces/{*rest}", any(rest_tr::handle))
+        .route("/_sim/health", get(control::health))
+        .route("/_sim/clock", get(control::clock))
+        .route("/_sim/clock/advance", post(control::advance))
+        .route("/_sim/sockets", get(control::sockets))
+        .route("/_sim/sockets/drop", post(control::drop_sockets))
+        .route("/_sim/tokens/expire", post(control::expire_token))
+        .route(
+            "/_sim/faults",
+            get(control::get_faults).post(control::set_faults),
+        )
+        .route("/_sim/events", get(control::events))
+        .route("/_sim/eventbridge/push", post(control::push_raw))
+        .fallback(|| async { ApiError::not_found("path") })
+        .layer(DefaultBodyLimit::max(crate::params::MAX_BODY))
+        .with_state(shared)
+}
