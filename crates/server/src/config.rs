@@ -246,11 +246,29 @@ impl Config {
         Self::from_parts(&text, std::env::vars())
     }
 
+    /// Like [`Config::load`] but without requiring the Twilio secrets: for admin commands that only touch the
+    /// database (releases, accounts, seed data).
+    pub fn load_for_admin(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, std::env::vars(), false)
+    }
+
     /// Parses `toml_text`, applies `TSUNAGI__SECTION__KEY=value` overrides and `DATABASE_URL` from `env`, then
     /// loads and checks the secrets. Pure apart from reading the secrets file named by the config or env.
     pub fn from_parts(
         toml_text: &str,
         env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        Self::parse(toml_text, env, true)
+    }
+
+    fn parse(
+        toml_text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        require_secrets: bool,
     ) -> Result<Self, ConfigError> {
         let mut doc: toml::Table = toml_text
             .parse()
@@ -272,7 +290,8 @@ impl Config {
         let mut config: Config = toml::Value::Table(doc)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
-        config.secrets = load_secrets(config.server.secrets_file.as_deref(), &env)?;
+        config.secrets =
+            load_secrets(config.server.secrets_file.as_deref(), &env, require_secrets)?;
         config.validate()?;
         Ok(config)
     }
@@ -321,7 +340,11 @@ fn apply_override(doc: &mut toml::Table, path: &str, value: &str) -> Result<(), 
     Ok(())
 }
 
-fn load_secrets(file: Option<&Path>, env: &[(String, String)]) -> Result<Secrets, ConfigError> {
+fn load_secrets(
+    file: Option<&Path>,
+    env: &[(String, String)],
+    required: bool,
+) -> Result<Secrets, ConfigError> {
     let get = |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let file = get("TSUNAGI_SECRETS_FILE")
         .map(PathBuf::from)
@@ -346,6 +369,9 @@ fn load_secrets(file: Option<&Path>, env: &[(String, String)]) -> Result<Secrets
     }
     if let Some(v) = get("TSUNAGI_TWILIO_AUTH_TOKEN_PREVIOUS") {
         secrets.auth_token_previous = Some(Secret::new(v));
+    }
+    if !required {
+        return Ok(secrets);
     }
     if secrets.api_key_secret.expose().is_empty() {
         return Err(ConfigError::MissingSecret("TSUNAGI_TWILIO_API_KEY_SECRET"));

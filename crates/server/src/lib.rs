@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod auth;
 pub mod calls;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod http;
 pub mod inbound;
 pub mod metrics;
 pub mod policy;
+pub mod releases;
 pub mod state;
 pub mod tokens;
 pub mod twilio_rest;
@@ -43,7 +45,7 @@ pub use state::AppState;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    use http::{events, health, session, token, twilio};
+    use http::{events, health, session, token, twilio, updates};
     let limit = state.config.server.max_body_bytes;
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     Router::new()
@@ -55,6 +57,12 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/token", post(token::issue))
         .route("/v1/tokens", post(token::issue))
         .route("/v1/events", get(events::events))
+        .route("/v1/client/policy", get(updates::policy))
+        .route("/v1/updates/{target}/{arch}/{current}", get(updates::check))
+        .route(
+            "/v1/updates/{channel}/{target}/{arch}/{current}",
+            get(updates::check_channel),
+        )
         .route("/v1/agents/me/active-call", get(session::active_call))
         .route("/twilio/voice/inbound", post(twilio::voice_inbound))
         .route("/twilio/voice/wait", get(twilio::voice_wait))

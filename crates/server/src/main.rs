@@ -1,12 +1,13 @@
 //! `tsunagi-server`: reads the configuration, opens the database, binds and serves until SIGINT/SIGTERM.
-//! Admin subcommands operate on the same database.
+//! Admin subcommands (`release …`, `agent add`, `seed`) operate on the same database and need no Twilio secrets.
 
+use std::io::Read as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use tsunagi_server::{app, AppState, Config, Db};
+use tsunagi_server::{admin, app, releases, AppState, Config, Db};
 
 #[derive(Debug, Parser)]
 #[command(name = "tsunagi-server", version, about = "Tsunagi companion server")]
@@ -22,6 +23,124 @@ struct Cli {
 enum Command {
     /// Serve HTTP (the default).
     Serve,
+    /// Desktop releases, update channels and the client version policy.
+    #[command(subcommand)]
+    Release(ReleaseCmd),
+    /// Local agent accounts.
+    #[command(subcommand)]
+    Agent(AgentCmd),
+    /// Runs a seed SQL file (departments, customers, …) in one transaction.
+    Seed {
+        /// The SQL file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReleaseCmd {
+    /// Registers a release.
+    Add {
+        /// Semver version, e.g. 1.2.0.
+        version: String,
+        /// Release notes.
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// RFC 3339 publication date (default: now).
+        #[arg(long)]
+        pub_date: Option<String>,
+    },
+    /// Adds a platform artifact (URL + minisign signature) to a release.
+    Artifact {
+        /// Release version.
+        version: String,
+        /// Platform key `{target}-{arch}`, e.g. linux-x86_64, windows-x86_64, darwin-aarch64.
+        #[arg(long)]
+        platform: String,
+        /// Download URL.
+        #[arg(long)]
+        url: String,
+        /// The `.sig` file produced by `tauri signer sign` (its content is the signature).
+        #[arg(long, conflicts_with = "signature")]
+        signature_file: Option<PathBuf>,
+        /// The signature text itself.
+        #[arg(long)]
+        signature: Option<String>,
+    },
+    /// Rolls a release out on a channel to a percentage of installs.
+    Promote {
+        /// Release version.
+        version: String,
+        /// Channel.
+        #[arg(long, default_value = "stable")]
+        channel: String,
+        /// Share of installs, 0–100.
+        #[arg(long, default_value_t = 100.0)]
+        percent: f64,
+    },
+    /// Sends installs on the given versions back to an earlier release, at once.
+    Rollback {
+        /// Channel.
+        #[arg(long, default_value = "stable")]
+        channel: String,
+        /// Versions to roll back (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        from: Vec<String>,
+        /// Release to go back to.
+        #[arg(long)]
+        to: String,
+    },
+    /// Pauses a channel's rollout.
+    Pause {
+        /// Channel.
+        #[arg(long, default_value = "stable")]
+        channel: String,
+    },
+    /// Resumes a channel's rollout.
+    Resume {
+        /// Channel.
+        #[arg(long, default_value = "stable")]
+        channel: String,
+    },
+    /// Sets the minimum supported client version and/or the blocked versions.
+    Policy {
+        /// Oldest client version allowed to get tokens.
+        #[arg(long)]
+        min_supported: Option<String>,
+        /// Comma-separated blocked versions ("" clears).
+        #[arg(long)]
+        blocked: Option<String>,
+    },
+    /// Shows a channel.
+    Show {
+        /// Channel.
+        #[arg(long, default_value = "stable")]
+        channel: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentCmd {
+    /// Adds a local account. The password is read from `TSUNAGI_AGENT_PASSWORD` or the first line of stdin.
+    Add {
+        /// Opaque ASCII identity (also the Twilio client identity), e.g. agent_1024.
+        #[arg(long)]
+        id: String,
+        /// Login name.
+        #[arg(long)]
+        login: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// TaskRouter worker SID.
+        #[arg(long)]
+        worker: Option<String>,
+        /// Department id.
+        #[arg(long)]
+        department: Option<String>,
+        /// agent | supervisor | admin.
+        #[arg(long, default_value = "agent")]
+        role: String,
+    },
 }
 
 #[tokio::main]
@@ -31,19 +150,126 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")),
         )
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let config =
-        Config::load(&cli.config).with_context(|| format!("loading {}", cli.config.display()))?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    let config = match command {
+        Command::Serve => Config::load(&cli.config),
+        _ => Config::load_for_admin(&cli.config),
+    }
+    .with_context(|| format!("loading {}", cli.config.display()))?;
     let db = Db::connect(
         &config.database.effective_url(),
         config.database.max_connections,
     )
     .await
     .context("opening the database")?;
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
         Command::Serve => serve(config, db).await,
+        Command::Release(cmd) => release(&db, cmd).await,
+        Command::Agent(AgentCmd::Add {
+            id,
+            login,
+            name,
+            worker,
+            department,
+            role,
+        }) => {
+            let password = read_password()?;
+            admin::add_agent(
+                &db,
+                &id,
+                &login,
+                &name,
+                password.as_deref(),
+                worker.as_deref(),
+                department.as_deref(),
+                &role,
+            )
+            .await?;
+            println!("agent {id} added");
+            Ok(())
+        }
+        Command::Seed { file } => {
+            admin::seed(&db, &file).await?;
+            println!("seeded {}", file.display());
+            Ok(())
+        }
     }
+}
+
+fn read_password() -> anyhow::Result<Option<String>> {
+    if let Ok(p) = std::env::var("TSUNAGI_AGENT_PASSWORD") {
+        return Ok(Some(p));
+    }
+    let mut line = String::new();
+    std::io::stdin().take(1024).read_to_string(&mut line)?;
+    let p = line.lines().next().unwrap_or("").to_owned();
+    Ok((!p.is_empty()).then_some(p))
+}
+
+async fn release(db: &Db, cmd: ReleaseCmd) -> anyhow::Result<()> {
+    match cmd {
+        ReleaseCmd::Add {
+            version,
+            notes,
+            pub_date,
+        } => {
+            let v = releases::add(db, &version, &notes, pub_date.as_deref()).await?;
+            println!("release {v} added");
+        }
+        ReleaseCmd::Artifact {
+            version,
+            platform,
+            url,
+            signature_file,
+            signature,
+        } => {
+            let signature = match (signature_file, signature) {
+                (Some(f), _) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("reading {}", f.display()))?,
+                (None, Some(s)) => s,
+                (None, None) => anyhow::bail!("give --signature-file or --signature"),
+            };
+            releases::add_artifact(db, &version, &platform, &url, &signature).await?;
+            println!("artifact {platform} added to {version}");
+        }
+        ReleaseCmd::Promote {
+            version,
+            channel,
+            percent,
+        } => {
+            releases::promote(db, &channel, &version, admin::percent_to_bp(percent)?).await?;
+            println!("{}", admin::show_channel(db, &channel).await?);
+        }
+        ReleaseCmd::Rollback { channel, from, to } => {
+            releases::rollback(db, &channel, &from, &to).await?;
+            println!("{}", admin::show_channel(db, &channel).await?);
+        }
+        ReleaseCmd::Pause { channel } => {
+            releases::set_paused(db, &channel, true).await?;
+            println!("{}", admin::show_channel(db, &channel).await?);
+        }
+        ReleaseCmd::Resume { channel } => {
+            releases::set_paused(db, &channel, false).await?;
+            println!("{}", admin::show_channel(db, &channel).await?);
+        }
+        ReleaseCmd::Policy {
+            min_supported,
+            blocked,
+        } => {
+            let p = admin::set_policy(db, min_supported.as_deref(), blocked.as_deref()).await?;
+            let blocked: Vec<String> = p.blocked.iter().map(ToString::to_string).collect();
+            println!(
+                "min_supported {}, blocked [{}]",
+                p.min_supported,
+                blocked.join(",")
+            );
+        }
+        ReleaseCmd::Show { channel } => println!("{}", admin::show_channel(db, &channel).await?),
+    }
+    Ok(())
 }
 
 async fn serve(config: Config, db: Db) -> anyhow::Result<()> {

@@ -5,4 +5,5 @@ pub mod health;
 pub mod session;
 pub mod token;
 pub mod twilio;
+pub mod updates;
 pub mod webhook;
