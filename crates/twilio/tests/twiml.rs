@@ -240,6 +240,10 @@ fn malformed_xml() {
         "<Response><Say>&#0;</Say></Response>",
         "<Response",
         "<<>>",
+        "<Response><Say>&#1;</Say></Response>",
+        "<Response><Say>a\u{1}b</Say></Response>",
+        "<Response><Say language=\"&#x1b;\">x</Say></Response>",
+        "<Response><Say>&#xFFFF;</Say></Response>",
     ] {
         assert!(
             matches!(err(xml), TwimlError::Malformed { .. }),
@@ -497,6 +501,9 @@ proptest! {
         let mut end = (at + cut).min(xml.len());
         while !xml.is_char_boundary(end) { end -= 1; }
         let mutated = format!("{}{}{}", &xml[..at], insert, &xml[end..]);
-        let _ = VoiceResponse::parse(&mutated);
+        // Whatever parses, re-serializes to a document that parses to the same tree.
+        if let Ok(r) = VoiceResponse::parse(&mutated) {
+            prop_assert_eq!(VoiceResponse::parse(&r.to_xml()), Ok(r));
+        }
     }
 }

@@ -72,6 +72,9 @@ fn read_tree(xml: &str) -> Result<Node, TwimlError> {
                         .decode_and_unescape_value(reader.decoder())
                         .map_err(|e| malformed(&reader, e))?
                         .into_owned();
+                    if !legal_xml(&value) {
+                        return Err(malformed(&reader, "character not allowed in XML"));
+                    }
                     attrs.push((key, value));
                 }
                 let node = Node {
@@ -92,11 +95,11 @@ fn read_tree(xml: &str) -> Result<Node, TwimlError> {
             }
             Event::Text(t) => {
                 let s = t.decode().map_err(|e| malformed(&reader, e))?;
-                push_text(&mut stack, &s)?;
+                push_text(&reader, &mut stack, &s)?;
             }
             Event::CData(t) => {
                 let s = t.decode().map_err(|e| malformed(&reader, e))?;
-                push_text(&mut stack, &s)?;
+                push_text(&reader, &mut stack, &s)?;
             }
             Event::GeneralRef(r) => {
                 let resolved = match r.resolve_char_ref().map_err(|e| malformed(&reader, e))? {
@@ -108,7 +111,7 @@ fn read_tree(xml: &str) -> Result<Node, TwimlError> {
                             .to_owned()
                     }
                 };
-                push_text(&mut stack, &resolved)?;
+                push_text(&reader, &mut stack, &resolved)?;
             }
             Event::DocType(_) => return Err(TwimlError::DoctypeNotAllowed),
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
@@ -128,7 +131,18 @@ fn close(stack: &mut [Node], root: &mut Option<Node>, node: Node) {
     }
 }
 
-fn push_text(stack: &mut [Node], s: &str) -> Result<(), TwimlError> {
+/// XML 1.0 `Char`: no control characters other than tab, newline and carriage return, no U+FFFE/U+FFFF.
+/// Checked on decoded text and attribute values, so character references cannot smuggle them in either.
+fn legal_xml(s: &str) -> bool {
+    !s.chars().any(|c| {
+        matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+    })
+}
+
+fn push_text(reader: &Reader<&[u8]>, stack: &mut [Node], s: &str) -> Result<(), TwimlError> {
+    if !legal_xml(s) {
+        return Err(malformed(reader, "character not allowed in XML"));
+    }
     let Some(node) = stack.last_mut() else {
         // Outside the root only whitespace may appear.
         return if s.trim().is_empty() {
