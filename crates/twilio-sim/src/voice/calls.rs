@@ -297,7 +297,16 @@ impl State {
     fn call_mut(&mut self, r: &CallRef) -> Option<&mut Call> {
         match r {
             CallRef::Sid(s) => self.calls.get_mut(s),
-            CallRef::Temporary(_) => self.calls.values_mut().find(|c| c.matches(r)),
+            // Temporary ids are the SDK's; prefer the live (latest) call should one ever be reused.
+            CallRef::Temporary(_) => {
+                let sid = self
+                    .calls
+                    .values()
+                    .filter(|c| c.matches(r))
+                    .max_by_key(|c| (c.state.is_live(), c.sid))?
+                    .sid;
+                self.calls.get_mut(&sid)
+            }
         }
     }
 
