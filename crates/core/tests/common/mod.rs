@@ -149,10 +149,13 @@ impl TestSession {
     pub fn advance(&mut self, d: Duration) -> Vec<Action> {
         let end = self.now + d;
         let mut out = Vec::new();
+        let mut guard = 0;
         while let Some(deadline) = self.session.next_deadline() {
             if deadline > end {
                 break;
             }
+            guard += 1;
+            assert!(guard < 100_000, "a deadline that never moves");
             self.now = self.now.max(deadline);
             out.extend(self.input(Input::Tick));
         }
