@@ -79,6 +79,9 @@ pub struct Config {
     /// Sync services.
     #[serde(default)]
     pub sync_services: Vec<SyncServiceConfig>,
+    /// Voice edge (signaling + media legs); see [`crate::voice::VoiceConfig`].
+    #[serde(default)]
+    pub voice: crate::voice::VoiceConfig,
 }
 
 fn one() -> u64 {

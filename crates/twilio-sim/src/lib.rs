@@ -25,9 +25,11 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod media;
 pub mod params;
 pub mod shared;
 pub mod taskrouter;
+pub mod voice;
 pub mod webhook;
 
 use std::net::SocketAddr;

@@ -46,6 +46,7 @@ pub fn app(shared: Arc<Shared>) -> Router {
         )
         .route("/_sim/events", get(control::events))
         .route("/_sim/eventbridge/push", post(control::push_raw))
+        .merge(crate::voice::router(crate::voice::for_shared(&shared)))
         .fallback(|| async { ApiError::not_found("path") })
         .layer(DefaultBodyLimit::max(crate::params::MAX_BODY))
         .with_state(shared)

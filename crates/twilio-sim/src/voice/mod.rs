@@ -104,7 +104,7 @@ pub async fn serve(listener: tokio::net::TcpListener, voice: Voice) -> std::io::
     axum::serve(listener, router::<()>(voice)).await
 }
 
-/// Builds the [`Voice`] for a stand-in's shared state.
-pub fn for_shared(shared: Arc<crate::Shared>, config: VoiceConfig) -> Voice {
-    Voice::new(shared, config)
+/// The [`Voice`] of a stand-in, configured by its `[voice]` config section.
+pub fn for_shared(shared: &Arc<crate::Shared>) -> Voice {
+    Voice::new(shared.clone(), shared.config.voice.clone())
 }
