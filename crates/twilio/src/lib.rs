@@ -15,6 +15,32 @@
 //! - [`token`]: Access Tokens (HS256 JWT): mint bit-identical to twilio-node, verify with Twilio's error codes.
 //! - [`signature`]: `X-Twilio-Signature` webhook signatures (form and JSON bodies) and form-body parsing.
 //! - [`twiml`]: a typed TwiML voice subset, its XML writer and a bounded, strict parser.
+//!
+//! ```
+//! use tsunagi_twilio::twiml::{Conference, Dial};
+//! use tsunagi_twilio::{signature, token, AccessToken, AccountSid, ApiKeySid, TaskRouterGrant, VoiceResponse};
+//! use tsunagi_twilio::{WorkerSid, WorkspaceSid};
+//!
+//! // Server: mint a TaskRouter token; stand-in: verify it. Time is an input.
+//! let account = AccountSid::from_u128(1);
+//! let mut t = AccessToken::new(account, ApiKeySid::from_u128(2), "agent_1024");
+//! t.task_router = Some(TaskRouterGrant::worker(WorkspaceSid::from_u128(3), WorkerSid::from_u128(4)));
+//! let jwt = t.to_jwt("api-key-secret", 1_700_000_000)?;
+//! let claims = token::verify(&jwt, "api-key-secret", &account, 1_700_000_010, 30)?;
+//! assert_eq!(claims.require_task_router()?.1, WorkerSid::from_u128(4));
+//!
+//! // Stand-in: sign a webhook; server: verify the raw body against the public URL.
+//! let url = "https://api.example.jp/twilio/voice/inbound";
+//! let body = b"CallSid=CA1&From=%2B81312345678";
+//! let sig = signature::compute("auth-token", url, &signature::parse_form(body)?);
+//! let params = signature::verify_request("auth-token", url, body, &sig)?;
+//! assert_eq!(params[1].1, "+81312345678");
+//!
+//! // Server: answer with TwiML; stand-in: interpret it.
+//! let xml = VoiceResponse::new().verb(Dial::new(Conference::new("WT1"))).to_xml();
+//! assert_eq!(VoiceResponse::parse(&xml)?.verbs.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -41,10 +67,10 @@ pub mod twiml;
 
 pub use twiml::{TwimlError, VoiceResponse};
 
+/// TaskRouter EventBridge frames, the `wschannels` proxy envelope and resource shapes (owned by the twilio-sim work).
+pub mod eventbridge;
+
 /// PStream v1.6: the Voice JS SDK's signaling frames.
 pub mod pstream;
 
 pub use pstream::PStreamError;
-
-/// TaskRouter EventBridge frames, the `wschannels` proxy envelope and resource shapes (owned by the twilio-sim work).
-pub mod eventbridge;

@@ -46,7 +46,7 @@ pub enum Segment {
 /// Why a token could not be minted or did not verify.
 ///
 /// [`TokenError::twilio_code`] gives the Twilio error code the real service answers with for the same problem
-/// (twilio.com/docs/api/errors/<code>).
+/// (`twilio.com/docs/api/errors/<code>`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
@@ -126,6 +126,12 @@ pub enum TokenError {
         /// The limit.
         max: u64,
     },
+    /// A grant (or a key inside it) that the calling SDK needs is absent. Code 20106 (invalid grants).
+    #[error("access token lacks {grant}")]
+    MissingGrant {
+        /// The missing grant path, e.g. `"grants.task_router.worker_sid"`.
+        grant: &'static str,
+    },
     /// `grants.identity` is missing or empty. Code 20106 (invalid grants). Also returned by
     /// [`AccessToken::to_jwt`], as twilio-node refuses to mint without an identity.
     #[error("access token has no identity")]
@@ -142,7 +148,7 @@ impl TokenError {
     /// | 20103 | Invalid Access Token issuer/subject | `InvalidIssuer`, `InvalidSubject`, `AccountMismatch` |
     /// | 20104 | Access Token expired or expiration date invalid | `Expired`, `ExpiryBeforeIssue` |
     /// | 20105 | Access Token not yet valid | `NotYetValid` |
-    /// | 20106 | Invalid Access Token grants | `MissingIdentity` |
+    /// | 20106 | Invalid Access Token grants | `MissingIdentity`, `MissingGrant` |
     /// | 20107 | Invalid Access Token signature | `InvalidSignature` |
     /// | 20157 | Expiration Time exceeds maximum time allowed (24 h) | `TtlTooLong` |
     pub fn twilio_code(&self) -> u32 {
@@ -155,7 +161,7 @@ impl TokenError {
             Self::InvalidIssuer(_) | Self::InvalidSubject(_) | Self::AccountMismatch => 20103,
             Self::Expired { .. } | Self::ExpiryBeforeIssue { .. } => 20104,
             Self::NotYetValid { .. } => 20105,
-            Self::MissingIdentity => 20106,
+            Self::MissingIdentity | Self::MissingGrant { .. } => 20106,
             Self::InvalidSignature => 20107,
             Self::TtlTooLong { .. } => 20157,
         }
@@ -332,6 +338,48 @@ pub struct Claims {
     pub iss: ApiKeySid,
     /// Subject: the account.
     pub sub: AccountSid,
+}
+
+impl Claims {
+    /// The TaskRouter grant's workspace and worker, as the TaskRouter SDK needs them (§2.1: taskrouter.js fails
+    /// with "Missing one of: grants.task_router, iss, or sub").
+    pub fn require_task_router(&self) -> Result<(WorkspaceSid, WorkerSid), TokenError> {
+        let grant = self
+            .grants
+            .task_router
+            .as_ref()
+            .ok_or(TokenError::MissingGrant {
+                grant: "grants.task_router",
+            })?;
+        let workspace = grant.workspace_sid.ok_or(TokenError::MissingGrant {
+            grant: "grants.task_router.workspace_sid",
+        })?;
+        let worker = grant.worker_sid.ok_or(TokenError::MissingGrant {
+            grant: "grants.task_router.worker_sid",
+        })?;
+        Ok((workspace, worker))
+    }
+
+    /// The voice grant, as the Voice SDK needs it.
+    pub fn require_voice(&self) -> Result<&VoiceGrant, TokenError> {
+        self.grants.voice.as_ref().ok_or(TokenError::MissingGrant {
+            grant: "grants.voice",
+        })
+    }
+
+    /// The Sync grant's service, as the Sync SDK needs it.
+    pub fn require_sync(&self) -> Result<SyncServiceSid, TokenError> {
+        self.grants
+            .data_sync
+            .as_ref()
+            .ok_or(TokenError::MissingGrant {
+                grant: "grants.data_sync",
+            })?
+            .service_sid
+            .ok_or(TokenError::MissingGrant {
+                grant: "grants.data_sync.service_sid",
+            })
+    }
 }
 
 /// Claims as they arrive, before `iss`/`sub` are validated (so those map to 20103, not 20101).

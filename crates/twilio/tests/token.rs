@@ -394,3 +394,50 @@ proptest! {
         prop_assert_eq!(claims, t.claims(now));
     }
 }
+
+#[test]
+fn required_grants_per_sdk() {
+    let jwt = vector_token().to_jwt(SECRET, NOW).unwrap();
+    let claims = token::verify(&jwt, SECRET, &account(), NOW, 0).unwrap();
+    let (ws, wk) = claims.require_task_router().unwrap();
+    assert_eq!(
+        (ws.as_str(), wk.as_str()),
+        (
+            "WS33333333333333333333333333333333",
+            "WK44444444444444444444444444444444"
+        )
+    );
+    assert!(claims.require_voice().unwrap().allows_incoming());
+    assert_eq!(
+        claims.require_sync().unwrap().as_str(),
+        "IS55555555555555555555555555555555"
+    );
+
+    let mut t = AccessToken::new(account(), ApiKeySid::from_u128(1), "agent_1024");
+    t.task_router = Some(TaskRouterGrant {
+        workspace_sid: Some(WorkspaceSid::from_u128(3)),
+        ..Default::default()
+    });
+    let claims =
+        token::verify(&t.to_jwt(SECRET, NOW).unwrap(), SECRET, &account(), NOW, 0).unwrap();
+    let err = claims.require_task_router().unwrap_err();
+    assert!(matches!(
+        err,
+        TokenError::MissingGrant {
+            grant: "grants.task_router.worker_sid"
+        }
+    ));
+    assert_eq!(err.twilio_code(), 20106);
+    assert!(matches!(
+        claims.require_voice(),
+        Err(TokenError::MissingGrant {
+            grant: "grants.voice"
+        })
+    ));
+    assert!(matches!(
+        claims.require_sync(),
+        Err(TokenError::MissingGrant {
+            grant: "grants.data_sync"
+        })
+    ));
+}
