@@ -44,6 +44,13 @@
 //! 5. [`Action::Emit`] events go to the UI, tray, notifications and logs unchanged; they are the one event
 //!    vocabulary ([`Event`]) and serialize as camelCase, internally tagged JSON.
 //!
+//! ## The driver
+//!
+//! With the `driver` feature (on by default), [`driver::Driver`] is the thin tokio shell that follows this
+//! contract for the TaskRouter worker: EventBridge WebSocket and REST proxy, token fetches, `tracing` spans keyed
+//! by TaskSid / ReservationSid / CallSid. It is the only code naming tokio, reqwest or tokio-tungstenite;
+//! `cargo test -p tsunagi-core --no-default-features` builds and tests the machines without it.
+//!
 //! ## Panics and errors
 //!
 //! No input makes a machine panic; unknown, duplicate, late or contradictory inputs are ignored or settled by
@@ -62,8 +69,12 @@ pub mod presence;
 pub mod reconciler;
 pub mod session;
 pub mod supervisor;
+pub mod taskrouter;
 pub mod token;
 mod tombstones;
+
+#[cfg(feature = "driver")]
+pub mod driver;
 
 pub use api::{
     Activity, CallPhase, Caller, Command, ConnectionState, Crm, Event, PresenceState,

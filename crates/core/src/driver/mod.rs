@@ -1,0 +1,530 @@
+//! The thin tokio driver (feature `driver`): it owns the clock, the EventBridge socket, the REST proxy and the
+//! token, feeds the [`Session`] and runs its actions — the only module that names tokio, reqwest or
+//! tokio-tungstenite. It decides nothing.
+//!
+//! Scope: the TaskRouter worker (EventBridge WebSocket + REST proxy) and token fetches. Actions that belong to
+//! the webview (the Voice SDK `Device`: `AcceptCall`, `RejectCall`, `DisconnectCall`, `MuteCall`,
+//! `SendDigits`), to the companion server (`CallControl`), to the updater (`CheckForUpdate`) and every
+//! [`Action::Emit`] go to the shell through [`DriverIo::actions`]; the shell reports back through
+//! [`DriverIo::inputs`] (Device events, UI commands). Sync and the server's event socket are not driven yet,
+//! so the session supervises the TaskRouter socket only.
+//!
+//! Contract kept here: all actions of one input are started before the next input is handled (REST calls run
+//! as tasks; their results come back as inputs); `Tick` is fed at [`Session::next_deadline`].
+
+mod eventbridge;
+mod tokens;
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+use tsunagi_twilio::eventbridge::{self as eb, Page};
+use tsunagi_twilio::{Pii, WorkerSid, WorkspaceSid};
+
+pub use tokens::{ServerTokens, TokenReply, TokenSource};
+
+use crate::api::{Activity, SocketKind};
+use crate::input::{
+    Action, ActionResult, CompleteReason, ConnId, Input, RestResult, SocketEvent, TaskRouterEvent,
+    TokenEvent,
+};
+use crate::session::{Session, SessionConfig};
+use crate::supervisor::SupervisorConfig;
+use crate::taskrouter::{self, ActivityMap, FrameInput};
+use eventbridge::{Proxy, SocketNews};
+
+/// Where the driver connects.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// EventBridge WebSocket, e.g. `wss://event-bridge.twilio.com/v1/wschannels` (or the stand-in's).
+    pub eventbridge_ws: String,
+    /// EventBridge REST proxy, e.g. `https://event-bridge.twilio.com/v1/wschannels`.
+    pub eventbridge_rest: String,
+    /// Session tunables; its socket list is replaced by the TaskRouter socket (the one this driver runs).
+    pub session: SessionConfig,
+}
+
+/// The shell's two ends of a running driver.
+#[derive(Debug)]
+pub struct DriverIo {
+    /// Send UI commands and Device events here.
+    pub inputs: mpsc::Sender<Input>,
+    /// Actions for the shell: events, Device commands, call control, update checks.
+    pub actions: mpsc::UnboundedReceiver<Action>,
+}
+
+/// Results of the driver's own tasks, back to its loop.
+enum Internal {
+    Input(Input),
+    Activities(ActivityMap),
+    Token(Pii<String>, u64),
+}
+
+/// The driver. Build with [`Driver::new`], then `tokio::spawn(driver.run())`.
+pub struct Driver<T: TokenSource> {
+    session: Session,
+    proxy: Proxy,
+    ws_url: String,
+    tokens: std::sync::Arc<T>,
+    token: Option<Pii<String>>,
+    ids: Option<(WorkspaceSid, WorkerSid)>,
+    activities: ActivityMap,
+    /// An activity change asked for before the workspace's activities were known.
+    pending_activity: Option<Activity>,
+    socket: Option<(ConnId, JoinHandle<()>)>,
+    internal_tx: mpsc::UnboundedSender<Internal>,
+    internal_rx: mpsc::UnboundedReceiver<Internal>,
+    socket_tx: mpsc::UnboundedSender<(ConnId, SocketNews)>,
+    socket_rx: mpsc::UnboundedReceiver<(ConnId, SocketNews)>,
+    inputs: mpsc::Receiver<Input>,
+    shell: mpsc::UnboundedSender<Action>,
+}
+
+impl<T: TokenSource> std::fmt::Debug for Driver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("session", &self.session)
+            .field("ids", &self.ids)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn reason_text(reason: CompleteReason) -> &'static str {
+    match reason {
+        CompleteReason::WrapUpFinished => "wrap-up finished",
+        CompleteReason::AutoWrapUp => "wrap-up time elapsed",
+        CompleteReason::CallerAbandoned => "caller abandoned",
+        CompleteReason::AgentLegFailed => "agent leg failed",
+    }
+}
+
+impl<T: TokenSource> Driver<T> {
+    /// A driver and the shell's ends of it.
+    pub fn new(cfg: DriverConfig, tokens: T) -> (Self, DriverIo) {
+        // wss:// needs a process-wide rustls provider; installing it twice is harmless.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let mut session_cfg = cfg.session;
+        session_cfg.sockets = vec![(
+            SocketKind::TaskRouter,
+            SupervisorConfig::for_socket(SocketKind::TaskRouter),
+        )];
+        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        let (socket_tx, socket_rx) = mpsc::unbounded_channel();
+        let (inputs_tx, inputs) = mpsc::channel(256);
+        let (shell, actions) = mpsc::unbounded_channel();
+        let driver = Self {
+            session: Session::new(session_cfg),
+            proxy: Proxy::new(cfg.eventbridge_rest),
+            ws_url: cfg.eventbridge_ws,
+            tokens: std::sync::Arc::new(tokens),
+            token: None,
+            ids: None,
+            activities: ActivityMap::default(),
+            pending_activity: None,
+            socket: None,
+            internal_tx,
+            internal_rx,
+            socket_tx,
+            socket_rx,
+            inputs,
+            shell,
+        };
+        (
+            driver,
+            DriverIo {
+                inputs: inputs_tx,
+                actions,
+            },
+        )
+    }
+
+    /// Runs until the shell drops [`DriverIo::inputs`].
+    pub async fn run(mut self) {
+        loop {
+            let deadline = self
+                .session
+                .next_deadline()
+                .map(tokio::time::Instant::from_std);
+            let sleep = async move {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                Some(news) = self.socket_rx.recv() => self.on_socket(news),
+                Some(msg) = self.internal_rx.recv() => self.on_internal(msg),
+                input = self.inputs.recv() => match input {
+                    Some(input) => self.feed(input),
+                    None => break,
+                },
+                () = sleep => self.feed(Input::Tick),
+            }
+        }
+        if let Some((_, task)) = self.socket.take() {
+            task.abort();
+        }
+    }
+
+    fn feed(&mut self, input: Input) {
+        let actions = self.session.handle(input, Instant::now());
+        for action in actions {
+            self.run_action(action);
+        }
+    }
+
+    fn on_internal(&mut self, msg: Internal) {
+        match msg {
+            Internal::Input(input) => self.feed(input),
+            Internal::Activities(map) => {
+                self.activities = map;
+                if let Some(activity) = self.pending_activity.take() {
+                    self.set_activity(activity);
+                }
+            }
+            Internal::Token(token, expires_unix) => {
+                self.token = Some(token);
+                self.feed(Input::Token(TokenEvent::Issued {
+                    expires_unix,
+                    now_unix: now_unix(),
+                }));
+            }
+        }
+    }
+
+    fn on_socket(&mut self, (conn, news): (ConnId, SocketNews)) {
+        let socket = SocketKind::TaskRouter;
+        match news {
+            SocketNews::Opened => self.feed(Input::Socket {
+                socket,
+                conn,
+                event: SocketEvent::Opened,
+            }),
+            SocketNews::Closed(reason) => self.feed(Input::Socket {
+                socket,
+                conn,
+                event: SocketEvent::Closed(reason),
+            }),
+            SocketNews::Text(text) => {
+                self.feed(Input::Socket {
+                    socket,
+                    conn,
+                    event: SocketEvent::Frame,
+                });
+                let frame = match eb::parse_frame(&text) {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => return, // keepalive
+                    Err(e) => {
+                        tracing::warn!(error = %e, "malformed EventBridge frame");
+                        return;
+                    }
+                };
+                let event_type = frame.event_type.clone();
+                match taskrouter::frame_input(frame, &self.activities) {
+                    FrameInput::Init(init) => {
+                        match (
+                            WorkspaceSid::parse(&init.workspace_sid),
+                            WorkerSid::parse(&init.channel_id),
+                        ) {
+                            (Ok(ws), Ok(wk)) => {
+                                self.ids = Some((ws, wk));
+                                self.feed(Input::Socket {
+                                    socket,
+                                    conn,
+                                    event: SocketEvent::Ready,
+                                });
+                            }
+                            _ => tracing::warn!("EventBridge init with invalid SIDs"),
+                        }
+                    }
+                    FrameInput::Input(input) => self.feed(input),
+                    FrameInput::Ignored => {
+                        tracing::debug!(%event_type, "EventBridge frame ignored")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reports an input from a spawned task.
+    fn reporter(&self) -> impl Fn(Input) + Send + Sync + 'static {
+        let tx = self.internal_tx.clone();
+        move |input| {
+            let _ = tx.send(Internal::Input(input));
+        }
+    }
+
+    fn run_action(&mut self, action: Action) {
+        match action {
+            Action::AcceptReservation { task, reservation } => {
+                let span = tracing::info_span!("accept_reservation", %task, %reservation);
+                let report = self.reporter();
+                let call = self.reservation_call(reservation, "accepted");
+                tokio::spawn(
+                    async move {
+                        let result = match call {
+                            Some(call) => call.await.map_or_else(|e| e, |_| RestResult::Ok),
+                            None => RestResult::Failed,
+                        };
+                        tracing::info!(?result, "reservation accept");
+                        report(Input::Result(ActionResult::AcceptReservation {
+                            reservation,
+                            result,
+                        }));
+                    }
+                    .instrument(span),
+                );
+            }
+            Action::RejectReservation { task, reservation } => {
+                let span = tracing::info_span!("reject_reservation", %task, %reservation);
+                if let Some(call) = self.reservation_call(reservation, "rejected") {
+                    tokio::spawn(
+                        async move {
+                            // Best effort: "no longer pending" is as good as done.
+                            if let Err(result) = call.await {
+                                tracing::info!(?result, "reservation reject not applied");
+                            }
+                        }
+                        .instrument(span),
+                    );
+                }
+            }
+            Action::CompleteTask { task, reason } => {
+                let span = tracing::info_span!("complete_task", %task, ?reason);
+                let report = self.reporter();
+                let call = self.ids.zip(self.token.clone()).map(|((ws, _), token)| {
+                    let proxy = self.proxy.clone();
+                    async move {
+                        proxy
+                            .call(
+                                &token,
+                                "POST",
+                                format!("Workspaces/{ws}/Tasks/{task}"),
+                                json!({"AssignmentStatus": "completed", "Reason": reason_text(reason)}),
+                                "v1",
+                            )
+                            .await
+                    }
+                });
+                tokio::spawn(
+                    async move {
+                        let result = match call {
+                            Some(call) => call.await.map_or_else(|e| e, |_| RestResult::Ok),
+                            None => RestResult::Failed,
+                        };
+                        tracing::info!(?result, "task complete");
+                        report(Input::Result(ActionResult::CompleteTask { task, result }));
+                    }
+                    .instrument(span),
+                );
+            }
+            Action::SetActivity { activity } => self.set_activity(activity),
+            Action::Connect {
+                socket: SocketKind::TaskRouter,
+                conn,
+            } => self.connect(conn),
+            Action::Disconnect {
+                socket: SocketKind::TaskRouter,
+                conn,
+            } => {
+                if let Some((current, task)) = self.socket.take() {
+                    if current == conn {
+                        task.abort();
+                    } else {
+                        self.socket = Some((current, task));
+                    }
+                }
+            }
+            Action::Resync {
+                socket: SocketKind::TaskRouter,
+            } => self.resync(),
+            Action::Connect { socket, .. }
+            | Action::Disconnect { socket, .. }
+            | Action::Resync { socket } => {
+                tracing::warn!(?socket, "socket not driven by this driver");
+            }
+            Action::FetchToken => {
+                let tokens = self.tokens.clone();
+                let tx = self.internal_tx.clone();
+                tokio::spawn(
+                    async move {
+                        let msg = match tokens.fetch().await {
+                            TokenReply::Issued {
+                                token,
+                                expires_unix,
+                            } => Internal::Token(token, expires_unix),
+                            TokenReply::UpgradeRequired { min_supported } => {
+                                Internal::Input(Input::UpgradeRequired { min_supported })
+                            }
+                            TokenReply::Failed => {
+                                tracing::warn!("token fetch failed");
+                                Internal::Input(Input::Token(TokenEvent::FetchFailed))
+                            }
+                        };
+                        let _ = tx.send(msg);
+                    }
+                    .instrument(tracing::info_span!("fetch_token")),
+                );
+            }
+            Action::AcceptCall { call }
+            | Action::RejectCall { call }
+            | Action::DisconnectCall { call } => {
+                tracing::info!(%call, ?action, "device action");
+                let _ = self.shell.send(action);
+            }
+            other => {
+                let _ = self.shell.send(other);
+            }
+        }
+    }
+
+    /// `POST …/Workers/{WK}/Reservations/{WR}` with `ReservationStatus`, if the worker is known.
+    fn reservation_call(
+        &self,
+        reservation: tsunagi_twilio::ReservationSid,
+        status: &'static str,
+    ) -> Option<impl std::future::Future<Output = Result<Value, RestResult>> + Send + 'static> {
+        let ((ws, wk), token) = self.ids.zip(self.token.clone())?;
+        let proxy = self.proxy.clone();
+        Some(async move {
+            proxy
+                .call(
+                    &token,
+                    "POST",
+                    format!("Workspaces/{ws}/Workers/{wk}/Reservations/{reservation}"),
+                    json!({ "ReservationStatus": status }),
+                    "v1",
+                )
+                .await
+        })
+    }
+
+    fn set_activity(&mut self, activity: Activity) {
+        if self.activities.is_empty() {
+            self.pending_activity = Some(activity); // sent once the resync has loaded the activities
+            return;
+        }
+        let report = self.reporter();
+        let target = self.activities.sid(activity).map(str::to_owned);
+        let call = self.ids.zip(self.token.clone()).zip(target);
+        let proxy = self.proxy.clone();
+        tokio::spawn(
+            async move {
+                let result = match call {
+                    Some((((ws, wk), token), sid)) => proxy
+                        .call(
+                            &token,
+                            "POST",
+                            format!("Workspaces/{ws}/Workers/{wk}"),
+                            json!({ "ActivitySid": sid }),
+                            "v1",
+                        )
+                        .await
+                        .map_or_else(|e| e, |_| RestResult::Ok),
+                    None => RestResult::Failed,
+                };
+                tracing::info!(?result, "set activity");
+                report(Input::Result(ActionResult::SetActivity {
+                    activity,
+                    result,
+                }));
+            }
+            .instrument(tracing::info_span!("set_activity", ?activity)),
+        );
+    }
+
+    fn connect(&mut self, conn: ConnId) {
+        if let Some((_, old)) = self.socket.take() {
+            old.abort();
+        }
+        let tx = self.socket_tx.clone();
+        let Some(token) = self.token.clone() else {
+            let _ = tx.send((
+                conn,
+                SocketNews::Closed(crate::input::CloseReason::Unauthorized),
+            ));
+            return;
+        };
+        let task = tokio::spawn(
+            eventbridge::socket(self.ws_url.clone(), token, conn, tx)
+                .instrument(tracing::info_span!("eventbridge", conn = conn.0)),
+        );
+        self.socket = Some((conn, task));
+    }
+
+    /// Re-bootstrap after (re)connecting: activities, the worker's activity, and the active reservations.
+    fn resync(&mut self) {
+        let Some(((ws, wk), token)) = self.ids.zip(self.token.clone()) else {
+            return;
+        };
+        let proxy = self.proxy.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(
+            async move {
+                let activities = proxy
+                    .call(
+                        &token,
+                        "GET",
+                        format!("Workspaces/{ws}/Activities"),
+                        json!({"PageSize": 1000}),
+                        "v1",
+                    )
+                    .await
+                    .ok()
+                    .and_then(|v| serde_json::from_value::<Page<eb::Activity>>(v).ok())
+                    .map(|p| ActivityMap::from_activities(&p.contents));
+                let Some(map) = activities else {
+                    tracing::warn!("resync: activities unavailable");
+                    return;
+                };
+                let worker = proxy
+                    .call(
+                        &token,
+                        "GET",
+                        format!("Workspaces/{ws}/Workers/{wk}"),
+                        json!({}),
+                        "v1",
+                    )
+                    .await
+                    .ok()
+                    .and_then(|v| serde_json::from_value::<eb::Worker>(v).ok());
+                let _ = tx.send(Internal::Activities(map.clone()));
+                if let Some(w) = worker {
+                    let _ = tx.send(Internal::Input(Input::TaskRouter(
+                        TaskRouterEvent::WorkerActivity {
+                            activity: map.activity(&w.activity_sid),
+                        },
+                    )));
+                }
+                let reservations = proxy
+                    .call(
+                        &token,
+                        "GET",
+                        format!("Workspaces/{ws}/Workers/{wk}/Reservations"),
+                        json!({"Active": "true", "PageSize": 1000}),
+                        "v2",
+                    )
+                    .await
+                    .ok()
+                    .and_then(|v| serde_json::from_value::<Page<eb::Reservation>>(v).ok());
+                match reservations {
+                    Some(page) => {
+                        let _ = tx.send(Internal::Input(taskrouter::snapshot(&page.contents)));
+                    }
+                    None => tracing::warn!("resync: reservations unavailable"),
+                }
+            }
+            .instrument(tracing::info_span!("resync", workspace = %ws, worker = %wk)),
+        );
+    }
+}
