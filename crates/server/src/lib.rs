@@ -15,6 +15,7 @@ pub mod admin;
 pub mod auth;
 pub mod calls;
 pub mod config;
+pub mod control;
 pub mod crm;
 pub mod db;
 pub mod error;
@@ -45,7 +46,7 @@ pub use state::AppState;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    use http::{events, health, session, token, twilio, updates};
+    use http::{calls, events, health, session, token, twilio, updates};
     let limit = state.config.server.max_body_bytes;
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     Router::new()
@@ -63,6 +64,7 @@ pub fn app(state: AppState) -> Router {
             "/v1/updates/{channel}/{target}/{arch}/{current}",
             get(updates::check_channel),
         )
+        .route("/v1/calls/{task}/complete", post(calls::complete))
         .route("/v1/agents/me/active-call", get(session::active_call))
         .route("/twilio/voice/inbound", post(twilio::voice_inbound))
         .route("/twilio/voice/wait", get(twilio::voice_wait))

@@ -259,3 +259,16 @@ impl TwilioRest {
         Ok(())
     }
 }
+
+impl TwilioRest {
+    /// `GET Tasks/{WT}` → `assignment_status`.
+    pub async fn task_status(&self, task: &str) -> Result<Option<String>, RestError> {
+        let body = self
+            .send("GET", self.taskrouter(&format!("Tasks/{task}")), None, None)
+            .await?;
+        Ok(body
+            .get("assignment_status")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned))
+    }
+}

@@ -1,5 +1,6 @@
 //! HTTP routes grouped by area. Handlers stay a few lines: extract, call the layer below, map the error.
 
+pub mod calls;
 pub mod events;
 pub mod health;
 pub mod session;

@@ -22,12 +22,19 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+pub mod sim;
+
 /// The configuration used by tests; `twilio_base` points every Twilio base URL at a stand-in.
 pub fn config(twilio_base: &str) -> Config {
+    config_with(twilio_base, PUBLIC)
+}
+
+/// Like [`config`] with another public base URL (a server really listening, for the stand-in's webhooks).
+pub fn config_with(twilio_base: &str, public: &str) -> Config {
     let toml = format!(
         r#"
 [server]
-public_base_url = "{PUBLIC}"
+public_base_url = "{public}"
 max_body_bytes = 16384
 [twilio]
 account_sid = "{ACCOUNT}"
@@ -86,9 +93,13 @@ pub async fn fresh_db(dir: &std::path::Path) -> Db {
 }
 
 pub async fn test_app_with(twilio_base: &str) -> TestApp {
+    test_app_from(config(twilio_base)).await
+}
+
+pub async fn test_app_from(config: Config) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = fresh_db(dir.path()).await;
-    let state = AppState::new(config(twilio_base), db).expect("state");
+    let state = AppState::new(config, db).expect("state");
     let router = app(state.clone());
     TestApp {
         state,
@@ -189,7 +200,16 @@ pub fn authed(method: &str, uri: &str, session: &str, version: Option<&str>) -> 
 
 /// A form POST signed like Twilio does for `PUBLIC` + `path_and_query`.
 pub fn signed_form(path_and_query: &str, params: &[(&str, &str)]) -> Request<Body> {
-    let url = format!("{PUBLIC}{path_and_query}");
+    signed_form_for(PUBLIC, path_and_query, params)
+}
+
+/// A form POST signed for `public` + `path_and_query`.
+pub fn signed_form_for(
+    public: &str,
+    path_and_query: &str,
+    params: &[(&str, &str)],
+) -> Request<Body> {
+    let url = format!("{public}{path_and_query}");
     let sig = tsunagi_twilio::signature::compute(AUTH_TOKEN, &url, params);
     let body: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
