@@ -42,8 +42,9 @@ const near = (rgba, rgb) => rgb.every((c, i) => Math.abs(rgba[i] - c) <= 6);
 const wd = await WebDriver.start(driverUrl, app);
 let failed = false;
 try {
-  // 1. The window shows the UI.
+  // 1. The window shows the UI (in English for the assertions; the OS language may be anything).
   assert.equal(await wd.text('#title'), 'Tsunagi');
+  await wd.click('button[data-lang="en"]');
   await wd.waitForText('#presence', (t) => t === 'Offline', { what: 'initial presence' });
   await wd.waitForText('#version', (t) => t.includes('Tauri 2.12.'), { what: 'version line' });
   console.log('ok - window shows the UI, presence Offline');
@@ -106,8 +107,11 @@ try {
 
   const shots = join(root, 'target', 'screenshots');
   mkdirSync(shots, { recursive: true });
-  writeFileSync(join(shots, 'desktop-smoke.png'), await wd.screenshot());
-  console.log(`ok - screenshot saved to ${join(shots, 'desktop-smoke.png')}`);
+  writeFileSync(join(shots, 'desktop-smoke-en.png'), await wd.screenshot());
+  await wd.click('button[data-lang="ja"]');
+  await wd.waitForText('#presence', (t) => t === '離席', { what: 'Japanese presence label' });
+  writeFileSync(join(shots, 'desktop-smoke-ja.png'), await wd.screenshot());
+  console.log(`ok - switched to Japanese; screenshots saved in ${shots}`);
 } catch (e) {
   failed = true;
   console.error('not ok -', e.stack ?? e);

@@ -1,7 +1,8 @@
 import { flushSync, mount, tick, unmount } from 'svelte';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
 import { CoreClient, type Presence, type Transport } from './lib/core-client';
+import { i18n } from './lib/i18n.svelte';
 
 /** An in-memory Rust side: holds presence like the shell does and pushes events to the listener. */
 function fakeShell() {
@@ -27,6 +28,7 @@ async function settle() {
 }
 
 let app: ReturnType<typeof mount> | undefined;
+beforeEach(() => i18n.set('en'));
 afterEach(() => {
   if (app) unmount(app);
   document.body.innerHTML = '';
@@ -54,5 +56,19 @@ describe('App', () => {
     await settle();
     expect(document.querySelector('#presence')?.textContent?.trim()).toBe('Away');
     expect(document.querySelector('#notice')?.textContent).toBe('Changed from the tray: Away.');
+  });
+
+  it('switches to Japanese, including the last message', async () => {
+    const shell = fakeShell();
+    app = mount(App, { target: document.body, props: { client: new CoreClient(shell.transport) } });
+    await settle();
+    shell.push({ type: 'presence', presence: 'break', source: 'tray' });
+    await settle();
+    (document.querySelector('button[data-lang="ja"]') as HTMLButtonElement).click();
+    await settle();
+    expect(document.querySelector('#presence')?.textContent?.trim()).toBe('休憩');
+    expect(document.querySelector('#notice')?.textContent).toBe('トレイから「休憩」に変更しました。');
+    expect(document.querySelector('button[data-presence="available"]')?.textContent).toBe('受付可');
+    expect(document.documentElement.lang).toBe('ja');
   });
 });
