@@ -13,6 +13,11 @@
 //!   (so it re-routes), completed by us, or still visibly live. Every call likewise: ended by the Device, rejected or
 //!   disconnected by us, or still live.
 //! - `RINGS_MATCH_STATE`: the rings the UI was told about are exactly the offers in the Ringing phase.
+//! - `NO_ACTIVITY_CHANGE_DURING_WORK`: the worker's activity is only set while no ring, call or wrap-up is live.
+//! - `NO_RING_AFTER_UPDATE_REQUIRED`: once the server answered 426, nothing rings.
+//!
+//! Besides the event orderings, a scenario may include a resync snapshot (TaskRouter's view after a reconnect,
+//! which recovers dropped `reservation.created` events) and a 426 at any point.
 //!
 //! The world is a small model of TaskRouter and the Voice SDK that answers the session's actions the way the
 //! real services would (a rejected reservation is pushed back as `reservation.rejected`, an accept after a cancel
@@ -27,8 +32,8 @@ use common::*;
 use proptest::prelude::*;
 use tsunagi_core::{
     Action, ActionResult, CallParams, CallPhase, Caller, Command, DeviceEvent, Event, Input,
-    OfferPhase, PresenceState, ReservationEnd, ReservationInfo, RestResult, SessionConfig, Target,
-    TaskRouterEvent,
+    OfferPhase, PresenceState, ReservationEnd, ReservationInfo, RestResult, SessionConfig,
+    SnapshotStatus, Target, TaskRouterEvent, Work,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +75,10 @@ enum Step {
     Fate(usize),
     Agent(usize),
     AgentHangUp(usize),
+    /// TaskRouter's view of the worker's active reservations, as fetched after a reconnect.
+    Snapshot,
+    /// The server answers 426 to something.
+    Upgrade,
 }
 
 #[derive(Clone, Debug)]
@@ -79,6 +88,10 @@ struct Scenario {
     dups: Vec<bool>,
     delays: Vec<u64>,
     lags: Vec<u8>,
+    /// Where a resync snapshot (after a reconnect) lands, if any.
+    snapshot_at: Option<u32>,
+    /// Where a `426 CLIENT_UPGRADE_REQUIRED` lands, if any.
+    upgrade_at: Option<u32>,
 }
 
 fn plan() -> impl Strategy<Value = Plan> {
@@ -150,14 +163,20 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         prop::collection::vec(prop::bool::weighted(0.25), 32),
         prop::collection::vec(0u64..2000, 64),
         prop::collection::vec(0u8..4, 64),
+        prop::option::weighted(0.3, any::<u32>()),
+        prop::option::weighted(0.1, any::<u32>()),
     )
-        .prop_map(|(plans, keys, dups, delays, lags)| Scenario {
-            plans,
-            keys,
-            dups,
-            delays,
-            lags,
-        })
+        .prop_map(
+            |(plans, keys, dups, delays, lags, snapshot_at, upgrade_at)| Scenario {
+                plans,
+                keys,
+                dups,
+                delays,
+                lags,
+                snapshot_at,
+                upgrade_at,
+            },
+        )
 }
 
 /// The base steps of every plan, shuffled by the random keys, with duplicates re-inserted at random places.
@@ -189,6 +208,12 @@ fn script(s: &Scenario) -> Vec<Step> {
             keyed.push((key.rotate_left(13) ^ 0x5a5a, *step));
         }
     }
+    if let Some(k) = s.snapshot_at {
+        keyed.push((k, Step::Snapshot));
+    }
+    if let Some(k) = s.upgrade_at {
+        keyed.push((k, Step::Upgrade));
+    }
     keyed.sort_by_key(|(k, _)| *k);
     keyed.into_iter().map(|(_, s)| s).collect()
 }
@@ -199,6 +224,7 @@ struct TaskModel {
     res_ended: bool,
     res_accepted: bool,
     accepted_at_server: bool,
+    completed_at_server: bool,
     refused_by_us: bool,
     completed: bool,
     call_delivered: bool,
@@ -219,6 +245,7 @@ struct World {
     // observations
     ringing: HashSet<Target>,
     rang: HashMap<Target, u32>,
+    upgraded: bool,
 }
 
 impl World {
@@ -315,9 +342,24 @@ impl World {
 
         let actions = self.t.input(input);
 
+        if actions
+            .iter()
+            .any(|a| matches!(a, Action::SetActivity { .. }))
+        {
+            assert_eq!(
+                self.t.session.reconciler().work(),
+                Work::Idle,
+                "NO_ACTIVITY_CHANGE_DURING_WORK: {actions:?}"
+            );
+        }
+
         for a in &actions {
             match a {
                 Action::Emit(Event::Ringing { target, .. }) => {
+                    assert!(
+                        !self.upgraded,
+                        "NO_RING_AFTER_UPDATE_REQUIRED: {target:?} rang"
+                    );
                     assert!(
                         self.ringing.insert(*target),
                         "ONE_RING_PER_TASK: {target:?} rang while ringing"
@@ -436,6 +478,9 @@ impl World {
                     } else {
                         RestResult::Ok
                     };
+                if result == RestResult::Ok {
+                    self.m[i].completed_at_server = true;
+                }
                 self.schedule(Input::Result(ActionResult::CompleteTask {
                     task: tk,
                     result,
@@ -572,6 +617,37 @@ impl World {
                 let target = self.target(i);
                 self.feed(Input::Command(Command::Hangup { target }));
             }
+            Step::Snapshot => {
+                let mut reservations = Vec::new();
+                for i in 0..self.plans.len() {
+                    let m = &self.m[i];
+                    if self.plans[i].direct || m.res_ended || m.completed_at_server {
+                        continue;
+                    }
+                    let status = if m.accepted_at_server {
+                        SnapshotStatus::Accepted
+                    } else {
+                        SnapshotStatus::Pending
+                    };
+                    let info = ReservationInfo {
+                        reservation: res(i as u128 + 1),
+                        task: task(i as u128 + 1),
+                        caller: None,
+                        crm: None,
+                    };
+                    reservations.push((info, status));
+                    self.m[i].reservation_delivered = true;
+                }
+                self.feed(Input::TaskRouter(TaskRouterEvent::Snapshot {
+                    reservations,
+                }));
+            }
+            Step::Upgrade => {
+                self.upgraded = true;
+                self.feed(Input::UpgradeRequired {
+                    min_supported: None,
+                });
+            }
         }
     }
 
@@ -678,6 +754,7 @@ fn play(s: &Scenario) {
         lag_i: 0,
         ringing: HashSet::new(),
         rang: HashMap::new(),
+        upgraded: false,
     };
     let steps = script(s);
     w.run(&steps, &s.delays);
@@ -716,5 +793,7 @@ fn dropped_reservation_is_undone_not_lost() {
         dups: vec![false],
         delays: vec![100],
         lags: vec![0],
+        snapshot_at: None,
+        upgrade_at: None,
     });
 }

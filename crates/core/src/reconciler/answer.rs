@@ -308,7 +308,7 @@ impl Reconciler {
     }
 
     pub(super) fn hangup(&mut self, target: Target, now: Instant, out: &mut Vec<Action>) {
-        let Some(mut o) = self.offers.remove(&target) else {
+        let Some(o) = self.offers.remove(&target) else {
             user_error(out, ErrorKind::NoSuchCall, Some(target));
             return;
         };
@@ -330,7 +330,6 @@ impl Reconciler {
                     self.finish(o, out);
                     return;
                 }
-                o.set_call(LegState::Connected);
                 self.keep(o);
             }
             _ => {
