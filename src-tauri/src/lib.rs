@@ -4,6 +4,7 @@
 mod commands;
 mod error;
 mod events;
+mod lang;
 mod logging;
 mod presence;
 mod tray;
@@ -24,6 +25,7 @@ pub fn run() {
             window::show_main(app);
         }))
         .manage(presence::PresenceState::default())
+        .manage(lang::LangState::detect())
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             app.manage(logging::init(&log_dir));
@@ -34,6 +36,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::get_state,
+            commands::set_language,
             commands::set_presence
         ])
         .run(tauri::generate_context!())

@@ -13,6 +13,7 @@ use tauri::{
 use crate::{
     error::AppError,
     events::ChangeSource,
+    lang::{Lang, LangState},
     presence::{Presence, PresenceExt},
     window,
 };
@@ -21,9 +22,11 @@ const TRAY_ID: &str = "main";
 const OPEN_ID: &str = "open";
 const QUIT_ID: &str = "quit";
 
-/// The menu items whose check marks follow presence.
+/// The menu items whose check marks follow presence and whose labels follow the language.
 struct TrayMenu<R: Runtime> {
     presence_items: Vec<(Presence, CheckMenuItem<R>)>,
+    open: MenuItem<R>,
+    quit: MenuItem<R>,
 }
 
 fn icon(presence: Presence) -> Image<'static> {
@@ -37,30 +40,27 @@ fn icon(presence: Presence) -> Image<'static> {
     Image::from_bytes(bytes).expect("embedded tray icons are valid PNGs")
 }
 
-fn label(presence: Presence) -> &'static str {
-    match presence {
-        Presence::Available => "Available",
-        Presence::Away => "Away",
-        Presence::Break => "Break",
-        Presence::Offline => "Offline",
-    }
-}
-
 /// Builds the tray; called once at start-up.
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let current = app.snapshot().presence;
+    let lang = app.state::<LangState>().get();
     let presence_items = Presence::ALL
         .into_iter()
         .map(|p| {
-            Ok((
-                p,
-                CheckMenuItem::with_id(app, p.id(), label(p), true, p == current, None::<&str>)?,
-            ))
+            let item = CheckMenuItem::with_id(
+                app,
+                p.id(),
+                lang.presence(p),
+                true,
+                p == current,
+                None::<&str>,
+            )?;
+            Ok((p, item))
         })
         .collect::<tauri::Result<Vec<_>>>()?;
     let separator = PredefinedMenuItem::separator(app)?;
-    let open = MenuItem::with_id(app, OPEN_ID, "Open Tsunagi", true, None::<&str>)?;
-    let quit = MenuItem::with_id(app, QUIT_ID, "Quit", true, None::<&str>)?;
+    let open = MenuItem::with_id(app, OPEN_ID, lang.open(), true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, QUIT_ID, lang.quit(), true, None::<&str>)?;
 
     let menu = Menu::new(app)?;
     for (_, item) in &presence_items {
@@ -75,7 +75,11 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .show_menu_on_left_click(true)
         .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
         .build(app)?;
-    app.manage(TrayMenu { presence_items });
+    app.manage(TrayMenu {
+        presence_items,
+        open,
+        quit,
+    });
     Ok(())
 }
 
@@ -106,6 +110,18 @@ pub fn show_presence<R: Runtime>(app: &AppHandle<R>, presence: Presence) -> Resu
             // GTK flips a check item on click by itself; setting every item keeps exactly one checked.
             item.set_checked(*p == presence).map_err(AppError::Tray)?;
         }
+    }
+    Ok(())
+}
+
+/// Relabels the menu in `lang`.
+pub fn show_lang<R: Runtime>(app: &AppHandle<R>, lang: Lang) -> Result<(), AppError> {
+    if let Some(menu) = app.try_state::<TrayMenu<R>>() {
+        for (p, item) in &menu.presence_items {
+            item.set_text(lang.presence(*p)).map_err(AppError::Tray)?;
+        }
+        menu.open.set_text(lang.open()).map_err(AppError::Tray)?;
+        menu.quit.set_text(lang.quit()).map_err(AppError::Tray)?;
     }
     Ok(())
 }

@@ -111,7 +111,13 @@ try {
   await wd.click('button[data-lang="ja"]');
   await wd.waitForText('#presence', (t) => t === '離席', { what: 'Japanese presence label' });
   writeFileSync(join(shots, 'desktop-smoke-ja.png'), await wd.screenshot());
-  console.log(`ok - switched to Japanese; screenshots saved in ${shots}`);
+  layout = await waitFor('tray speaks Japanese', () => {
+    const l = trayLayout();
+    return l.items[1].label === '離席' ? l : null;
+  });
+  assert.deepEqual(layout.items.map((i) => i.label), ['受付可', '離席', '休憩', 'オフライン', 'Tsunagi を開く', '終了']);
+  assert.deepEqual(checked(layout), ['離席'], 'check mark survives relabelling');
+  console.log(`ok - window and tray switched to Japanese; screenshots saved in ${shots}`);
 } catch (e) {
   failed = true;
   console.error('not ok -', e.stack ?? e);

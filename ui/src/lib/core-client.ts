@@ -5,6 +5,7 @@
  */
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
+import type { Lang } from './i18n.svelte';
 
 export type Presence = 'available' | 'away' | 'break' | 'offline';
 export const PRESENCES: readonly Presence[] = ['available', 'away', 'break', 'offline'];
@@ -32,6 +33,7 @@ interface Commands {
   app_info: { args: Record<string, never>; result: AppInfo };
   get_state: { args: Record<string, never>; result: Snapshot };
   set_presence: { args: { presence: Presence }; result: Snapshot };
+  set_language: { args: { lang: Lang }; result: null };
 }
 
 /** How commands and events travel. */
@@ -89,6 +91,11 @@ export class CoreClient {
 
   setPresence(presence: Presence): Promise<Snapshot> {
     return this.call('set_presence', { presence });
+  }
+
+  /** Tells the Rust side the UI's language, so the tray menu speaks it too. */
+  async setLanguage(lang: Lang): Promise<void> {
+    await this.call('set_language', { lang });
   }
 
   /** Calls `onEvent` for every well-formed event; anything else is dropped with a console warning. */
