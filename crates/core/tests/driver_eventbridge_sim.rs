@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+use tsunagi_core::backoff::Backoff;
 use tsunagi_core::driver::{Driver, DriverConfig, DriverIo, TokenReply, TokenSource};
 use tsunagi_core::{
     Action, CallParams, CallPhase, CallSid, Command, ConnectionState, DeviceEvent, Event, Input,
-    PresenceState, RingStopReason, SessionConfig, Target, TaskSid,
+    PresenceState, RingStopReason, SessionConfig, SocketKind, SupervisorConfig, Target, TaskSid,
 };
 use tsunagi_twilio::token::{AccessToken, TaskRouterGrant};
 use tsunagi_twilio::Pii;
@@ -125,12 +126,16 @@ async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
 }
 
 async fn signed_in() -> (Sim, DriverIo) {
+    signed_in_with(SessionConfig::default()).await
+}
+
+async fn signed_in_with(session: SessionConfig) -> (Sim, DriverIo) {
     let sim = Sim::start_on(config(), "127.0.0.1:0").await.expect("sim");
     let (driver, mut io) = Driver::new(
         DriverConfig {
             eventbridge_ws: format!("{}/v1/wschannels", sim.ws_url()),
             eventbridge_rest: format!("{}/v1/wschannels", sim.base_url()),
-            session: SessionConfig::default(),
+            session,
         },
         MintedTokens,
     );
@@ -307,5 +312,83 @@ async fn a_canceled_task_stops_the_ring() {
             target: Target::Task(task),
             reason: RingStopReason::Canceled
         })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_socket_reconnects_and_the_resync_recovers_a_missed_reservation() {
+    // A slow, deterministic (seeded) first retry leaves a gap in which TaskRouter pushes to nobody.
+    let mut session = SessionConfig::default();
+    let mut tr = SupervisorConfig::for_socket(SocketKind::TaskRouter);
+    tr.backoff = Backoff {
+        base: Duration::from_secs(3),
+        cap: Duration::from_secs(3),
+    };
+    session.sockets = vec![(SocketKind::TaskRouter, tr)];
+    let (sim, mut io) = signed_in_with(session).await;
+
+    reqwest::Client::new()
+        .post(format!("{}/_sim/sockets/drop", sim.base_url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("drop");
+    let Action::Emit(Event::Connection {
+        state: ConnectionState::Reconnecting { retry_in_ms, .. },
+        ..
+    }) = wait_for(&mut io.actions, "reconnecting", |a| {
+        matches!(
+            a,
+            Action::Emit(Event::Connection {
+                state: ConnectionState::Reconnecting { .. },
+                ..
+            })
+        )
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(
+        retry_in_ms >= 500,
+        "the seeded retry leaves a gap: {retry_in_ms} ms"
+    );
+
+    // Routed while the socket is down: reservation.created goes nowhere.
+    let task = create_task(&sim).await;
+    let mut rings = 0;
+    let mut reconnected = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    while let Ok(Some(a)) = tokio::time::timeout_at(deadline, io.actions.recv()).await {
+        match a {
+            Action::Emit(Event::Ringing { target, .. }) => {
+                assert!(
+                    reconnected,
+                    "no socket, no push: the ring comes from the resync"
+                );
+                assert_eq!(target, Target::Task(task));
+                rings += 1;
+            }
+            Action::Emit(Event::Connection {
+                state: ConnectionState::Connected,
+                ..
+            }) => reconnected = true,
+            _ => {}
+        }
+        if rings == 1 {
+            // Let any duplicate (a replayed push) show up before concluding.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            while let Ok(a) = io.actions.try_recv() {
+                assert!(
+                    !matches!(a, Action::Emit(Event::Ringing { .. })),
+                    "one ring per task"
+                );
+            }
+            break;
+        }
+    }
+    assert_eq!(
+        rings, 1,
+        "the missed reservation rings once after the resync"
     );
 }

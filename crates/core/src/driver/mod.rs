@@ -43,7 +43,8 @@ pub struct DriverConfig {
     pub eventbridge_ws: String,
     /// EventBridge REST proxy, e.g. `https://event-bridge.twilio.com/v1/wschannels`.
     pub eventbridge_rest: String,
-    /// Session tunables; its socket list is replaced by the TaskRouter socket (the one this driver runs).
+    /// Session tunables. Only the TaskRouter socket is driven: its entry in `sockets` is kept (or the default
+    /// added), the others are dropped.
     pub session: SessionConfig,
 }
 
@@ -113,10 +114,15 @@ impl<T: TokenSource> Driver<T> {
         // wss:// needs a process-wide rustls provider; installing it twice is harmless.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let mut session_cfg = cfg.session;
-        session_cfg.sockets = vec![(
-            SocketKind::TaskRouter,
-            SupervisorConfig::for_socket(SocketKind::TaskRouter),
-        )];
+        let taskrouter = session_cfg
+            .sockets
+            .iter()
+            .find(|(kind, _)| *kind == SocketKind::TaskRouter)
+            .map_or_else(
+                || SupervisorConfig::for_socket(SocketKind::TaskRouter),
+                |(_, c)| *c,
+            );
+        session_cfg.sockets = vec![(SocketKind::TaskRouter, taskrouter)];
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let (socket_tx, socket_rx) = mpsc::unbounded_channel();
         let (inputs_tx, inputs) = mpsc::channel(256);
