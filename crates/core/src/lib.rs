@@ -72,6 +72,7 @@ pub mod supervisor;
 pub mod taskrouter;
 pub mod token;
 mod tombstones;
+pub mod view;
 
 #[cfg(feature = "driver")]
 pub mod driver;
@@ -92,3 +93,4 @@ pub use session::{Session, SessionConfig};
 pub use supervisor::{Supervisor, SupervisorConfig};
 pub use token::{TokenConfig, TokenLifecycle};
 pub use tsunagi_twilio::{CallSid, ReservationSid, TaskSid, WorkerSid};
+pub use view::{CallView, ConnectionView, SessionView};

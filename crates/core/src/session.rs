@@ -7,13 +7,14 @@
 
 use std::time::Instant;
 
-use crate::api::{Command, Event, SocketKind, StopReason};
+use crate::api::{Command, Event, PresenceState, SocketKind, StopReason};
 use crate::error::{ErrorKind, UserError};
 use crate::input::{Action, ActionResult, Input, RestResult, TaskRouterEvent, TokenEvent};
 use crate::presence::{Presence, PresenceContext};
-use crate::reconciler::{Reconciler, ReconcilerConfig, Work};
+use crate::reconciler::{OfferPhase, Reconciler, ReconcilerConfig, Work};
 use crate::supervisor::{SocketOutcome, Supervisor, SupervisorConfig};
 use crate::token::{TokenConfig, TokenLifecycle, TokenOutcome};
+use crate::view::{CallView, ConnectionView, SessionView};
 
 /// Everything tunable about a session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +102,44 @@ impl Session {
     /// The server required an update (426); calls are no longer taken.
     pub fn update_required(&self) -> bool {
         self.update_required.is_some()
+    }
+
+    /// The whole session as the UI should show it at `now`.
+    pub fn view(&self, now: Instant) -> SessionView {
+        let work = self.reconciler.work();
+        let selected = self.presence.selected();
+        let presence = match (self.login, work) {
+            (Login::Out, _) => PresenceState::Offline,
+            (Login::In, Work::Busy) => PresenceState::Busy,
+            (Login::In, Work::WrapUp) => PresenceState::WrapUp,
+            (Login::In, Work::Idle) if self.update_required.is_some() => PresenceState::Offline,
+            (Login::In, Work::Idle) => selected.into(),
+        };
+        SessionView {
+            logged_in: self.login == Login::In,
+            presence,
+            selected,
+            update_required: self.update_required.is_some(),
+            connections: self
+                .sockets
+                .iter()
+                .map(|s| ConnectionView {
+                    socket: s.kind(),
+                    state: s.connection_state(now),
+                })
+                .collect(),
+            calls: self
+                .reconciler
+                .offers()
+                .filter(|o| o.phase != OfferPhase::Stopped)
+                .map(|o| CallView {
+                    target: o.target,
+                    reservation: o.reservation,
+                    call: o.call,
+                    phase: o.phase,
+                })
+                .collect(),
+        }
     }
 
     /// Feeds one input at monotonic time `now`; returns the actions to run, in order.

@@ -110,6 +110,25 @@ impl Supervisor {
         self.state == State::Stopped(reason)
     }
 
+    /// The state to show for this socket at `now`.
+    pub fn connection_state(&self, now: Instant) -> ConnectionState {
+        match self.state {
+            State::Idle => ConnectionState::Stopped {
+                reason: StopReason::LoggedOut,
+            },
+            State::Connecting { .. } | State::Open { ready: false, .. } => {
+                ConnectionState::Connecting
+            }
+            State::Open { ready: true, .. } => ConnectionState::Connected,
+            State::Backoff { retry_at } => ConnectionState::Reconnecting {
+                attempt: self.attempt,
+                retry_in_ms: u64::try_from(retry_at.saturating_duration_since(now).as_millis())
+                    .unwrap_or(u64::MAX),
+            },
+            State::Stopped(reason) => ConnectionState::Stopped { reason },
+        }
+    }
+
     /// Never started (or stopped).
     pub fn is_idle(&self) -> bool {
         matches!(self.state, State::Idle | State::Stopped(_))

@@ -70,7 +70,8 @@ impl Default for ReconcilerConfig {
 }
 
 /// Where an offer stands, as seen from outside (tests, the shell's state dump).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum OfferPhase {
     /// The ring is shown.
     Ringing,
