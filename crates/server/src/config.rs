@@ -89,6 +89,8 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Agent session lifetime in seconds.
     pub session_ttl_secs: u64,
+    /// Minimum interval between two roster pushes to supervisors, in milliseconds.
+    pub roster_interval_ms: u64,
     /// Optional path of a secrets file (TOML with `api_key_secret`, `auth_token`, `admin_token`).
     pub secrets_file: Option<PathBuf>,
 }
@@ -101,6 +103,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 30,
             session_ttl_secs: 12 * 3600,
+            roster_interval_ms: 1000,
             secrets_file: None,
         }
     }

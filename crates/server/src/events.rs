@@ -13,6 +13,8 @@ use tokio::sync::broadcast;
 use crate::db::{Backend, Db};
 
 const CHANNEL: &str = "tsunagi_events";
+/// Recipient id addressing every connected supervisor (and admin) instead of one agent.
+pub const SUPERVISORS: &str = "*supervisors";
 /// PostgreSQL's NOTIFY payload limit is 8000 bytes; keep a margin.
 const MAX_NOTIFY: usize = 7800;
 
@@ -45,6 +47,12 @@ pub enum AgentEvent {
         agent_call_sid: Option<String>,
         /// CRM context, if the caller is known.
         customer: Option<CustomerInfo>,
+    },
+    /// The presence roster (to supervisors, at a bounded rate).
+    #[serde(rename = "roster")]
+    Roster {
+        /// Every agent with a worker.
+        agents: Vec<crate::roster::RosterEntry>,
     },
     /// The conference of a task ended; the task is wrapping.
     #[serde(rename = "call.ended")]

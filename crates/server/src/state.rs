@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::events::EventHub;
 use crate::metrics::Metrics;
+use crate::roster::Roster;
 use crate::twilio_rest::{RestError, TwilioRest};
 
 /// Everything a handler may need.
@@ -25,6 +26,8 @@ pub struct AppState {
     pub hub: EventHub,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// Roster change tracking.
+    pub roster: Arc<Roster>,
 }
 
 impl AppState {
@@ -40,6 +43,7 @@ impl AppState {
             db,
             rest,
             metrics: Arc::new(Metrics::default()),
+            roster: Arc::new(Roster::default()),
         })
     }
 }

@@ -1,4 +1,4 @@
-//! `GET /v1/events`: the agent's push WebSocket (call context, call end). Server → client only; the client's
+//! `GET /v1/events`: the agent's push WebSocket (call context, call end; the roster for supervisors). Server → client only; the client's
 //! frames are read to notice pings and close. A client that falls behind gets `{"type":"resync"}` and should
 //! fetch its state again.
 
@@ -11,7 +11,8 @@ use axum::response::Response;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::Agent;
+use crate::auth::{Agent, Role};
+use crate::events::{AgentEvent, SUPERVISORS};
 use crate::policy::SupportedAgent;
 use crate::state::AppState;
 
@@ -29,11 +30,22 @@ async fn run(state: AppState, agent: Arc<Agent>, socket: WebSocket) {
     let mut rx = state.hub.subscribe();
     state.metrics.ws_open.fetch_add(1, Ordering::Relaxed);
     let (mut sink, mut stream) = socket.split();
+    let supervisor = agent.role >= Role::Supervisor;
+    if supervisor {
+        // A supervisor starts with the current roster; changes follow at the bounded rate.
+        if let Ok(agents) = crate::roster::snapshot(&state.db).await {
+            let first = serde_json::to_string(&AgentEvent::Roster { agents }).unwrap_or_default();
+            if sink.send(Message::Text(first.into())).await.is_err() {
+                state.metrics.ws_open.fetch_sub(1, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
     loop {
         tokio::select! {
             delivery = rx.recv() => {
                 let text = match delivery {
-                    Ok(d) if d.agent_id == agent.id => d.payload.clone(),
+                    Ok(d) if d.agent_id == agent.id || (supervisor && d.agent_id == SUPERVISORS) => d.payload.clone(),
                     Ok(_) => continue,
                     Err(RecvError::Lagged(_)) => r#"{"type":"resync"}"#.to_owned(),
                     Err(RecvError::Closed) => break,

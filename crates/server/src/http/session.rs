@@ -101,3 +101,15 @@ pub async fn active_call(
     }))
     .into_response())
 }
+
+/// `GET /v1/roster`: the presence roster (supervisors and admins only).
+pub async fn roster(
+    State(state): State<AppState>,
+    AgentSession(agent): AgentSession,
+) -> ApiResult<Json<serde_json::Value>> {
+    if agent.role < crate::auth::Role::Supervisor {
+        return Err(ApiError::Forbidden("supervisors only"));
+    }
+    let agents = crate::roster::snapshot(&state.db).await?;
+    Ok(Json(serde_json::json!({ "agents": agents })))
+}

@@ -248,6 +248,9 @@ pub async fn taskrouter_events(
     hook: TwilioWebhook,
 ) -> ApiResult<StatusCode> {
     let event_type = hook.param("EventType").unwrap_or("");
+    if event_type == "worker.activity.update" {
+        return worker_activity(&state, &hook).await;
+    }
     let Some(task) = hook.param("TaskSid").and_then(|t| TaskSid::parse(t).ok()) else {
         return Ok(StatusCode::NO_CONTENT);
     };
@@ -285,6 +288,28 @@ pub async fn taskrouter_events(
             status: event_type,
         };
         state.db.log_call_event(&log).await?;
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn worker_activity(state: &AppState, hook: &TwilioWebhook) -> ApiResult<StatusCode> {
+    let worker = sid(WorkerSid::parse, "WorkerSid", hook.require("WorkerSid")?)?;
+    let activity = hook.require("WorkerActivityName")?;
+    let at_ms = match (hook.param("TimestampMs"), hook.param("Timestamp")) {
+        (Some(ms), _) => ms.parse::<i64>().ok(),
+        (None, Some(s)) => s.parse::<i64>().ok().map(|s| s.saturating_mul(1000)),
+        (None, None) => None,
+    }
+    .ok_or_else(|| ApiError::BadRequest("missing or invalid Timestamp".into()))?;
+    let key = match hook.param("Sid") {
+        Some(ev) if !ev.is_empty() => format!("tr:{ev}"),
+        _ => format!("tr:{worker}:activity:{at_ms}"),
+    };
+    exactly_once(state, &key, async {
+        crate::roster::record_activity(&state.db, worker.as_str(), activity, at_ms).await?;
+        state.roster.mark_dirty();
         Ok(())
     })
     .await?;

@@ -36,6 +36,7 @@ pub fn config_with(twilio_base: &str, public: &str) -> Config {
 [server]
 public_base_url = "{public}"
 max_body_bytes = 16384
+roster_interval_ms = 100
 [twilio]
 account_sid = "{ACCOUNT}"
 api_key_sid = "SK11111111111111111111111111111111"
@@ -100,6 +101,7 @@ pub async fn test_app_from(config: Config) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = fresh_db(dir.path()).await;
     let state = AppState::new(config, db).expect("state");
+    tsunagi_server::roster::spawn_flusher(&state);
     let router = app(state.clone());
     TestApp {
         state,
