@@ -69,11 +69,7 @@ impl Check {
                     self.live = Some(conn);
                     self.started.push(conn);
                 }
-                Action::Disconnect { conn, .. } => {
-                    if self.live == Some(conn) {
-                        self.live = None;
-                    }
-                }
+                Action::Disconnect { conn, .. } if self.live == Some(conn) => self.live = None,
                 Action::Emit(Event::Connection {
                     state:
                         ConnectionState::Reconnecting {
