@@ -126,8 +126,8 @@ impl Db {
     /// Appends a call-leg event for analytics; duplicates (same key) are ignored.
     pub async fn log_call_event(&self, e: &CallEvent<'_>) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO call_events (dedup_key, task_sid, call_sid, conference_sid, kind, status, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedup_key) DO NOTHING",
+            "INSERT INTO call_events (dedup_key, task_sid, call_sid, conference_sid, kind, status, at, agent_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedup_key) DO NOTHING",
         )
         .bind(e.dedup_key)
         .bind(e.task_sid)
@@ -136,6 +136,7 @@ impl Db {
         .bind(e.kind)
         .bind(e.status)
         .bind(now_unix())
+        .bind(e.agent_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -157,4 +158,6 @@ pub struct CallEvent<'a> {
     pub kind: &'a str,
     /// Status or event name.
     pub status: &'a str,
+    /// The agent concerned (agent-leg events).
+    pub agent_id: Option<&'a str>,
 }

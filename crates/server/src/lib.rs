@@ -25,6 +25,7 @@ pub mod inbound;
 pub mod metrics;
 pub mod policy;
 pub mod releases;
+pub mod reports;
 pub mod roster;
 pub mod state;
 pub mod tokens;
@@ -67,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/calls/{task}/complete", post(calls::complete))
         .route("/v1/roster", get(session::roster))
+        .route("/v1/reports/calls", get(calls::report))
         .route("/v1/agents/me/active-call", get(session::active_call))
         .route("/twilio/voice/inbound", post(twilio::voice_inbound))
         .route("/twilio/voice/wait", get(twilio::voice_wait))

@@ -17,3 +17,62 @@ pub async fn complete(
     control::complete(&state, &agent, &task).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Query of `GET /v1/reports/calls`.
+#[derive(Debug, serde::Deserialize)]
+pub struct ReportQuery {
+    /// Start (Unix s or `YYYY-MM-DD`, inclusive).
+    pub from: String,
+    /// End (Unix s or `YYYY-MM-DD`, exclusive).
+    pub to: String,
+    /// `json` (default) or `csv`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// `GET /v1/reports/calls?from&to[&format=csv]`: call-leg analytics (supervisors and admins).
+pub async fn report(
+    State(state): State<AppState>,
+    crate::auth::AgentSession(agent): crate::auth::AgentSession,
+    query: Result<axum::extract::Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<axum::response::Response> {
+    use crate::error::ApiError;
+    use axum::response::IntoResponse as _;
+    if agent.role < crate::auth::Role::Supervisor {
+        return Err(ApiError::Forbidden("supervisors only"));
+    }
+    let axum::extract::Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let bound = |s: &str| {
+        crate::reports::parse_bound(s).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "invalid bound {s:?}: use Unix seconds or YYYY-MM-DD"
+            ))
+        })
+    };
+    let (from, to) = (bound(&q.from)?, bound(&q.to)?);
+    if to <= from || to - from > 366 * 86_400 {
+        return Err(ApiError::BadRequest(
+            "need from < to, at most 366 days apart".into(),
+        ));
+    }
+    let report = crate::reports::load(&state.db, from, to).await?;
+    Ok(match q.format.as_deref() {
+        Some("csv") => (
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"calls.csv\"",
+                ),
+            ],
+            crate::reports::to_csv(&report),
+        )
+            .into_response(),
+        None | Some("json") => axum::Json(report).into_response(),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "format {other:?}: use json or csv"
+            )))
+        }
+    })
+}

@@ -74,6 +74,7 @@ pub async fn voice_inbound(
         conference_sid: None,
         kind: "inbound",
         status: "enqueued",
+        agent_id: None,
     };
     state.db.log_call_event(&event).await?;
     Ok(xml(twiml::enqueue(&state.config, &attrs)))
@@ -98,6 +99,7 @@ pub async fn enqueue_action(
         conference_sid: None,
         kind: "enqueue",
         status: result,
+        agent_id: None,
     };
     state.db.log_call_event(&event).await?;
     Ok(xml(twiml::after_queue(result)))
@@ -180,6 +182,7 @@ pub async fn agent_leg(
             conference_sid: None,
             kind: "agent-leg",
             status,
+            agent_id: hook.param("To").and_then(client_identity),
         };
         state.db.log_call_event(&event).await?;
         inbound::agent_leg(&state, task.as_str(), res.as_str(), call.as_str(), status).await
@@ -224,6 +227,7 @@ pub async fn conference_status(
             conference_sid: Some(conference.as_str()),
             kind: "conference",
             status: event,
+            agent_id: None,
         };
         state.db.log_call_event(&log).await?;
         let reason = hook.param("ReasonConferenceEnded");
@@ -286,6 +290,7 @@ pub async fn taskrouter_events(
             conference_sid: None,
             kind: "task",
             status: event_type,
+            agent_id: None,
         };
         state.db.log_call_event(&log).await?;
         Ok(())
@@ -314,4 +319,10 @@ async fn worker_activity(state: &AppState, hook: &TwilioWebhook) -> ApiResult<St
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `client:agent_1024?TaskSid=…` → `agent_1024`.
+fn client_identity(to: &str) -> Option<&str> {
+    let id = to.strip_prefix("client:")?;
+    Some(id.split('?').next().unwrap_or(id)).filter(|s| !s.is_empty())
 }
