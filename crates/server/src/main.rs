@@ -280,6 +280,7 @@ async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
         .listen_postgres()
         .await
         .context("starting LISTEN on PostgreSQL")?;
+    tsunagi_server::background::spawn(&state);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

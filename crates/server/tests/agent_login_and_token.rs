@@ -176,3 +176,23 @@ async fn suite_runs_on_the_database_named_by_database_url() {
     };
     assert_eq!(t.state.db.backend, expected);
 }
+
+#[tokio::test]
+async fn expired_sessions_are_refused_and_purged() {
+    let t = test_app().await;
+    t.add_agent("agent_3", "kato", "pw", None, Role::Agent)
+        .await;
+    let session = t.login("kato", "pw").await;
+    let now = tsunagi_server::db::now_unix();
+    let (sessions, _) = tsunagi_server::background::purge(&t.state.db, now)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0, "a live session is kept");
+    t.exec("UPDATE sessions SET expires_at = 1").await;
+    let (status, _) = t.json(authed("GET", "/v1/me", &session, None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (sessions, _) = tsunagi_server::background::purge(&t.state.db, now)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 1);
+}

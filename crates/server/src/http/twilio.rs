@@ -45,7 +45,8 @@ async fn exactly_once(
             .fetch_add(1, Ordering::Relaxed);
         return Ok(());
     }
-    if let Err(e) = work.await {
+    let span = tracing::info_span!("webhook", key = %key);
+    if let Err(e) = tracing::Instrument::instrument(work, span).await {
         if let Err(release) = state.db.release_delivery(key).await {
             tracing::error!(error = %release, "could not release a webhook receipt");
         }

@@ -101,7 +101,7 @@ pub async fn test_app_from(config: Config) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = fresh_db(dir.path()).await;
     let state = AppState::new(config, db).expect("state");
-    tsunagi_server::roster::spawn_flusher(&state);
+    tsunagi_server::background::spawn(&state);
     let router = app(state.clone());
     TestApp {
         state,

@@ -1,0 +1,39 @@
+//! Background work of a serving instance: the roster flusher ([`crate::roster::spawn_flusher`]) and an hourly
+//! purge of expired sessions and old webhook receipts (Twilio stops retrying within minutes; a week is ample).
+
+use std::time::Duration;
+
+use crate::db::{now_unix, Db};
+use crate::state::AppState;
+
+/// How long webhook receipts are kept for deduplication.
+pub const RECEIPT_RETENTION_SECS: i64 = 7 * 86_400;
+
+/// Starts every background task of an instance.
+pub fn spawn(state: &AppState) {
+    crate::roster::spawn_flusher(state);
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match purge(&db, now_unix()).await {
+                Ok((sessions, receipts)) => tracing::debug!(sessions, receipts, "purged"),
+                Err(e) => tracing::warn!(error = %e, "purge failed"),
+            }
+        }
+    });
+}
+
+/// Deletes sessions expired at `now` and receipts older than [`RECEIPT_RETENTION_SECS`]; returns the counts.
+pub async fn purge(db: &Db, now: i64) -> Result<(u64, u64), sqlx::Error> {
+    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    let receipts = sqlx::query("DELETE FROM webhook_receipts WHERE received_at < $1")
+        .bind(now - RECEIPT_RETENTION_SECS)
+        .execute(&db.pool)
+        .await?;
+    Ok((sessions.rows_affected(), receipts.rows_affected()))
+}
