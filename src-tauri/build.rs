@@ -3,7 +3,14 @@
 //! Every command is listed: without the manifest all app commands would be allowed to every window
 //! (tauri-apps/tauri#9008). Capabilities live in `src-tauri/capabilities/` (layout B, DESIGN.md §3).
 
-const COMMANDS: &[&str] = &["app_info", "get_state", "set_language", "set_presence"];
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "get_state",
+    "login",
+    "core_command",
+    "device_event",
+    "set_language",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");

@@ -2,7 +2,7 @@
 """Writes the app and tray icons under icons/ (RGBA PNG, stdlib only; re-run after changing a colour).
 
 App icon: two linked rings ("tsunagi", connection) on indigo. Tray icons: the same rings on a disc whose
-colour is the presence state, so the state reads at 22 px in a panel.
+colour is the presence state, so the state reads at 22 px in a panel; the ringing icon adds a white halo.
 """
 import math, os, struct, zlib
 
@@ -37,7 +37,7 @@ def png(path, size, pixel):
         f.write(chunk(b"IDAT", raw))
         f.write(chunk(b"IEND", b""))
 
-def icon(disc_rgb, slash=False):
+def icon(disc_rgb, slash=False, halo=False):
     def pixel(u, v):
         dx, dy = u - 0.5, v - 0.5
         d = math.hypot(dx, dy)
@@ -50,6 +50,8 @@ def icon(disc_rgb, slash=False):
             if 0.11 <= rd <= 0.17:
                 return white
         if slash and abs(dx + dy) < 0.04 and d < 0.40:
+            return white
+        if halo and 0.36 <= d <= 0.41:
             return white
         return (*disc_rgb, 1.0)
     return pixel
@@ -64,9 +66,12 @@ def main():
         "away": ((230, 145, 30), False),
         "break": ((41, 121, 214), False),
         "offline": ((120, 124, 130), True),
+        "busy": ((211, 47, 47), False),
+        "wrapup": ((142, 68, 173), False),
+        "ringing": ((255, 23, 68), False, True),
     }
-    for state, (rgb, slash) in tray.items():
-        png(os.path.join(ROOT, f"tray-{state}.png"), 64, icon(rgb, slash))
+    for state, (rgb, *marks) in tray.items():
+        png(os.path.join(ROOT, f"tray-{state}.png"), 64, icon(rgb, *marks))
 
 if __name__ == "__main__":
     main()

@@ -2,12 +2,13 @@
 
 use serde::Serialize;
 use tauri::{AppHandle, State};
+use tsunagi_core::Command;
 
 use crate::{
+    agent::{self, AgentHost, DeviceReport, Snapshot},
     error::AppError,
-    events::ChangeSource,
     lang::{Lang, LangState},
-    presence::{Presence, PresenceExt, Snapshot},
+    server::Profile,
     tray,
 };
 
@@ -30,16 +31,38 @@ pub(crate) fn app_info() -> AppInfo {
 }
 
 #[tauri::command]
-pub(crate) fn get_state(app: AppHandle) -> Snapshot {
-    app.snapshot()
+pub(crate) fn get_state(host: State<'_, AgentHost>) -> Snapshot {
+    host.snapshot()
 }
 
 #[tauri::command]
-pub(crate) fn set_presence(app: AppHandle, presence: Presence) -> Result<Snapshot, AppError> {
-    app.set_presence(presence, ChangeSource::Window)
+pub(crate) async fn login(
+    app: AppHandle,
+    login: String,
+    password: String,
+) -> Result<Profile, AppError> {
+    agent::login(&app, &login, &password).await
 }
 
-/// The UI's language changed (or the UI started): the tray follows it.
+/// Any core command (`setPresence`, `answer`, `hangup`, …), as the core's tagged JSON.
+#[tauri::command]
+pub(crate) async fn core_command(
+    host: State<'_, AgentHost>,
+    command: Command,
+) -> Result<(), AppError> {
+    host.command(command).await
+}
+
+/// A Voice SDK event from the webview's `Device`.
+#[tauri::command]
+pub(crate) async fn device_event(
+    host: State<'_, AgentHost>,
+    report: DeviceReport,
+) -> Result<(), AppError> {
+    host.device(report).await
+}
+
+/// The UI's language changed (or the UI started): the tray and notifications follow it.
 #[tauri::command]
 pub(crate) fn set_language(
     app: AppHandle,

@@ -1,4 +1,5 @@
-//! The error every command returns: serialized as `{ kind, message }` so the UI can branch on `kind`.
+//! The error every command returns: serialized as `{ kind, message }` so the UI can branch on `kind` (and show
+//! its own Japanese or English text for it); `message` is the English detail for logs and bug reports.
 
 use serde::{Serialize, Serializer};
 
@@ -12,6 +13,27 @@ pub enum AppError {
     /// The UI could not be told about a change.
     #[error("the window could not be notified: {0}")]
     Emit(#[source] tauri::Error),
+    /// A command that needs a signed-in agent came before sign-in.
+    #[error("sign in first")]
+    NotSignedIn,
+    /// Sign-in while already signed in.
+    #[error("already signed in; sign out first")]
+    AlreadySignedIn,
+    /// The server refused the login and password.
+    #[error("wrong login or password")]
+    BadCredentials,
+    /// The server could not be reached.
+    #[error("cannot reach the server at {0} ({1}); check the network or ask your administrator")]
+    ServerUnreachable(String, String),
+    /// The server answered with an unexpected status.
+    #[error("the server answered HTTP {0}; try again, and tell your administrator if it persists")]
+    Server(u16),
+    /// This version is below the server's minimum.
+    #[error("this version of Tsunagi is no longer supported; update it to continue")]
+    UpdateRequired,
+    /// The agent core stopped unexpectedly.
+    #[error("the agent session stopped; sign in again")]
+    CoreStopped,
 }
 
 impl AppError {
@@ -20,6 +42,13 @@ impl AppError {
         match self {
             AppError::Tray(_) => "tray",
             AppError::Emit(_) => "emit",
+            AppError::NotSignedIn => "notSignedIn",
+            AppError::AlreadySignedIn => "alreadySignedIn",
+            AppError::BadCredentials => "badCredentials",
+            AppError::ServerUnreachable(..) => "serverUnreachable",
+            AppError::Server(_) => "server",
+            AppError::UpdateRequired => "updateRequired",
+            AppError::CoreStopped => "coreStopped",
         }
     }
 }
@@ -40,12 +69,15 @@ mod tests {
 
     #[test]
     fn serializes_kind_and_message() {
-        let error = AppError::Emit(tauri::Error::WebviewNotFound);
-        let json = serde_json::to_value(&error).unwrap();
-        assert_eq!(json["kind"], "emit");
-        assert!(json["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("the window could not be notified"));
+        let json = serde_json::to_value(AppError::ServerUnreachable(
+            "http://x".into(),
+            "refused".into(),
+        ))
+        .unwrap();
+        assert_eq!(json["kind"], "serverUnreachable");
+        assert_eq!(
+            json["message"],
+            "cannot reach the server at http://x (refused); check the network or ask your administrator"
+        );
     }
 }

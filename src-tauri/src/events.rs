@@ -1,53 +1,23 @@
-//! Events the shell pushes to the UI: one serde-tagged enum on one channel, so the same JSON can later travel
-//! over the loopback WebSocket transport unchanged (DESIGN.md §5).
+//! Where the core's events go: the window (as JSON on one channel), the tray, the ring notification, and — for a
+//! ring — the window comes to the front. The same JSON will travel over the loopback WebSocket transport.
 
-use serde::Serialize;
+use tauri::{AppHandle, Emitter, Runtime};
+use tsunagi_core::Event;
 
-use crate::presence::Presence;
+use crate::{notify, tray, window};
 
-/// The Tauri event name every [`AppEvent`] is emitted on.
+/// The Tauri event name every core [`Event`] is emitted on.
 pub const EVENT_NAME: &str = "tsunagi:event";
 
-/// Where a change came from, so the UI (and the log) can tell the agent what happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ChangeSource {
-    /// A button in the window.
-    Window,
-    /// The tray menu.
-    Tray,
-}
-
-/// One thing the UI should know about.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(
-    tag = "type",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
-pub enum AppEvent {
-    /// The agent's presence changed.
-    Presence {
-        /// The new presence.
-        presence: Presence,
-        /// Who changed it.
-        source: ChangeSource,
-    },
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wire_shape_is_tagged_camel_case() {
-        let event = AppEvent::Presence {
-            presence: Presence::Away,
-            source: ChangeSource::Tray,
-        };
-        assert_eq!(
-            serde_json::to_string(&event).unwrap(),
-            r#"{"type":"presence","presence":"away","source":"tray"}"#
-        );
+/// Shows `event` everywhere it belongs.
+pub fn on_core_event<R: Runtime>(app: &AppHandle<R>, event: &Event) {
+    tray::on_event(app, event);
+    notify::on_event(app, event);
+    if matches!(event, Event::Ringing { .. }) {
+        window::show_main(app);
+        window::request_attention(app);
+    }
+    if let Err(error) = app.emit(EVENT_NAME, event) {
+        tracing::error!(%error, "could not send an event to the window");
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 
-use crate::presence::Presence;
+use tsunagi_core::Activity;
 
 /// A language the app speaks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -34,17 +34,49 @@ impl Lang {
             .unwrap_or_default()
     }
 
-    /// The tray label of a presence.
-    pub fn presence(self, presence: Presence) -> &'static str {
-        match (self, presence) {
-            (Lang::En, Presence::Available) => "Available",
-            (Lang::En, Presence::Away) => "Away",
-            (Lang::En, Presence::Break) => "Break",
-            (Lang::En, Presence::Offline) => "Offline",
-            (Lang::Ja, Presence::Available) => "受付可",
-            (Lang::Ja, Presence::Away) => "離席",
-            (Lang::Ja, Presence::Break) => "休憩",
-            (Lang::Ja, Presence::Offline) => "オフライン",
+    /// The tray label of an activity.
+    pub fn activity(self, activity: Activity) -> &'static str {
+        match (self, activity) {
+            (Lang::En, Activity::Available) => "Available",
+            (Lang::En, Activity::Away) => "Away",
+            (Lang::En, Activity::Break) => "Break",
+            (Lang::En, Activity::Offline) => "Offline",
+            (Lang::Ja, Activity::Available) => "受付可",
+            (Lang::Ja, Activity::Away) => "離席",
+            (Lang::Ja, Activity::Break) => "休憩",
+            (Lang::Ja, Activity::Offline) => "オフライン",
+        }
+    }
+
+    /// The ring notification's title.
+    pub fn incoming_call(self) -> &'static str {
+        match self {
+            Lang::En => "Incoming call",
+            Lang::Ja => "着信",
+        }
+    }
+
+    /// Shown when the caller's number is not known yet.
+    pub fn unknown_caller(self) -> &'static str {
+        match self {
+            Lang::En => "Unknown caller",
+            Lang::Ja => "番号不明",
+        }
+    }
+
+    /// The notification's answer button.
+    pub fn answer(self) -> &'static str {
+        match self {
+            Lang::En => "Answer",
+            Lang::Ja => "応答",
+        }
+    }
+
+    /// The notification's decline button.
+    pub fn decline(self) -> &'static str {
+        match self {
+            Lang::En => "Decline",
+            Lang::Ja => "拒否",
         }
     }
 
@@ -109,8 +141,8 @@ mod tests {
 
     #[test]
     fn every_label_is_translated() {
-        for p in Presence::ALL {
-            assert_ne!(Lang::Ja.presence(p), Lang::En.presence(p));
+        for a in crate::tray::ACTIVITIES {
+            assert_ne!(Lang::Ja.activity(a), Lang::En.activity(a));
         }
     }
 }

@@ -1,18 +1,19 @@
 //! The Tsunagi desktop shell: one window, a tray menu, IPC and logs. It stays thin (DESIGN.md §2): it forwards
 //! what the agent does to the state it manages and shows what that state says; decisions live in `crates/*`.
 
+mod agent;
 mod commands;
+mod config;
 mod error;
 mod events;
 mod lang;
 mod logging;
-mod presence;
+mod notify;
+mod server;
 mod tray;
 mod window;
 
 pub use error::AppError;
-pub use events::{AppEvent, ChangeSource, EVENT_NAME};
-pub use presence::{Presence, PresenceExt, Snapshot};
 
 use tauri::Manager;
 
@@ -24,20 +25,23 @@ pub fn run() {
             tracing::info!(args = argv.len(), "second launch: focusing the running window");
             window::show_main(app);
         }))
-        .manage(presence::PresenceState::default())
+        .manage(agent::AgentHost::new(config::ClientConfig::from_env()))
         .manage(lang::LangState::detect())
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             app.manage(logging::init(&log_dir));
             tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "Tsunagi starting");
+            app.manage(notify::Notifier::start(app.handle().clone()));
             tray::create(app.handle())?;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::get_state,
-            commands::set_language,
-            commands::set_presence
+            commands::login,
+            commands::core_command,
+            commands::device_event,
+            commands::set_language
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed to start (is a display available?)");

@@ -21,3 +21,13 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
         }
     }
 }
+
+/// Asks the window manager to flag the window (taskbar flash / urgency hint) until the agent looks.
+pub fn request_attention<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window(MAIN) {
+        if let Err(error) = window.request_user_attention(Some(tauri::UserAttentionType::Critical))
+        {
+            tracing::debug!(%error, "no attention request");
+        }
+    }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the desktop end-to-end tests inside a private X server and D-Bus session:
-#   xvfb-run → dbus-run-session → fake tray watcher + tauri-driver → node smoke.mjs
+# Runs the desktop end-to-end test inside a private X server and D-Bus session:
+#   xvfb-run → dbus-run-session → server + Twilio stand-in (scripts/stack) + fake tray watcher + fake notification
+#   server + tauri-driver → node e2e.mjs
 # Usage: tests/desktop/run.sh [path/to/tsunagi]   (default target/debug/tsunagi)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +20,12 @@ work=$(mktemp -d)
 export XDG_RUNTIME_DIR=$work/run XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data
 mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  "$root/scripts/stack" down "$work/stack"
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 export TRAY_STATE=$work/tray.json
@@ -30,6 +36,16 @@ pids+=($!)
 for _ in $(seq 50); do grep -q watching "$work/tray.log" 2>/dev/null && break; sleep 0.1; done
 grep -q watching "$work/tray.log" || { cat "$work/tray.log" >&2; echo "fake tray watcher did not start" >&2; exit 1; }
 
+export NOTIFY_LOG=$work/notifications.jsonl
+"$TRAY_PYTHON" "$here/notifications.py" serve "$NOTIFY_LOG" >"$work/notify.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q serving "$work/notify.log" 2>/dev/null && break; sleep 0.1; done
+grep -q serving "$work/notify.log" || { cat "$work/notify.log" >&2; echo "fake notification server did not start" >&2; exit 1; }
+
+"$root/scripts/stack" up "$work/stack"
+# shellcheck disable=SC1091
+. "$work/stack/env"
+
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export PATH="$HOME/.cargo/bin:$PATH"
 TSUNAGI_LOG=${TSUNAGI_LOG:-info} tauri-driver --port "$port" >"$work/driver.log" 2>&1 &
@@ -37,9 +53,11 @@ pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/status" >/dev/null && break; sleep 0.1; done
 
 status=0
-TSUNAGI_APP=$app WEBDRIVER_URL=http://127.0.0.1:$port node "$here/smoke.mjs" || status=$?
+TSUNAGI_APP=$app WEBDRIVER_URL=http://127.0.0.1:$port node "$here/e2e.mjs" || status=$?
 if [ $status -ne 0 ]; then
   echo "--- tauri-driver and app log ---" >&2; tail -n 80 "$work/driver.log" >&2
   echo "--- tray watcher log ---" >&2; cat "$work/tray.log" >&2
+  echo "--- server log ---" >&2; tail -n 40 "$work/stack/server.log" >&2
+  echo "--- stand-in log ---" >&2; tail -n 40 "$work/stack/sim.log" >&2
 fi
 exit $status

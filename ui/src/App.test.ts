@@ -1,30 +1,55 @@
 import { flushSync, mount, tick, unmount } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
-import { CoreClient, type Presence, type Transport } from './lib/core-client';
+import { CoreClient, type CoreCommand, type Transport } from './lib/core-client';
 import { i18n } from './lib/i18n.svelte';
 
-/** An in-memory Rust side: holds presence like the shell does and pushes events to the listener. */
+const task = { kind: 'task', sid: 'WT00000000000000000000000000000001' } as const;
+
+/** An in-memory Rust side: answers the shell's commands and pushes core events to the listener. */
 function fakeShell() {
-  let presence: Presence = 'offline';
   let listener: (payload: unknown) => void = () => {};
+  const sent: CoreCommand[] = [];
+  let signedIn = false;
   const transport: Transport = {
     async invoke(command, args) {
-      if (command === 'set_presence') presence = (args as { presence: Presence }).presence;
-      if (command === 'app_info') return { version: '0.1.0', tauriVersion: '2.12.5', os: 'linux' };
-      return { presence };
+      switch (command) {
+        case 'get_state':
+          return { profile: null, presence: 'offline', selected: 'offline', serverUrl: 'http://127.0.0.1:8080' };
+        case 'app_info':
+          return { version: '0.1.0', tauriVersion: '2.12.5', os: 'linux' };
+        case 'login': {
+          const { password } = args as { login: string; password: string };
+          if (password !== 'demo-tanaka') throw { kind: 'badCredentials', message: 'wrong login or password' };
+          signedIn = true;
+          return { id: 'agent_1024', displayName: '田中 太郎', role: 'agent' };
+        }
+        case 'core_command':
+          sent.push((args as { command: CoreCommand }).command);
+          return null;
+        default:
+          return null;
+      }
     },
     async listen(onEvent) {
       listener = onEvent;
       return () => {};
     },
   };
-  return { transport, push: (payload: unknown) => listener(payload) };
+  return { transport, sent, push: (payload: unknown) => listener(payload), signedIn: () => signedIn };
 }
 
 async function settle() {
   for (let i = 0; i < 5; i++) await tick();
   flushSync();
+}
+
+const $ = (css: string) => document.querySelector(css);
+const text = (css: string) => $(css)?.textContent?.trim();
+function type(css: string, value: string) {
+  const input = $(css) as HTMLInputElement;
+  input.value = value;
+  input.dispatchEvent(new Event('input', { bubbles: true }));
 }
 
 let app: ReturnType<typeof mount> | undefined;
@@ -34,41 +59,71 @@ afterEach(() => {
   document.body.innerHTML = '';
 });
 
+async function signedIn() {
+  const shell = fakeShell();
+  app = mount(App, { target: document.body, props: { client: new CoreClient(shell.transport) } });
+  await settle();
+  type('#login-name', 'tanaka');
+  type('#login-password', 'demo-tanaka');
+  ($('#login') as HTMLFormElement).requestSubmit();
+  await settle();
+  return shell;
+}
+
 describe('App', () => {
-  it('shows the state the Rust side reports, then the one the agent picks', async () => {
+  it('refuses a wrong password with a clear message and stays on the sign-in screen', async () => {
     const shell = fakeShell();
     app = mount(App, { target: document.body, props: { client: new CoreClient(shell.transport) } });
     await settle();
-    expect(document.querySelector('#presence')?.textContent?.trim()).toBe('Offline');
-    expect(document.querySelector('#version')?.textContent).toContain('Tauri 2.12.5');
-
-    (document.querySelector('button[data-presence="available"]') as HTMLButtonElement).click();
+    expect(text('#presence')).toBe('Offline');
+    type('#login-name', 'tanaka');
+    type('#login-password', 'nope');
+    ($('#login') as HTMLFormElement).requestSubmit();
     await settle();
-    expect(document.querySelector('#presence')?.textContent?.trim()).toBe('Available');
-    expect(document.querySelector('button[data-presence="available"]')?.getAttribute('aria-pressed')).toBe('true');
+    expect(text('#login-error')).toBe('Wrong login or password.');
+    expect($('#agent')).toBeNull();
   });
 
-  it('follows a change made from the tray menu and says so', async () => {
-    const shell = fakeShell();
-    app = mount(App, { target: document.body, props: { client: new CoreClient(shell.transport) } });
+  it('signs in, then follows presence and sends the chosen activity to the core', async () => {
+    const shell = await signedIn();
+    expect(text('#agent-name')).toBe('田中 太郎');
+    shell.push({ type: 'presence', state: 'available', selected: 'available' });
     await settle();
-    shell.push({ type: 'presence', presence: 'away', source: 'tray' });
+    expect(text('#presence')).toBe('Available');
+    ($('button[data-activity="away"]') as HTMLButtonElement).click();
     await settle();
-    expect(document.querySelector('#presence')?.textContent?.trim()).toBe('Away');
-    expect(document.querySelector('#notice')?.textContent).toBe('Changed from the tray: Away.');
+    expect(shell.sent).toEqual([{ command: 'setPresence', activity: 'away' }]);
   });
 
-  it('switches to Japanese, including the last message', async () => {
-    const shell = fakeShell();
-    app = mount(App, { target: document.body, props: { client: new CoreClient(shell.transport) } });
+  it('rings with the caller and CRM name, answers, and shows wrap-up with a Done button', async () => {
+    const shell = await signedIn();
+    shell.push({ type: 'ringing', target: task, caller: '+81312345678', crm: { customerName: '山田 花子' } });
     await settle();
-    shell.push({ type: 'presence', presence: 'break', source: 'tray' });
+    expect(text('.ring .crm-name')).toBe('山田 花子');
+    expect(text('.ring .caller')).toBe('+81312345678');
+    ($('.ring button.answer') as HTMLButtonElement).click();
     await settle();
-    (document.querySelector('button[data-lang="ja"]') as HTMLButtonElement).click();
+    expect(shell.sent).toEqual([{ command: 'answer', target: task }]);
+
+    shell.push({ type: 'ringStopped', target: task, reason: 'answered' });
+    shell.push({ type: 'callState', target: task, phase: 'wrapUp', muted: false, onHold: false });
     await settle();
-    expect(document.querySelector('#presence')?.textContent?.trim()).toBe('休憩');
-    expect(document.querySelector('#notice')?.textContent).toBe('トレイから「休憩」に変更しました。');
-    expect(document.querySelector('button[data-presence="available"]')?.textContent).toBe('受付可');
+    expect($('.ring')).toBeNull();
+    ($('#wrapup-done') as HTMLButtonElement).click();
+    await settle();
+    expect(shell.sent.at(-1)).toEqual({ command: 'completeWrapup', task: task.sid });
+  });
+
+  it('speaks Japanese, including the core’s own error text', async () => {
+    const shell = await signedIn();
+    shell.push({ type: 'presence', state: 'break', selected: 'break' });
+    shell.push({ type: 'error', kind: 'tokenPolicy', messageJa: 'トークンの権限がありません', messageEn: 'token policy' });
+    await settle();
+    ($('button[data-lang="ja"]') as HTMLButtonElement).click();
+    await settle();
+    expect(text('#presence')).toBe('休憩');
+    expect(text('#core-error p')).toBe('トークンの権限がありません');
+    expect(text('button[data-activity="available"]')).toBe('受付可');
     expect(document.documentElement.lang).toBe('ja');
   });
 });

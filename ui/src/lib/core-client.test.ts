@@ -7,7 +7,7 @@ function transport(overrides: Partial<Transport> = {}): Transport & { calls: [st
     calls,
     invoke: async (command, args) => {
       calls.push([command, args]);
-      return { presence: 'away' };
+      return null;
     },
     listen: async () => () => {},
     ...overrides,
@@ -15,26 +15,29 @@ function transport(overrides: Partial<Transport> = {}): Transport & { calls: [st
 }
 
 describe('CoreClient', () => {
-  it('sends the command name and camelCase arguments the Rust side expects', async () => {
+  it('wraps a core command in the core_command IPC call, tagged as the core expects', async () => {
     const t = transport();
-    const snapshot = await new CoreClient(t).setPresence('away');
-    expect(t.calls).toEqual([['set_presence', { presence: 'away' }]]);
-    expect(snapshot).toEqual({ presence: 'away' });
+    await new CoreClient(t).send({ command: 'setPresence', activity: 'away' });
+    await new CoreClient(t).send({ command: 'answer', target: { kind: 'task', sid: 'WT1' } });
+    expect(t.calls).toEqual([
+      ['core_command', { command: { command: 'setPresence', activity: 'away' } }],
+      ['core_command', { command: { command: 'answer', target: { kind: 'task', sid: 'WT1' } } }],
+    ]);
   });
 
   it('turns a serialized AppError into a CommandError with its kind', async () => {
-    const t = transport({ invoke: () => Promise.reject({ kind: 'tray', message: 'the tray icon could not be updated' }) });
-    const error = await new CoreClient(t).getState().catch((e: unknown) => e);
+    const t = transport({ invoke: () => Promise.reject({ kind: 'badCredentials', message: 'wrong login or password' }) });
+    const error = await new CoreClient(t).login('tanaka', 'x').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommandError);
-    expect(error).toMatchObject({ kind: 'tray', message: 'the tray icon could not be updated' });
+    expect(error).toMatchObject({ kind: 'badCredentials', message: 'wrong login or password' });
   });
 
   it('reports a bare string rejection (bad arguments) as kind "ipc"', async () => {
-    const t = transport({ invoke: () => Promise.reject('invalid args `presence` for command `set_presence`') });
-    await expect(new CoreClient(t).setPresence('away')).rejects.toMatchObject({ kind: 'ipc' });
+    const t = transport({ invoke: () => Promise.reject('invalid args `command` for command `core_command`') });
+    await expect(new CoreClient(t).send({ command: 'logout' })).rejects.toMatchObject({ kind: 'ipc' });
   });
 
-  it('delivers well-formed events and drops malformed ones', async () => {
+  it('delivers core events and drops anything else', async () => {
     let deliver: (payload: unknown) => void = () => {};
     const t = transport({
       listen: async (onEvent) => {
@@ -45,11 +48,11 @@ describe('CoreClient', () => {
     const seen = vi.fn();
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     await new CoreClient(t).onEvent(seen);
-    deliver({ type: 'presence', presence: 'break', source: 'tray' });
-    deliver({ type: 'presence', presence: 'napping', source: 'tray' });
+    deliver({ type: 'presence', state: 'busy', selected: 'available' });
+    deliver({ type: 'napping' });
     deliver('garbage');
     expect(seen).toHaveBeenCalledTimes(1);
-    expect(seen).toHaveBeenCalledWith({ type: 'presence', presence: 'break', source: 'tray' });
+    expect(seen).toHaveBeenCalledWith({ type: 'presence', state: 'busy', selected: 'available' });
     expect(warn).toHaveBeenCalledTimes(2);
     warn.mockRestore();
   });

@@ -3,33 +3,127 @@
  * the pick is remembered in localStorage. Every visible string comes from here, so both languages stay complete:
  * the `Messages` type makes a missing translation a type error.
  */
-import type { Presence } from './core-client';
+import type { CallPhase, PresenceState } from './core-client';
 
 export type Lang = 'ja' | 'en';
 export const LANGS: readonly Lang[] = ['ja', 'en'];
 
 interface Messages {
-  presence: Record<Presence, string>;
+  presence: Record<PresenceState, string>;
   presenceGroup: string;
-  youAre: (presence: string) => string;
-  changedFromTray: (presence: string) => string;
   language: string;
+  signIn: string;
+  signingIn: string;
+  signOut: string;
+  loginName: string;
+  password: string;
+  server: (url: string) => string;
+  loginErrors: Record<string, string>;
+  hello: (name: string) => string;
+  connection: { connecting: string; connected: string; reconnecting: (s: number) => string; stopped: string };
+  incoming: string;
+  unknownCaller: string;
+  answer: string;
+  decline: string;
+  phase: Record<Exclude<CallPhase, 'ended'>, string>;
+  mute: string;
+  unmute: string;
+  hold: string;
+  unhold: string;
+  hangup: string;
+  wrapupDone: string;
+  updateRequired: string;
+  dismiss: string;
 }
 
 const MESSAGES: Record<Lang, Messages> = {
   en: {
-    presence: { available: 'Available', away: 'Away', break: 'Break', offline: 'Offline' },
+    presence: {
+      available: 'Available',
+      away: 'Away',
+      break: 'Break',
+      offline: 'Offline',
+      busy: 'On a call',
+      wrapUp: 'Wrap-up',
+    },
     presenceGroup: 'Presence',
-    youAre: (p) => `You are ${p}.`,
-    changedFromTray: (p) => `Changed from the tray: ${p}.`,
     language: 'Language',
+    signIn: 'Sign in',
+    signingIn: 'Signing in…',
+    signOut: 'Sign out',
+    loginName: 'Login',
+    password: 'Password',
+    server: (url) => `Server: ${url}`,
+    loginErrors: {
+      badCredentials: 'Wrong login or password.',
+      serverUnreachable: 'Cannot reach the server. Check the network, or ask your administrator.',
+      updateRequired: 'This version is no longer supported. Update Tsunagi to sign in.',
+      alreadySignedIn: 'Already signed in.',
+    },
+    hello: (name) => name,
+    connection: {
+      connecting: 'Connecting to TaskRouter…',
+      connected: 'Connected',
+      reconnecting: (s) => `Connection lost — retrying in ${s} s`,
+      stopped: 'Disconnected',
+    },
+    incoming: 'Incoming call',
+    unknownCaller: 'Unknown caller',
+    answer: 'Answer',
+    decline: 'Decline',
+    phase: { connecting: 'Connecting…', connected: 'On the call', wrapUp: 'Wrap-up' },
+    mute: 'Mute',
+    unmute: 'Unmute',
+    hold: 'Hold',
+    unhold: 'Resume',
+    hangup: 'Hang up',
+    wrapupDone: 'Done',
+    updateRequired: 'An update is required: Tsunagi takes no new calls until it is updated.',
+    dismiss: 'Dismiss',
   },
   ja: {
-    presence: { available: '受付可', away: '離席', break: '休憩', offline: 'オフライン' },
+    presence: {
+      available: '受付可',
+      away: '離席',
+      break: '休憩',
+      offline: 'オフライン',
+      busy: '通話中',
+      wrapUp: '後処理',
+    },
     presenceGroup: 'ステータス',
-    youAre: (p) => `ステータスを「${p}」にしました。`,
-    changedFromTray: (p) => `トレイから「${p}」に変更しました。`,
     language: '言語',
+    signIn: 'サインイン',
+    signingIn: 'サインイン中…',
+    signOut: 'サインアウト',
+    loginName: 'ログイン名',
+    password: 'パスワード',
+    server: (url) => `サーバー: ${url}`,
+    loginErrors: {
+      badCredentials: 'ログイン名またはパスワードが違います。',
+      serverUnreachable: 'サーバーに接続できません。ネットワークを確認するか、管理者に連絡してください。',
+      updateRequired: 'このバージョンはサポートが終了しました。Tsunagi を更新してからサインインしてください。',
+      alreadySignedIn: 'すでにサインインしています。',
+    },
+    hello: (name) => `${name} さん`,
+    connection: {
+      connecting: 'TaskRouter に接続中…',
+      connected: '接続済み',
+      reconnecting: (s) => `接続が切れました — ${s} 秒後に再接続します`,
+      stopped: '切断',
+    },
+    incoming: '着信',
+    unknownCaller: '番号不明',
+    answer: '応答',
+    decline: '拒否',
+    phase: { connecting: '接続中…', connected: '通話中', wrapUp: '後処理' },
+    mute: 'ミュート',
+    unmute: 'ミュート解除',
+    hold: '保留',
+    unhold: '保留解除',
+    hangup: '切断',
+    wrapupDone: '完了',
+    updateRequired: '更新が必要です。更新するまで新しい着信は受けられません。',
+    dismiss: '閉じる',
   },
 };
 

@@ -1,0 +1,365 @@
+//! Hosts the agent core (`tsunagi-core`'s driver) for the signed-in agent and carries out what it asks of the
+//! shell: events go to the window, tray and notifications; Voice SDK commands go to the webview; call control
+//! goes to the server. It decides nothing: every decision is the core's.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tokio::sync::mpsc;
+use tsunagi_core::driver::{Driver, DriverConfig, ServerTokens};
+use tsunagi_core::{
+    Action, ActionResult, Activity, CallParams, CallSid, Command, DeviceEvent, Event, Input,
+    PresenceState, RestResult, SessionConfig,
+};
+use tsunagi_twilio::Pii;
+
+use crate::config::ClientConfig;
+use crate::error::AppError;
+use crate::events;
+use crate::server::{Profile, ServerClient, CLIENT_VERSION};
+
+/// The Tauri event the webview's Voice module listens on for [`DeviceCommand`]s.
+pub const DEVICE_EVENT_NAME: &str = "tsunagi:device";
+
+/// What the window needs to draw after a (re)load; the event stream says what changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// The signed-in agent, if any.
+    pub profile: Option<Profile>,
+    /// What the presence shows.
+    pub presence: PresenceState,
+    /// The activity the agent chose.
+    pub selected: Activity,
+    /// The server that signs in.
+    pub server_url: String,
+}
+
+struct Running {
+    inputs: mpsc::Sender<Input>,
+    session: Pii<String>,
+}
+
+/// The managed host of the agent session.
+pub struct AgentHost {
+    config: ClientConfig,
+    server: ServerClient,
+    running: Mutex<Option<Running>>,
+    snapshot: Mutex<Snapshot>,
+}
+
+/// A Voice SDK action for the webview's `Device` (the core's Device actions, serialized for JS).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum DeviceCommand {
+    /// `call.accept()`.
+    Accept { call: CallSid },
+    /// `call.reject()`.
+    Reject { call: CallSid },
+    /// `call.disconnect()`.
+    Disconnect { call: CallSid },
+    /// `call.mute(muted)`.
+    Mute { call: CallSid, muted: bool },
+    /// `call.sendDigits(digits)`.
+    SendDigits { call: CallSid, digits: String },
+}
+
+/// A Voice SDK event reported by the webview, validated here at the IPC edge.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum DeviceReport {
+    /// `Device.incoming`, with `call.customParameters` and `call.parameters.From`.
+    Incoming {
+        call: CallSid,
+        custom_parameters: HashMap<String, String>,
+        from: Option<String>,
+    },
+    /// `Call.cancel`.
+    Canceled { call: CallSid },
+    /// `call.accept()` connected.
+    Accepted { call: CallSid },
+    /// `call.accept()` failed (no WebRTC, no microphone).
+    AcceptFailed { call: CallSid },
+    /// `Call.disconnect`.
+    Disconnected { call: CallSid },
+    /// `Call.mute`.
+    Muted { call: CallSid, muted: bool },
+}
+
+impl DeviceReport {
+    fn into_event(self) -> DeviceEvent {
+        match self {
+            DeviceReport::Incoming {
+                call,
+                custom_parameters,
+                from,
+            } => {
+                let params = CallParams::from_custom_parameters(&custom_parameters, from.as_deref()).unwrap_or_else(
+                    |error| {
+                        // A malformed TaskSid cannot be joined to a reservation: ring it as a direct call.
+                        tracing::warn!(%error, %call, "incoming call with malformed parameters; treating it as direct");
+                        CallParams::direct(from.as_deref())
+                    },
+                );
+                DeviceEvent::Incoming { call, params }
+            }
+            DeviceReport::Canceled { call } => DeviceEvent::Canceled { call },
+            DeviceReport::Accepted { call } => DeviceEvent::Accepted { call },
+            DeviceReport::AcceptFailed { call } => DeviceEvent::AcceptFailed { call },
+            DeviceReport::Disconnected { call } => DeviceEvent::Disconnected { call },
+            DeviceReport::Muted { call, muted } => DeviceEvent::Muted { call, muted },
+        }
+    }
+}
+
+impl AgentHost {
+    /// A host for the deployment in `config`; nobody is signed in yet.
+    pub fn new(config: ClientConfig) -> Self {
+        let server = ServerClient::new(&config.server_url);
+        let snapshot = Snapshot {
+            profile: None,
+            presence: PresenceState::Offline,
+            selected: Activity::Offline,
+            server_url: config.server_url.clone(),
+        };
+        AgentHost {
+            config,
+            server,
+            running: Mutex::new(None),
+            snapshot: Mutex::new(snapshot),
+        }
+    }
+
+    /// What the window should show now.
+    pub fn snapshot(&self) -> Snapshot {
+        lock(&self.snapshot).clone()
+    }
+
+    fn inputs(&self) -> Result<mpsc::Sender<Input>, AppError> {
+        lock(&self.running)
+            .as_ref()
+            .map(|r| r.inputs.clone())
+            .ok_or(AppError::NotSignedIn)
+    }
+
+    /// Hands a command to the core.
+    pub async fn command(&self, command: Command) -> Result<(), AppError> {
+        let inputs = self.inputs()?;
+        inputs
+            .send(Input::Command(command))
+            .await
+            .map_err(|_| AppError::CoreStopped)
+    }
+
+    /// Hands a Voice SDK event to the core.
+    pub async fn device(&self, report: DeviceReport) -> Result<(), AppError> {
+        let inputs = self.inputs()?;
+        inputs
+            .send(Input::Device(report.into_event()))
+            .await
+            .map_err(|_| AppError::CoreStopped)
+    }
+
+    /// Updates the snapshot from a core event.
+    pub fn observe(&self, event: &Event) {
+        if let Event::Presence { state, selected } = event {
+            let mut snapshot = lock(&self.snapshot);
+            snapshot.presence = *state;
+            snapshot.selected = *selected;
+        }
+    }
+
+    /// Forgets the session once the core has signed out.
+    fn signed_out(&self) {
+        lock(&self.running).take();
+        lock(&self.snapshot).profile = None;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned lock means a panic elsewhere mid-update of plain data; the data itself is still usable.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Signs in at the server, starts the core for this agent and asks it to go online.
+pub async fn login<R: Runtime>(
+    app: &AppHandle<R>,
+    login: &str,
+    password: &str,
+) -> Result<Profile, AppError> {
+    let host = app.state::<AgentHost>();
+    if lock(&host.running).is_some() {
+        return Err(AppError::AlreadySignedIn);
+    }
+    let signed = host.server.login(login, password).await?;
+    let tokens = ServerTokens::new(
+        host.server.base(),
+        signed.session_token.expose().clone(),
+        CLIENT_VERSION,
+    );
+    let config = DriverConfig {
+        eventbridge_ws: host.config.eventbridge_ws.clone(),
+        eventbridge_rest: host.config.eventbridge_rest.clone(),
+        session: SessionConfig::default(),
+    };
+    let (driver, io) = Driver::new(config, tokens);
+    {
+        let mut running = lock(&host.running);
+        if running.is_some() {
+            return Err(AppError::AlreadySignedIn); // a second sign-in raced this one
+        }
+        *running = Some(Running {
+            inputs: io.inputs.clone(),
+            session: signed.session_token,
+        });
+        lock(&host.snapshot).profile = Some(signed.profile.clone());
+    }
+    tracing::info!(agent = %signed.profile.id, "signed in; starting the agent session");
+    tauri::async_runtime::spawn(driver.run());
+    tauri::async_runtime::spawn(pump(app.clone(), io.actions));
+    io.inputs
+        .send(Input::Command(Command::Login))
+        .await
+        .map_err(|_| AppError::CoreStopped)?;
+    Ok(signed.profile)
+}
+
+/// Carries out the core's actions for the shell until the core stops.
+async fn pump<R: Runtime>(app: AppHandle<R>, mut actions: mpsc::UnboundedReceiver<Action>) {
+    while let Some(action) = actions.recv().await {
+        dispatch(&app, action);
+    }
+    tracing::info!("agent session ended");
+    app.state::<AgentHost>().signed_out();
+}
+
+fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
+    let device = |command: DeviceCommand| {
+        if let Err(error) = app.emit(DEVICE_EVENT_NAME, command) {
+            tracing::error!(%error, "could not hand a call action to the webview");
+        }
+    };
+    match action {
+        Action::Emit(event) => {
+            let host = app.state::<AgentHost>();
+            host.observe(&event);
+            events::on_core_event(app, &event);
+            if is_signed_out(&event) {
+                host.signed_out();
+            }
+        }
+        Action::AcceptCall { call } => device(DeviceCommand::Accept { call }),
+        Action::RejectCall { call } => device(DeviceCommand::Reject { call }),
+        Action::DisconnectCall { call } => device(DeviceCommand::Disconnect { call }),
+        Action::MuteCall { call, muted } => device(DeviceCommand::Mute { call, muted }),
+        Action::SendDigits { call, digits } => device(DeviceCommand::SendDigits { call, digits }),
+        Action::CallControl { task, op } => {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                let host = app.state::<AgentHost>();
+                let Some((inputs, session)) = lock(&host.running)
+                    .as_ref()
+                    .map(|r| (r.inputs.clone(), r.session.clone()))
+                else {
+                    return;
+                };
+                let status = host.server.call_control(&session, &task, &op).await;
+                if let Err(error) = &status {
+                    tracing::warn!(%error, %task, "call control failed");
+                }
+                let result = RestResult::from_status(status.ok(), None);
+                let _ = inputs
+                    .send(Input::Result(ActionResult::CallControl {
+                        task,
+                        op,
+                        result,
+                    }))
+                    .await;
+            });
+        }
+        Action::CheckForUpdate => {
+            tracing::warn!(
+                "the server requires a newer version; new calls are refused until the update"
+            )
+        }
+        other => tracing::debug!(?other, "action not meant for the shell"),
+    }
+}
+
+fn is_signed_out(event: &Event) -> bool {
+    use tsunagi_core::{ConnectionState, SocketKind, StopReason};
+    matches!(
+        event,
+        Event::Connection {
+            socket: SocketKind::TaskRouter,
+            state: ConnectionState::Stopped {
+                reason: StopReason::LoggedOut
+            }
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_reports_parse_and_validate_sids() {
+        let ok: DeviceReport = serde_json::from_value(serde_json::json!({
+            "type": "incoming",
+            "call": "CA00000000000000000000000000000001",
+            "customParameters": { "TaskSid": "WT00000000000000000000000000000002" },
+            "from": "+81312345678"
+        }))
+        .unwrap();
+        match ok.into_event() {
+            DeviceEvent::Incoming { params, .. } => {
+                assert_eq!(
+                    params.task.unwrap().as_str(),
+                    "WT00000000000000000000000000000002"
+                );
+                assert_eq!(params.caller.unwrap().expose(), "+81312345678");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let bad = serde_json::from_value::<DeviceReport>(
+            serde_json::json!({ "type": "accepted", "call": "CA12" }),
+        );
+        assert!(bad.is_err(), "a malformed CallSid is refused at the edge");
+    }
+
+    #[test]
+    fn malformed_task_sid_rings_as_a_direct_call() {
+        let report: DeviceReport = serde_json::from_value(serde_json::json!({
+            "type": "incoming",
+            "call": "CA00000000000000000000000000000001",
+            "customParameters": { "TaskSid": "WT-not-a-sid" },
+        }))
+        .unwrap();
+        match report.into_event() {
+            DeviceEvent::Incoming { params, .. } => assert!(params.task.is_none()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn device_commands_are_tagged_camel_case() {
+        let json = serde_json::to_value(DeviceCommand::SendDigits {
+            call: CallSid::from_u128(1),
+            digits: "12#".into(),
+        })
+        .unwrap();
+        assert_eq!(json["type"], "sendDigits");
+        assert_eq!(json["digits"], "12#");
+    }
+}

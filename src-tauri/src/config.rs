@@ -1,0 +1,65 @@
+//! Where the app connects: the companion server and the TaskRouter EventBridge the core drives.
+//!
+//! The embedded defaults are the local demo (`./scripts/demo`: server on 127.0.0.1:8080, Twilio stand-in on
+//! 127.0.0.1:8090). A deployment points them at the company's server and at Twilio with environment variables;
+//! the code never knows which one it talks to.
+
+/// The endpoints of one deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// The companion server, e.g. `https://softphone-api.example.co.jp`.
+    pub server_url: String,
+    /// TaskRouter EventBridge WebSocket base, e.g. `wss://event-bridge.twilio.com/v1/wschannels`.
+    pub eventbridge_ws: String,
+    /// TaskRouter EventBridge REST base, e.g. `https://event-bridge.twilio.com/v1/wschannels`.
+    pub eventbridge_rest: String,
+}
+
+const LOCAL_SERVER: &str = "http://127.0.0.1:8080";
+const LOCAL_TWILIO_WS: &str = "ws://127.0.0.1:8090/v1/wschannels";
+const LOCAL_TWILIO_REST: &str = "http://127.0.0.1:8090/v1/wschannels";
+
+impl ClientConfig {
+    /// The embedded defaults overridden by `TSUNAGI_SERVER_URL`, `TSUNAGI_EVENTBRIDGE_WS` and
+    /// `TSUNAGI_EVENTBRIDGE_REST`.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let pick = |key: &str, default: &str| {
+            let value = get(key)
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| default.to_owned());
+            value.trim_end_matches('/').to_owned()
+        };
+        ClientConfig {
+            server_url: pick("TSUNAGI_SERVER_URL", LOCAL_SERVER),
+            eventbridge_ws: pick("TSUNAGI_EVENTBRIDGE_WS", LOCAL_TWILIO_WS),
+            eventbridge_rest: pick("TSUNAGI_EVENTBRIDGE_REST", LOCAL_TWILIO_REST),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_local_demo() {
+        let c = ClientConfig::from_lookup(|_| None);
+        assert_eq!(c.server_url, "http://127.0.0.1:8080");
+        assert_eq!(c.eventbridge_ws, "ws://127.0.0.1:8090/v1/wschannels");
+    }
+
+    #[test]
+    fn env_overrides_and_trailing_slashes_are_trimmed() {
+        let c = ClientConfig::from_lookup(|k| match k {
+            "TSUNAGI_SERVER_URL" => Some("https://api.example.co.jp/".into()),
+            "TSUNAGI_EVENTBRIDGE_WS" => Some("  ".into()),
+            _ => None,
+        });
+        assert_eq!(c.server_url, "https://api.example.co.jp");
+        assert_eq!(c.eventbridge_ws, LOCAL_TWILIO_WS, "blank means default");
+    }
+}

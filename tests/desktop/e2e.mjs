@@ -1,0 +1,186 @@
+// Desktop end-to-end: the real Tauri app under Xvfb, driven over WebDriver, against the real companion server and
+// the Twilio stand-in; its tray menu and notifications exercised over D-Bus exactly as a desktop would.
+// Run by tests/desktop/run.sh (which starts Xvfb, a D-Bus session, the stack, the fakes and tauri-driver).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { WebDriver, sleep } from './webdriver.mjs';
+import { Sim } from './twilio.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const app = process.env.TSUNAGI_APP ?? join(root, 'target', 'debug', 'tsunagi');
+const { TRAY_STATE, NOTIFY_LOG, SIM_URL } = process.env;
+const driverUrl = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
+assert.ok(TRAY_STATE && NOTIFY_LOG && SIM_URL, 'run me through tests/desktop/run.sh');
+const py = process.env.TRAY_PYTHON ?? 'python3';
+const shots = join(root, 'target', 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+const TANAKA = 'WK00000000000000000000000000000001';
+const sim = new Sim(SIM_URL);
+const trayLayout = () => JSON.parse(execFileSync(py, [join(here, 'tray.py'), 'layout', TRAY_STATE], { encoding: 'utf8' }));
+const trayClick = (label) => execFileSync(py, [join(here, 'tray.py'), 'click', TRAY_STATE, label]);
+const notifications = () =>
+  existsSync(NOTIFY_LOG) ? readFileSync(NOTIFY_LOG, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+const pressNotification = (id, action) => execFileSync(py, [join(here, 'notifications.py'), 'invoke', String(id), action]);
+const invoke = (wd, command, args = {}) =>
+  wd.executeAsync(
+    'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then(done, (e) => done({ rejected: e }));',
+    [command, args],
+  );
+
+async function waitFor(what, fn, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(150);
+  }
+  throw new Error(`${what}: gave up; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+}
+
+const checked = (layout) => layout.items.filter((i) => i.checked).map((i) => i.label);
+// Disc colours of icons/tray-*.png (scripts/dev/make-icons.py).
+const DISC = { available: [46, 160, 67], away: [230, 145, 30], offline: [120, 124, 130], ringing: [255, 23, 68] };
+const near = (rgba, rgb) => rgb.every((c, i) => Math.abs(rgba[i] - c) <= 6);
+const trayShows = (label, colour) =>
+  waitFor(`tray shows ${label}`, () => {
+    const l = trayLayout();
+    return checked(l).join() === label && near(l.iconDiscRgba, colour) ? l : null;
+  });
+const workerActivity = async () => (await sim.worker(TANAKA)).activity_name;
+const inboundCall = (n) =>
+  sim.createTask({
+    type: 'inbound_call',
+    call_sid: `CA0000000000000000000000000000000${n}`,
+    from: '+81312345678',
+    to: '+81501234567',
+    route_owner: true,
+    customer_id: 'C-000123',
+    customer_name_enc: encodeURIComponent('山田 花子'),
+    department_id: 'sales',
+    owner_worker_sid: TANAKA,
+  });
+
+const wd = await WebDriver.start(driverUrl, app);
+let failed = false;
+try {
+  // 1. The window shows the sign-in screen (English for the assertions; the OS language may be anything).
+  assert.equal(await wd.text('#title'), 'Tsunagi');
+  await wd.click('button[data-lang="en"]');
+  await wd.waitForText('#presence', (t) => t === 'Offline', { what: 'initial presence' });
+  await wd.waitForText('#version', (t) => t.includes('Tauri 2.12.'), { what: 'version line' });
+  console.log('ok - sign-in screen, presence Offline');
+
+  // 2. Security: the CSP blocks inline script; commands outside the main capability are refused; bad input too.
+  const inlineRan = await wd.execute(
+    "const s = document.createElement('script'); s.textContent = 'window.__inlineRan = true'; document.head.appendChild(s); return window.__inlineRan === true;",
+  );
+  assert.equal(inlineRan, false, 'CSP must block inline scripts');
+  const denied = await invoke(wd, 'plugin:window|close', { label: 'main' });
+  assert.ok(denied && typeof denied.rejected === 'string', `window close not granted: ${JSON.stringify(denied)}`);
+  const early = await invoke(wd, 'core_command', { command: { command: 'setPresence', activity: 'available' } });
+  assert.equal(early?.rejected?.kind, 'notSignedIn', `presence before sign-in refused: ${JSON.stringify(early)}`);
+  const bad = await invoke(wd, 'core_command', { command: { command: 'setPresence', activity: 'napping' } });
+  assert.ok(typeof bad?.rejected === 'string' && bad.rejected.includes('napping'), `bad activity refused: ${JSON.stringify(bad)}`);
+  console.log('ok - CSP blocks inline script; ungranted, early and malformed commands refused');
+
+  // 3. Sign in: a wrong password is explained; the right one brings the agent online, Available at TaskRouter.
+  const signIn = async (password) => {
+    await wd.execute(
+      "const set = (id, v) => { const el = document.getElementById(id); el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); }; set('login-name', 'tanaka'); set('login-password', arguments[0]);",
+      [password],
+    );
+    await wd.click('#sign-in');
+  };
+  await signIn('wrong');
+  await wd.waitForText('#login-error', (t) => t === 'Wrong login or password.', { what: 'bad password message' });
+  await signIn('demo-tanaka');
+  await wd.waitForText('#agent-name', (t) => t === '田中 太郎', { what: 'agent name' });
+  await wd.waitForText('#presence', (t) => t === 'Available', { what: 'presence after sign-in' });
+  await wd.waitForText('#connection', (t) => t === 'Connected', { what: 'TaskRouter connection' });
+  await waitFor('worker Available at TaskRouter', async () => (await workerActivity()) === 'Available');
+  await trayShows('Available', DISC.available);
+  console.log('ok - signed in as 田中 太郎: Available in the window, the tray and at TaskRouter');
+
+  // 4. The tray menu changes presence through the core: window, tray and TaskRouter follow.
+  trayClick('Away');
+  await wd.waitForText('#presence', (t) => t === 'Away', { what: 'window after tray Away' });
+  await waitFor('worker Away at TaskRouter', async () => (await workerActivity()) === 'Away');
+  await trayShows('Away', DISC.away);
+  trayClick('Available');
+  await waitFor('worker Available again', async () => (await workerActivity()) === 'Available');
+  await trayShows('Available', DISC.available);
+  console.log('ok - tray Away/Available: window, tray icon and TaskRouter activity follow');
+
+  // 5. A customer calls: one ring, in the window, the tray and an OS notification with Answer / Decline.
+  const before = notifications().length;
+  const task1 = await inboundCall(1);
+  await wd.waitForText('.ring .crm-name', (t) => t === '山田 花子', { what: 'ring with CRM name' });
+  assert.equal(await wd.text('.ring .caller'), '+81312345678');
+  const shown = await waitFor('ring notification', () => notifications().slice(before).find((n) => n.event === 'notify'));
+  assert.equal(shown.summary, 'Incoming call');
+  assert.equal(shown.body, '山田 花子\n+81312345678');
+  assert.deepEqual(shown.actions, { answer: 'Answer', decline: 'Decline' });
+  assert.equal(shown.urgency, 2, 'critical urgency');
+  await waitFor('tray rings', () => near(trayLayout().iconDiscRgba, DISC.ringing));
+  writeFileSync(join(shots, 'desktop-ringing-en.png'), await wd.screenshot());
+  console.log(`ok - task ${task1.sid} rings once: window, ringing tray icon, notification "${shown.body.replace('\n', ' / ')}"`);
+
+  // 6. Answer from the notification: the core accepts the reservation; the ring stops everywhere.
+  pressNotification(shown.id, 'answer');
+  const accepted = await waitFor('reservation accepted at TaskRouter', async () =>
+    (await sim.reservations(task1.sid)).find((r) => r.reservation_status === 'accepted'),
+  );
+  assert.equal(accepted.worker_sid, TANAKA);
+  await waitFor('ring gone from the window', async () => !(await wd.execute("return !!document.querySelector('.ring')")));
+  assert.equal(notifications().filter((n) => n.event === 'notify').length - notifications().slice(0, before).filter((n) => n.event === 'notify').length, 1, 'exactly one notification for the call');
+  await wd.waitForText('#presence', (t) => t === 'On a call', { what: 'presence while answering' });
+  console.log(`ok - Answer from the notification: reservation ${accepted.sid} accepted, ring stopped, presence Busy`);
+
+  // 7. Language: the window, the tray and the next notification speak Japanese.
+  await wd.click('button[data-lang="ja"]');
+  await wd.waitForText('#presence', (t) => t === '通話中', { what: 'Japanese presence label' });
+  const layout = await waitFor('tray speaks Japanese', () => {
+    const l = trayLayout();
+    return l.items[1].label === '離席' ? l : null;
+  });
+  assert.deepEqual(layout.items.map((i) => i.label), ['受付可', '離席', '休憩', 'オフライン', 'Tsunagi を開く', '終了']);
+  writeFileSync(join(shots, 'desktop-call-ja.png'), await wd.screenshot());
+  console.log('ok - window and tray switched to Japanese');
+
+  // 8. Single instance: a second launch hands over to this one and exits; this one keeps its session.
+  const second = spawn(app, ['--second-launch-test'], { stdio: 'ignore' });
+  const code = await new Promise((resolve) => {
+    const timer = setTimeout(() => (second.kill(), resolve('still running after 10 s')), 10000);
+    second.on('exit', (c) => (clearTimeout(timer), resolve(c)));
+  });
+  assert.equal(code, 0, `second instance should exit at once, got ${code}`);
+  assert.equal((await invoke(wd, 'get_state')).profile?.displayName, '田中 太郎', 'first instance still signed in');
+  console.log('ok - second launch exited (code 0); the first instance kept its session');
+
+  // 9. Logs: the rolling file in the app's log directory tells the call's story, and holds no secrets.
+  const logDir = join(process.env.XDG_DATA_HOME ?? join(process.env.HOME, '.local', 'share'), 'jp.tsunagi.desktop', 'logs');
+  const logText = () => readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8')).join('');
+  await waitFor('log file records the answer', () => logText().includes(task1.sid) && logText().includes('ring notification button pressed'));
+  assert.ok(!logText().includes('demo-tanaka'), 'the password never reaches the log');
+  assert.ok(!logText().includes('+81312345678'), 'the caller number never reaches the log');
+  console.log(`ok - log file in ${logDir} tells the story without secrets or numbers`);
+} catch (e) {
+  failed = true;
+  console.error('not ok -', e.stack ?? e);
+  try {
+    writeFileSync(join(shots, 'desktop-e2e-failure.png'), await wd.screenshot());
+  } catch {}
+} finally {
+  await wd.quit().catch(() => {});
+}
+process.exit(failed ? 1 : 0);
