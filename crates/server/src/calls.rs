@@ -250,3 +250,20 @@ pub async fn request_hangup(db: &Db, task_sid: &str) -> Result<(), sqlx::Error> 
         .await?;
     Ok(())
 }
+
+/// Whether the agent leg `call_sid` of `task_sid` was answered (`in-progress` status callback seen).
+pub async fn agent_leg_answered(
+    db: &Db,
+    task_sid: &str,
+    call_sid: &str,
+) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM call_events WHERE kind = 'agent-leg' AND task_sid = $1 AND call_sid = $2 \
+         AND status IN ('in-progress', 'answered')",
+    )
+    .bind(task_sid)
+    .bind(call_sid)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(row.try_get::<i64, _>(0)? > 0)
+}

@@ -1,5 +1,8 @@
-//! Call control through the server (spec §5), for the agent who holds the task (or a supervisor).
-//! So far: completing the task so the worker leaves `wrapping` (§5.8), idempotently.
+//! Call control through the server (spec §5), for the agent who holds the task (or a supervisor): hold and
+//! unhold the customer (§5.2), hang up including the race before the conference exists (§5.3), supervisor
+//! monitor / coach / barge (§5.6), and completing the task so the worker leaves `wrapping` (§5.8). Every
+//! operation is idempotent. The Twilio form bodies are built by pure functions ([`hold_form`],
+//! [`supervise_form`]) so their exact parameters are unit-tested.
 
 use crate::auth::{Agent, Role};
 use crate::calls::{self, CallRow, CallStatus};
@@ -53,4 +56,248 @@ pub async fn complete(state: &AppState, agent: &Agent, task_sid: &str) -> Result
     calls::set_status(&state.db, task_sid, CallStatus::Completed).await?;
     tracing::info!(task = task_sid, agent = %agent.id, "task completed");
     Ok(())
+}
+
+/// Conference not created yet (spec §5.1): the client retries shortly.
+fn not_ready() -> ApiError {
+    ApiError::Conflict {
+        code: "CONFERENCE_NOT_READY",
+        message: "the conference does not exist yet; retry in 500 ms".into(),
+    }
+}
+
+/// The participant update that holds (`true`) or resumes (`false`) a leg. Without `HoldUrl` Twilio plays its
+/// default hold music.
+pub fn hold_form(on: bool) -> Vec<(&'static str, String)> {
+    vec![("Hold", on.to_string())]
+}
+
+/// Holds or resumes the customer.
+pub async fn hold(
+    state: &AppState,
+    agent: &Agent,
+    task_sid: &str,
+    on: bool,
+) -> Result<(), ApiError> {
+    let row = authorize(state, agent, task_sid).await?;
+    let (Some(cf), Some(customer)) = (
+        row.conference_sid.as_deref(),
+        row.customer_call_sid.as_deref(),
+    ) else {
+        return Err(not_ready());
+    };
+    if matches!(
+        row.status,
+        CallStatus::Ended | CallStatus::Completed | CallStatus::Abandoned
+    ) {
+        return Err(ApiError::Conflict {
+            code: "CALL_ENDED",
+            message: "the call has ended".into(),
+        });
+    }
+    let form = hold_form(on);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    state.rest.update_participant(cf, customer, &form).await?;
+    Ok(())
+}
+
+/// What a hang-up did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hangup {
+    /// The call is over (now or already).
+    Done,
+    /// The conference does not exist yet; it is ended as soon as it starts.
+    Queued,
+}
+
+fn gone(e: &crate::twilio_rest::RestError) -> bool {
+    e.http_status() == Some(404) || matches!(e.twilio_code(), Some(20404 | 40136 | 40144))
+}
+
+/// Hangs up (spec §5.3): ends the conference when it exists; otherwise rejects a reservation whose agent leg
+/// has not been answered yet; otherwise remembers the request and ends the conference when it starts.
+pub async fn hangup(state: &AppState, agent: &Agent, task_sid: &str) -> Result<Hangup, ApiError> {
+    let row = authorize(state, agent, task_sid).await?;
+    if matches!(
+        row.status,
+        CallStatus::Ended | CallStatus::Completed | CallStatus::Abandoned
+    ) {
+        return Ok(Hangup::Done);
+    }
+    if let Some(cf) = row.conference_sid.as_deref() {
+        return end_conference(state, cf).await;
+    }
+    let answered = match row.agent_call_sid.as_deref() {
+        Some(leg) => calls::agent_leg_answered(&state.db, task_sid, leg).await?,
+        None => false,
+    };
+    if let (false, Some(res)) = (answered, row.reservation_sid.as_deref()) {
+        match state
+            .rest
+            .update_reservation(task_sid, res, &[("ReservationStatus", "rejected")])
+            .await
+        {
+            Ok(()) => return Ok(Hangup::Done),
+            // Already accepted: the agent leg is being answered; fall through to the queued hang-up.
+            Err(e) if gone(&e) || e.twilio_code() == Some(INVALID_TRANSITION) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    calls::request_hangup(&state.db, task_sid).await?;
+    // The conference may have started between the read above and the flag: re-check.
+    if let Some(cf) = calls::get(&state.db, task_sid)
+        .await?
+        .and_then(|r| r.conference_sid)
+    {
+        return end_conference(state, &cf).await;
+    }
+    tracing::info!(
+        task = task_sid,
+        "hang-up queued until the conference starts"
+    );
+    Ok(Hangup::Queued)
+}
+
+/// Ends a conference; one that is already gone counts as ended.
+pub(crate) async fn end_conference(state: &AppState, cf: &str) -> Result<Hangup, ApiError> {
+    match state
+        .rest
+        .update_conference(cf, &[("Status", "completed")])
+        .await
+    {
+        Ok(()) => Ok(Hangup::Done),
+        Err(e) if gone(&e) => Ok(Hangup::Done),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Supervisor modes (spec §5.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuperviseMode {
+    /// Listen only.
+    Monitor,
+    /// Whisper to the agent only.
+    Coach,
+    /// Talk to both.
+    Barge,
+}
+
+/// The participant parameters of a supervisor in `mode`; `agent_leg` is the coached call.
+pub fn supervise_form(mode: SuperviseMode, agent_leg: &str) -> Vec<(&'static str, String)> {
+    match mode {
+        SuperviseMode::Monitor => vec![("Muted", "true".into()), ("Coaching", "false".into())],
+        SuperviseMode::Coach => {
+            vec![
+                ("Muted", "false".into()),
+                ("Coaching", "true".into()),
+                ("CallSidToCoach", agent_leg.into()),
+            ]
+        }
+        SuperviseMode::Barge => vec![("Muted", "false".into()), ("Coaching", "false".into())],
+    }
+}
+
+/// The extra parameters that create a supervisor's leg.
+pub fn supervisor_leg_form(
+    supervisor: &Agent,
+    caller_id: &str,
+    region: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("From", caller_id.to_owned()),
+        ("To", format!("client:{}", supervisor.id)),
+        ("Label", format!("supervisor-{}", supervisor.id)),
+        ("Beep", "false".into()),
+        ("StartConferenceOnEnter", "false".into()),
+        ("EndConferenceOnExit", "false".into()),
+        ("Region", region.to_owned()),
+    ]
+}
+
+/// Puts the supervisor in `mode` on the task's conference: updates their leg (addressed by label) or adds it.
+pub async fn supervise(
+    state: &AppState,
+    supervisor: &Agent,
+    task_sid: &str,
+    mode: SuperviseMode,
+) -> Result<(), ApiError> {
+    if supervisor.role < Role::Supervisor {
+        return Err(ApiError::Forbidden("supervisors only"));
+    }
+    let row = authorize(state, supervisor, task_sid).await?;
+    let (Some(cf), Some(agent_leg)) =
+        (row.conference_sid.as_deref(), row.agent_call_sid.as_deref())
+    else {
+        return Err(not_ready());
+    };
+    let mode_form = supervise_form(mode, agent_leg);
+    let as_refs =
+        |f: &[(&'static str, String)]| f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let label = format!("supervisor-{}", supervisor.id);
+    let update: Vec<(&str, &str)> = mode_form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    match state.rest.update_participant(cf, &label, &update).await {
+        Ok(()) => return Ok(()),
+        Err(e) if e.http_status() == Some(404) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let caller_id = state.config.twilio.caller_id.clone().unwrap_or_default();
+    let mut create = supervisor_leg_form(supervisor, &caller_id, &state.config.twilio.region);
+    create.extend(as_refs(&mode_form));
+    let create: Vec<(&str, &str)> = create.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    state.rest.create_participant(cf, &create).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get<'a>(f: &'a [(&'static str, String)], k: &str) -> Option<&'a str> {
+        f.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn supervisor_forms_follow_spec_5_6() {
+        let m = supervise_form(SuperviseMode::Monitor, "CAa");
+        assert_eq!(
+            (
+                get(&m, "Muted"),
+                get(&m, "Coaching"),
+                get(&m, "CallSidToCoach")
+            ),
+            (Some("true"), Some("false"), None)
+        );
+        let c = supervise_form(SuperviseMode::Coach, "CAa");
+        assert_eq!(
+            (
+                get(&c, "Muted"),
+                get(&c, "Coaching"),
+                get(&c, "CallSidToCoach")
+            ),
+            (Some("false"), Some("true"), Some("CAa"))
+        );
+        let b = supervise_form(SuperviseMode::Barge, "CAa");
+        assert_eq!(
+            (get(&b, "Muted"), get(&b, "Coaching")),
+            (Some("false"), Some("false"))
+        );
+        let sup = Agent {
+            id: "agent_9001".into(),
+            login: "y".into(),
+            display_name: "山本".into(),
+            worker_sid: None,
+            department_id: None,
+            role: Role::Supervisor,
+            channel: "stable".into(),
+        };
+        let leg = supervisor_leg_form(&sup, "+815012345678", "jp1");
+        assert_eq!(get(&leg, "To"), Some("client:agent_9001"));
+        assert_eq!(get(&leg, "Label"), Some("supervisor-agent_9001"));
+        assert_eq!(get(&leg, "StartConferenceOnEnter"), Some("false"));
+        assert_eq!(get(&leg, "EndConferenceOnExit"), Some("false"));
+        assert_eq!(get(&leg, "Beep"), Some("false"));
+        assert_eq!(get(&leg, "Region"), Some("jp1"));
+        assert_eq!(hold_form(true), vec![("Hold", "true".to_owned())]);
+    }
 }

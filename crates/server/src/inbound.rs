@@ -205,10 +205,7 @@ pub async fn conference_event(
                 return Ok(());
             };
             if row.hangup_requested {
-                state
-                    .rest
-                    .update_conference(conference_sid, &[("Status", "completed")])
-                    .await?;
+                crate::control::end_conference(state, conference_sid).await?;
                 tracing::info!(task, "queued hang-up applied on conference start");
                 return Ok(());
             }

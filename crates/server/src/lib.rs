@@ -68,6 +68,10 @@ pub fn app(state: AppState) -> Router {
             get(updates::check_channel),
         )
         .route("/v1/calls/{task}/complete", post(calls::complete))
+        .route("/v1/calls/{task}/hold", post(calls::hold))
+        .route("/v1/calls/{task}/unhold", post(calls::unhold))
+        .route("/v1/calls/{task}/hangup", post(calls::hangup))
+        .route("/v1/supervise/{task}", post(calls::supervise))
         .route("/v1/roster", get(session::roster))
         .route("/v1/reports/calls", get(calls::report))
         .route("/v1/agents/me/active-call", get(session::active_call))

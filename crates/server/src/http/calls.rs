@@ -18,6 +18,56 @@ pub async fn complete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /v1/calls/{task}/hold`: holds the customer.
+pub async fn hold(
+    State(state): State<AppState>,
+    SupportedAgent(agent): SupportedAgent,
+    Path(task): Path<String>,
+) -> ApiResult<StatusCode> {
+    control::hold(&state, &agent, &task, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/calls/{task}/unhold`: resumes the customer.
+pub async fn unhold(
+    State(state): State<AppState>,
+    SupportedAgent(agent): SupportedAgent,
+    Path(task): Path<String>,
+) -> ApiResult<StatusCode> {
+    control::hold(&state, &agent, &task, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/calls/{task}/hangup`: 204 when done, 202 when queued until the conference starts.
+pub async fn hangup(
+    State(state): State<AppState>,
+    SupportedAgent(agent): SupportedAgent,
+    Path(task): Path<String>,
+) -> ApiResult<StatusCode> {
+    Ok(match control::hangup(&state, &agent, &task).await? {
+        control::Hangup::Done => StatusCode::NO_CONTENT,
+        control::Hangup::Queued => StatusCode::ACCEPTED,
+    })
+}
+
+/// Body of `POST /v1/supervise/{task}`.
+#[derive(Debug, serde::Deserialize)]
+pub struct SuperviseBody {
+    /// `monitor`, `coach` or `barge`.
+    pub mode: control::SuperviseMode,
+}
+
+/// `POST /v1/supervise/{task}` `{"mode": "monitor"|"coach"|"barge"}`.
+pub async fn supervise(
+    State(state): State<AppState>,
+    SupportedAgent(agent): SupportedAgent,
+    Path(task): Path<String>,
+    crate::error::AppJson(body): crate::error::AppJson<SuperviseBody>,
+) -> ApiResult<StatusCode> {
+    control::supervise(&state, &agent, &task, body.mode).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Query of `GET /v1/reports/calls`.
 #[derive(Debug, serde::Deserialize)]
 pub struct ReportQuery {
