@@ -72,15 +72,22 @@ pub async fn show_channel(db: &Db, name: &str) -> Result<String, AdminError> {
             .map_or_else(|| "-".to_owned(), ToString::to_string)
     };
     let from: Vec<String> = ch.rollback_from.iter().map(ToString::to_string).collect();
+    let week_ago = crate::db::now_unix() - 7 * 86_400;
+    let seen: Vec<String> = releases::version_distribution(db, name, week_ago)
+        .await?
+        .into_iter()
+        .map(|(v, n)| format!("{v}×{n}"))
+        .collect();
     Ok(format!(
-        "{}: target {} at {:.2} %, fallback {}, rollback [{}] -> {}{}",
+        "{}: target {} at {:.2} %, fallback {}, rollback [{}] -> {}{}; installs seen in 7 days: [{}]",
         ch.name,
         v(&ch.target),
         f64::from(ch.rollout_bp) / 100.0,
         v(&ch.fallback),
         from.join(","),
         v(&ch.rollback_to),
-        if ch.paused { ", PAUSED" } else { "" }
+        if ch.paused { ", PAUSED" } else { "" },
+        seen.join(", ")
     ))
 }
 

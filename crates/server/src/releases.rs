@@ -338,6 +338,56 @@ pub async fn set_paused(db: &Db, channel_name: &str, paused: bool) -> Result<(),
     Ok(())
 }
 
+/// Records that `install_id` asked for updates while on `version`.
+pub async fn record_install(
+    db: &Db,
+    install_id: &str,
+    identity: Option<&str>,
+    channel: &str,
+    target: &str,
+    version: &Version,
+) -> Result<(), ReleaseError> {
+    sqlx::query(
+        "INSERT INTO installs (install_id, identity, channel, target, last_version, last_seen) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (install_id) DO UPDATE SET \
+         identity = COALESCE(excluded.identity, installs.identity), channel = excluded.channel, \
+         target = excluded.target, last_version = excluded.last_version, last_seen = excluded.last_seen",
+    )
+    .bind(install_id)
+    .bind(identity)
+    .bind(channel)
+    .bind(target)
+    .bind(version.to_string())
+    .bind(now_unix())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Installs per version on `channel` seen since `since` (Unix s), most recent version first.
+pub async fn version_distribution(
+    db: &Db,
+    channel: &str,
+    since: i64,
+) -> Result<Vec<(String, i64)>, ReleaseError> {
+    let rows = sqlx::query(
+        "SELECT last_version, COUNT(*) FROM installs WHERE channel = $1 AND last_seen >= $2 GROUP BY last_version",
+    )
+    .bind(channel)
+    .bind(since)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = rows
+        .iter()
+        .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    out.sort_by(|a, b| match (Version::parse(&a.0), Version::parse(&b.0)) {
+        (Ok(x), Ok(y)) => y.cmp(&x),
+        _ => b.0.cmp(&a.0),
+    });
+    Ok(out)
+}
+
 /// Formats Unix seconds as RFC 3339 UTC (`2026-11-26T08:00:00Z`).
 pub fn rfc3339_utc(unix: i64) -> String {
     let days = unix.div_euclid(86_400);

@@ -105,6 +105,16 @@ async fn staged_rollout_then_full_then_rollback() {
         .await;
         assert_eq!(offered(status, &body).as_deref(), Some("1.2.0"));
     }
+    // Every install that asked is counted on the version it reported last.
+    let seen = releases::version_distribution(&t.state.db, "stable", 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        vec![("1.1.0".to_owned(), 400), ("1.0.0".to_owned(), 1)],
+        "i-0 last asked from 1.0.0"
+    );
+
     // Rollback 1.2.0 → 1.1.0: installs on 1.2.0 are told to go back at once.
     releases::rollback(&t.state.db, "stable", &["1.2.0".into()], "1.1.0")
         .await
@@ -227,6 +237,7 @@ async fn release_cli_drives_the_channel() {
         "100",
     ]);
     assert!(shown.contains("beta: target 2.0.0 at 100.00 %"), "{shown}");
+    assert!(shown.contains("installs seen in 7 days: []"), "{shown}");
     let (status, body) = check(&t, "/v1/updates/beta/linux/x86_64/1.0.0", "i").await;
     assert_eq!(offered(status, &body).as_deref(), Some("2.0.0"));
     assert_eq!(body["notes"], "新しい着信画面");

@@ -64,14 +64,25 @@ async fn decide(
         tracing::info!(channel, "update check on an unknown channel");
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
-    let install = match headers
+    let agent = session_agent(state, headers).await?.map(|a| a.id);
+    let header_id = headers
         .get(INSTALL_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-    {
-        Some(id) => Some(id.to_owned()),
-        None => session_agent(state, headers).await?.map(|a| a.id),
-    };
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()));
+    if let Some(id) = header_id {
+        let target_key = format!("{target}-{arch}");
+        releases::record_install(
+            &state.db,
+            id,
+            agent.as_deref(),
+            channel,
+            &target_key,
+            &current,
+        )
+        .await
+        .map_err(internal)?;
+    }
+    let install = header_id.map(str::to_owned).or(agent);
     let policy = ClientPolicy::load(&state.db).await?;
     let Decision::Offer {
         version,
