@@ -40,6 +40,8 @@ pub struct Snapshot {
 struct Running {
     inputs: mpsc::Sender<Input>,
     session: Pii<String>,
+    /// The agent asked to quit: exit once the core has signed out.
+    quitting: bool,
 }
 
 /// The managed host of the agent session.
@@ -179,11 +181,52 @@ impl AgentHost {
         }
     }
 
-    /// Forgets the session once the core has signed out.
-    fn signed_out(&self) {
-        lock(&self.running).take();
+    /// Forgets the session once the core has signed out; true if the agent was quitting.
+    fn signed_out(&self) -> bool {
+        let quitting = lock(&self.running).take().is_some_and(|r| r.quitting);
         lock(&self.snapshot).profile = None;
+        quitting
     }
+
+    /// Whether an agent is signed in.
+    pub fn signed_in(&self) -> bool {
+        lock(&self.running).is_some()
+    }
+}
+
+/// Quits the app the way that loses nothing: signed out, the app exits at once; signed in, the core signs out
+/// first (TaskRouter sets the worker Offline, so no call is routed to a closed app) and the app exits when it
+/// has. The core refuses during a call or wrap-up: then the window comes up with the core's explanation and the
+/// app keeps running.
+pub fn quit<R: Runtime>(app: &AppHandle<R>) {
+    let host = app.state::<AgentHost>();
+    let inputs = {
+        let mut running = lock(&host.running);
+        match running.as_mut() {
+            None => None,
+            Some(r) => {
+                r.quitting = true;
+                Some(r.inputs.clone())
+            }
+        }
+    };
+    let Some(inputs) = inputs else {
+        app.exit(0);
+        return;
+    };
+    tracing::info!("quit requested: signing out first");
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if inputs.send(Input::Command(Command::Logout)).await.is_err() {
+            app.exit(0);
+        }
+    });
+}
+
+fn quit_refused(host: &AgentHost) -> bool {
+    lock(&host.running)
+        .as_mut()
+        .is_some_and(|r| std::mem::replace(&mut r.quitting, false))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -221,6 +264,7 @@ pub async fn login<R: Runtime>(
         *running = Some(Running {
             inputs: io.inputs.clone(),
             session: signed.session_token,
+            quitting: false,
         });
         lock(&host.snapshot).profile = Some(signed.profile.clone());
     }
@@ -240,7 +284,9 @@ async fn pump<R: Runtime>(app: AppHandle<R>, mut actions: mpsc::UnboundedReceive
         dispatch(&app, action);
     }
     tracing::info!("agent session ended");
-    app.state::<AgentHost>().signed_out();
+    if app.state::<AgentHost>().signed_out() {
+        app.exit(0);
+    }
 }
 
 fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
@@ -254,8 +300,20 @@ fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
             let host = app.state::<AgentHost>();
             host.observe(&event);
             events::on_core_event(app, &event);
-            if is_signed_out(&event) {
-                host.signed_out();
+            if is_signed_out(&event) && host.signed_out() {
+                // The Offline activity was just sent; give its REST call a moment before the process ends.
+                // TaskRouter's disconnect activity covers the case where it does not make it.
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                    app.exit(0);
+                });
+            }
+            if matches!(&event, Event::Error(e) if e.kind == tsunagi_core::ErrorKind::CallInProgress)
+                && quit_refused(&host)
+            {
+                tracing::info!("quit refused by the core: a call or wrap-up is in progress");
+                crate::window::show_main(app);
             }
         }
         Action::AcceptCall { call } => device(DeviceCommand::Accept { call }),

@@ -35,6 +35,18 @@ pub fn run() {
             tray::create(app.handle())?;
             Ok(())
         })
+        .on_window_event(|window, event| {
+            // Closing the window while signed in keeps the agent reachable: the app stays in the tray (and a
+            // second launch brings the window back). Quitting is the tray's "Quit", which signs out first.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if window.app_handle().state::<agent::AgentHost>().signed_in() {
+                    api.prevent_close();
+                    if let Err(error) = window.hide() {
+                        tracing::warn!(%error, "could not hide the window");
+                    }
+                }
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::get_state,

@@ -16,7 +16,7 @@ use tauri::{
 use tsunagi_core::{Activity, Command, Event, PresenceState, Target};
 
 use crate::{
-    agent::AgentHost,
+    agent::{self, AgentHost},
     error::AppError,
     lang::{Lang, LangState},
     window,
@@ -130,7 +130,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
     tracing::debug!(id, "tray menu clicked");
     match id {
         OPEN_ID => window::show_main(app),
-        QUIT_ID => app.exit(0),
+        QUIT_ID => agent::quit(app),
         other => match ACTIVITIES.into_iter().find(|a| activity_id(*a) == other) {
             Some(activity) => {
                 let app = app.clone();

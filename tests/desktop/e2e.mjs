@@ -174,6 +174,25 @@ try {
   assert.ok(!logText().includes('demo-tanaka'), 'the password never reaches the log');
   assert.ok(!logText().includes('+81312345678'), 'the caller number never reaches the log');
   console.log(`ok - log file in ${logDir} tells the story without secrets or numbers`);
+
+  // 10. Quit is refused while a call is in progress (nothing is lost): the app stays, the window explains.
+  trayClick('終了');
+  await wd.waitForText('#core-error p', (t) => t.length > 0, { what: 'quit refused during the call' });
+  assert.equal((await invoke(wd, 'get_state')).profile?.displayName, '田中 太郎', 'still signed in after a refused quit');
+  console.log(`ok - quit refused during the call: "${await wd.text('#core-error p')}"`);
+
+  // 11. The call attempt ends (no Device call arrives on this Linux webview: no WebRTC), wrap-up or not, and the
+  //     agent is back; then Quit signs out first: TaskRouter shows the worker Offline and the app exits.
+  await waitFor('call finished', async () => {
+    if (await wd.execute("return !!document.querySelector('#wrapup-done')")) await wd.click('#wrapup-done');
+    return (await invoke(wd, 'get_state')).presence === 'available';
+  }, 60000);
+  const s = await invoke(wd, 'get_state');
+  console.log(`ok - call attempt over; presence ${s.presence}`);
+  trayClick('終了');
+  await waitFor('worker Offline at TaskRouter after quit', async () => (await workerActivity()) === 'Offline');
+  await waitFor('app exited', async () => (await wd.execute('return 1').then(() => false, () => true)), 10000);
+  console.log('ok - quit signed out first (worker Offline at TaskRouter) and the app exited');
 } catch (e) {
   failed = true;
   console.error('not ok -', e.stack ?? e);
