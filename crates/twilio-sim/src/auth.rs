@@ -6,7 +6,8 @@
 //! - Access Tokens are verified with `tsunagi_twilio::token::verify` against the secret of the key named in `iss`,
 //!   **and the key's owning account must be the token's `sub`**: a key of the master account minting a token for
 //!   a subaccount (the seeds' "only a HANGUP" failure) is refused with 20103 and a message that says so.
-//! - Tokens can be force-expired by `jti` through `/_sim/tokens/expire` (20104 afterwards).
+//! - Tokens can be force-expired (one token, or every token with a `jti`) through `/_sim/tokens/expire`; they
+//!   fail with 20104 afterwards.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,7 +38,8 @@ struct ApiKey {
 pub struct Accounts {
     accounts: BTreeMap<AccountSid, Account>,
     keys: BTreeMap<ApiKeySid, ApiKey>,
-    expired_jti: BTreeSet<String>,
+    /// Force-expired tokens: `jti:<jti>` or `sig:<signature segment>`.
+    expired: BTreeSet<String>,
 }
 
 impl Accounts {
@@ -131,7 +133,7 @@ impl Accounts {
             ),
             other => fail(other),
         })?;
-        if self.expired_jti.contains(&claims.jti) {
+        if self.is_expired(jwt, &claims.jti) {
             return Err(ApiError::new(
                 401,
                 20104,
@@ -141,15 +143,30 @@ impl Accounts {
         Ok(claims)
     }
 
-    /// Marks every token with this `jti` as expired.
-    pub fn expire_jti(&mut self, jti: String) {
-        self.expired_jti.insert(jti);
+    /// Marks every token with this `jti` as expired (note: twilio-node's `jti` is `<key>-<iat>`, so every token
+    /// that key minted in that second).
+    pub fn expire_jti(&mut self, jti: &str) {
+        self.expired.insert(format!("jti:{jti}"));
     }
 
-    /// Whether a `jti` was force-expired.
-    pub fn is_expired(&self, jti: &str) -> bool {
-        self.expired_jti.contains(jti)
+    /// Marks exactly this token as expired.
+    pub fn expire_token(&mut self, jwt: &str) {
+        self.expired
+            .insert(format!("sig:{}", signature_segment(jwt)));
     }
+
+    /// Whether this token (or its `jti`) was force-expired.
+    pub fn is_expired(&self, jwt: &str, jti: &str) -> bool {
+        !self.expired.is_empty()
+            && (self.expired.contains(&format!("jti:{jti}"))
+                || self
+                    .expired
+                    .contains(&format!("sig:{}", signature_segment(jwt))))
+    }
+}
+
+fn signature_segment(jwt: &str) -> &str {
+    jwt.rsplit('.').next().unwrap_or("")
 }
 
 fn token_message(e: &TokenError) -> String {

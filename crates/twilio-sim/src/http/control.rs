@@ -7,7 +7,7 @@
 //! | `POST /_sim/clock/advance` | `{"ms": 30000}` | moves simulated time; due timers run at once |
 //! | `GET /_sim/sockets` | | open sockets `[{id, kind, label}]` |
 //! | `POST /_sim/sockets/drop` | `{"kind"?, "label"?, "code"?, "reason"?}` | server-side close of matching sockets |
-//! | `POST /_sim/tokens/expire` | `{"token"}` or `{"jti"}` | that token now fails with 20104; its sockets close |
+//! | `POST /_sim/tokens/expire` | `{"token"}` or `{"jti"}` | that token (or every token with that `jti`) now fails with 20104; its sockets close |
 //! | `GET/POST /_sim/faults` | `{"rest_delay_ms", "rest_fail_next", "webhook_fail_next"}` | inject delays / 5xx |
 //! | `GET /_sim/events?since=N&kind=K` | | the scenario log (pushes, webhooks, sockets) |
 //! | `POST /_sim/eventbridge/push` | `{"worker", "event_type", "payload"}` | raw push to a worker's sockets |
@@ -123,16 +123,20 @@ pub async fn expire_token(State(s): State<Arc<Shared>>, b: Bytes) -> Response {
     respond((|| {
         let e: Expire = body(&b)?;
         let jti = match (e.jti, e.token) {
-            (Some(j), _) => j,
+            (Some(j), _) => {
+                lock(&s.accounts).expire_jti(&j);
+                j
+            }
             (None, Some(t)) => {
-                tsunagi_twilio::token::decode_unverified(&t)
+                let jti = tsunagi_twilio::token::decode_unverified(&t)
                     .map_err(|e| ApiError::invalid(format!("token: {e}")))?
                     .1
-                    .jti
+                    .jti;
+                lock(&s.accounts).expire_token(&t);
+                jti
             }
             _ => return Err(ApiError::invalid("token or jti is required")),
         };
-        lock(&s.accounts).expire_jti(jti.clone());
         s.log("sim.token_expired", json!({"jti": jti}));
         Ok(json!({"expired": jti}))
     })())

@@ -193,7 +193,7 @@ async fn session(s: Arc<Shared>, q: Params, socket: WebSocket) {
                 None => alive = false,
             },
             _ = tick.tick() => {
-                let expired = s.now().secs() >= id.exp || lock(&s.accounts).is_expired(&id.jti);
+                let expired = s.now().secs() >= id.exp || lock(&s.accounts).is_expired(&token, &id.jti);
                 if expired {
                     let e = ApiError::new(401, 20104, "Access Token expired or expiration date invalid");
                     let frame = Frame { event_type: "error".into(), payload: e.body_json() };

@@ -109,6 +109,9 @@ pub struct TaskRouter {
     pub(crate) reservations: BTreeMap<ReservationSid, Reservation>,
     pub(crate) events: std::collections::VecDeque<EventRecord>,
     effects: Vec<Effect>,
+    /// A task was created and awaits its first routing pass (routing is asynchronous, as on Twilio: the create
+    /// response shows the task `pending`).
+    route_due: bool,
 }
 
 fn parse_sid<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, ApiError> {
@@ -131,6 +134,7 @@ impl TaskRouter {
             reservations: BTreeMap::new(),
             events: Default::default(),
             effects: Vec::new(),
+            route_due: false,
         }
     }
 
@@ -1066,7 +1070,7 @@ impl TaskRouter {
         );
         let d = self.task_event_data(&sid);
         self.record(*ws, "task.created", sid.as_str(), d, now);
-        self.route(now);
+        self.route_due = true;
         Ok(sid)
     }
 
@@ -1471,6 +1475,7 @@ impl TaskRouter {
 
     /// Routes every pending task (highest priority, then oldest, first).
     pub fn route(&mut self, now: UnixMillis) {
+        self.route_due = false;
         let mut pending: Vec<(i64, UnixMillis, TaskSid)> = self
             .tasks
             .values()
@@ -1762,7 +1767,8 @@ impl TaskRouter {
                     .get(t.pos.target)?;
                 Some(t.pos.since.plus_secs(tg.timeout?))
             });
-        res.chain(disc).chain(ttl).chain(steps).min()
+        let asap = self.route_due.then_some(UnixMillis(0));
+        res.chain(disc).chain(ttl).chain(steps).chain(asap).min()
     }
 
     /// Runs everything due at `now`.

@@ -72,6 +72,18 @@ fn set_activity(tr: &mut TaskRouter, ws: &WorkspaceSid, worker: &str, name: &str
 }
 
 fn new_task(tr: &mut TaskRouter, ws: &WorkspaceSid, now: UnixMillis) -> TaskSid {
+    let t = new_task_unrouted(tr, ws, now);
+    assert_eq!(
+        tr.tasks[&t].status,
+        TaskStatus::Pending,
+        "routing is asynchronous"
+    );
+    assert_eq!(tr.next_deadline(), Some(UnixMillis(0)));
+    tr.handle_timeout(now);
+    t
+}
+
+fn new_task_unrouted(tr: &mut TaskRouter, ws: &WorkspaceSid, now: UnixMillis) -> TaskSid {
     tr.create_task(ws, &params(json!({"Attributes": {"type": "inbound_call", "owner_email": "owner@x.jp", "department_id": "d1", "name": "山田 花子"}})), now).unwrap()
 }
 
