@@ -324,3 +324,89 @@ mod tests {
         assert!(!verify_password(DUMMY_HASH, "anything").unwrap());
     }
 }
+
+/// Failed logins allowed per login name within [`THROTTLE_WINDOW`] before it is refused for the rest of it.
+pub const MAX_FAILURES: u32 = 5;
+/// The throttle window.
+pub const THROTTLE_WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
+const MAX_TRACKED: usize = 10_000;
+
+/// Per-login failure counter (per instance) against password guessing.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+}
+
+impl LoginThrottle {
+    fn map(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (u32, std::time::Instant)>>
+    {
+        // A poisoned lock only means another request panicked mid-update; the counters stay usable.
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `login` may try now.
+    pub fn allowed(&self, login: &str, now: std::time::Instant) -> bool {
+        match self.map().get(login) {
+            Some((n, since)) => *n < MAX_FAILURES || now.duration_since(*since) >= THROTTLE_WINDOW,
+            None => true,
+        }
+    }
+
+    /// Counts a failure.
+    pub fn failed(&self, login: &str, now: std::time::Instant) {
+        let mut map = self.map();
+        if map.len() >= MAX_TRACKED {
+            map.retain(|_, (_, since)| now.duration_since(*since) < THROTTLE_WINDOW);
+        }
+        let entry = map.entry(login.to_owned()).or_insert((0, now));
+        if now.duration_since(entry.1) >= THROTTLE_WINDOW {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+    }
+
+    /// Clears the counter after a success.
+    pub fn succeeded(&self, login: &str) {
+        self.map().remove(login);
+    }
+}
+
+/// Checks credentials (with the failure throttle) and opens a session: `(token, expires_at, agent)`.
+pub async fn log_in(
+    state: &AppState,
+    login: &str,
+    password: &str,
+) -> Result<(String, i64, Agent), ApiError> {
+    if login.is_empty() || login.len() > 256 || password.len() > 1024 {
+        return Err(ApiError::BadRequest(
+            "login and password are required (login ≤ 256 bytes)".into(),
+        ));
+    }
+    let now = std::time::Instant::now();
+    if !state.login_throttle.allowed(login, now) {
+        return Err(ApiError::TooManyRequests(
+            "too many failed logins; try again in a few minutes",
+        ));
+    }
+    let id = state
+        .auth
+        .authenticate(login, password)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let Some(agent) = (match id {
+        Some(id) => agent_by_id(&state.db, &id).await?,
+        None => None,
+    }) else {
+        state.login_throttle.failed(login, now);
+        return Err(ApiError::Unauthorized);
+    };
+    state.login_throttle.succeeded(login);
+    let (token, expires_at) =
+        create_session(&state.db, &agent.id, state.config.server.session_ttl_secs).await?;
+    tracing::info!(agent = %agent.id, "agent logged in");
+    Ok((token, expires_at, agent))
+}

@@ -49,6 +49,9 @@ pub enum ApiError {
         /// Short message.
         message: String,
     },
+    /// Too many attempts (429).
+    #[error("{0}")]
+    TooManyRequests(&'static str),
     /// The client is too old or blocked (426).
     #[error("client upgrade required")]
     UpgradeRequired(Box<UpgradeRequired>),
@@ -70,6 +73,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -85,6 +89,7 @@ impl ApiError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict { code, .. } => code,
+            Self::TooManyRequests(_) => "TOO_MANY_REQUESTS",
             Self::UpgradeRequired(_) => "CLIENT_UPGRADE_REQUIRED",
             Self::Upstream(_) => "UPSTREAM_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",

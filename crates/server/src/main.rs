@@ -285,8 +285,13 @@ async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(addr = %listener.local_addr()?, backend = ?state.db.backend, "tsunagi-server listening");
+    let stopper = state.clone();
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing event sockets, finishing requests");
+            stopper.begin_shutdown();
+        })
         .await?;
     tracing::info!("stopped");
     Ok(())

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::{Authenticator, LocalAccounts};
+use crate::auth::{Authenticator, LocalAccounts, LoginThrottle};
 use crate::config::Config;
 use crate::db::Db;
 use crate::events::EventHub;
@@ -28,6 +28,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Roster change tracking.
     pub roster: Arc<Roster>,
+    /// Failed-login throttle.
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Set once when the instance starts shutting down (sockets close with 1001 so clients move on).
+    stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -44,6 +48,20 @@ impl AppState {
             rest,
             metrics: Arc::new(Metrics::default()),
             roster: Arc::new(Roster::default()),
+            login_throttle: Arc::new(LoginThrottle::default()),
+            stopping: Arc::new(tokio::sync::watch::channel(false).0),
         })
+    }
+}
+
+impl AppState {
+    /// Starts the shutdown: open `/v1/events` sockets are closed with code 1001 (going away).
+    pub fn begin_shutdown(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// A receiver that changes to `true` when the shutdown starts.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 }

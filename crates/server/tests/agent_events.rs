@@ -176,3 +176,42 @@ async fn conference_join_pushes_context_to_the_agent_once() {
         4
     );
 }
+
+#[tokio::test]
+async fn shutdown_closes_event_sockets_with_going_away() {
+    let t = test_app().await;
+    t.seed_crm().await;
+    let session = t.login("tanaka", "pw").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = t.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let mut req = format!("ws://{addr}/v1/events")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {session}").parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("x-client-version", "1.0.0".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connect");
+    t.state.begin_shutdown();
+    loop {
+        match ws
+            .next()
+            .await
+            .expect("a frame before the end")
+            .expect("frame")
+        {
+            Message::Close(Some(frame)) => {
+                assert_eq!(u16::from(frame.code), 1001);
+                break;
+            }
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

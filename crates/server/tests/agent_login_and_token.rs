@@ -196,3 +196,29 @@ async fn expired_sessions_are_refused_and_purged() {
         .unwrap();
     assert_eq!(sessions, 1);
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_throttled_per_login() {
+    let t = test_app().await;
+    t.add_agent("agent_4", "ito", "right", None, Role::Agent)
+        .await;
+    t.add_agent("agent_5", "abe", "right", None, Role::Agent)
+        .await;
+    let attempt = |login: &'static str, pw: &'static str| {
+        post_json(
+            "/v1/login",
+            &serde_json::json!({"login": login, "password": pw}),
+        )
+    };
+    for _ in 0..tsunagi_server::auth::MAX_FAILURES {
+        assert_eq!(
+            t.json(attempt("ito", "wrong")).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let (status, body) = t.json(attempt("ito", "right")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["code"], "TOO_MANY_REQUESTS");
+    // Another login is unaffected.
+    assert_eq!(t.json(attempt("abe", "right")).await.0, StatusCode::OK);
+}

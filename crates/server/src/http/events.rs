@@ -1,11 +1,12 @@
 //! `GET /v1/events`: the agent's push WebSocket (call context, call end; the roster for supervisors). Server → client only; the client's
-//! frames are read to notice pings and close. A client that falls behind gets `{"type":"resync"}` and should
+//! frames are read to notice pings and close. The server pings every 25 s and closes with 1001 when the
+//! instance shuts down, so clients reconnect (to another instance) and resync. A client that falls behind gets `{"type":"resync"}` and should
 //! fetch its state again.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -15,6 +16,9 @@ use crate::auth::{Agent, Role};
 use crate::events::{AgentEvent, SUPERVISORS};
 use crate::policy::SupportedAgent;
 use crate::state::AppState;
+
+/// Server pings keep idle proxies and load balancers from dropping the socket.
+const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// Upgrades to the push socket.
 pub async fn events(
@@ -41,8 +45,25 @@ async fn run(state: AppState, agent: Arc<Agent>, socket: WebSocket) {
             }
         }
     }
+    let mut stopping = state.stopping();
+    let mut keepalive =
+        tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
     loop {
+        if *stopping.borrow_and_update() {
+            let bye = CloseFrame {
+                code: close_code::AWAY,
+                reason: "server shutting down".into(),
+            };
+            let _ = sink.send(Message::Close(Some(bye))).await;
+            break;
+        }
         tokio::select! {
+            _ = stopping.changed() => continue,
+            _ = keepalive.tick() => {
+                if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
             delivery = rx.recv() => {
                 let text = match delivery {
                     Ok(d) if d.agent_id == agent.id || (supervisor && d.agent_id == SUPERVISORS) => d.payload.clone(),

@@ -34,23 +34,8 @@ pub async fn login(
     State(state): State<AppState>,
     AppJson(req): AppJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    if req.login.is_empty() || req.login.len() > 256 || req.password.len() > 1024 {
-        return Err(ApiError::BadRequest(
-            "login and password are required (login ≤ 256 bytes)".into(),
-        ));
-    }
-    let id = state
-        .auth
-        .authenticate(&req.login, &req.password)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .ok_or(ApiError::Unauthorized)?;
-    let agent = auth::agent_by_id(&state.db, &id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    let (session_token, expires_at) =
-        auth::create_session(&state.db, &id, state.config.server.session_ttl_secs).await?;
-    tracing::info!(agent = %id, "agent logged in");
+    let (session_token, expires_at, agent) =
+        auth::log_in(&state, &req.login, &req.password).await?;
     Ok(Json(LoginResponse {
         session_token,
         expires_at,
