@@ -1,0 +1,297 @@
+'use strict';
+// The unmodified @twilio/voice-sdk 2.18.5 (npm dist bundle) in Debian's Chromium against tsunagi-twilio-sim:
+// register, incoming call with custom parameters, two-way audio checked by tone detection on both sides, mute, DTMF,
+// hang-ups from either side, cancel, reject, outgoing calls (answered / busy / no answer), a signaling reconnect
+// mid-call, unregister. The browser may contact only 127.0.0.1 (every request is checked, and a CSP backs it up).
+//
+// Audio: the stand-in plays 440 Hz; Chromium's fake microphone plays a 1000 Hz WAV (--use-file-for-fake-audio-capture).
+// The stand-in's Goertzel detector reports what its leg hears (GET /_sim/voice/calls/{sid}); the page runs a WebAudio
+// AnalyserNode on call.getRemoteStream().
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+const twilio = require('twilio');
+
+const ACCOUNT = 'AC00000000000000000000000000000001';
+const KEY = 'SK00000000000000000000000000000001';
+const SECRET = 'voice-key-secret';
+const TASK_SID = 'WT00000000000000000000000000000042';
+const CALLER_HZ = 440;
+const MIC_HZ = 1000;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const near = (hz, want, tol = 15) => typeof hz === 'number' && Math.abs(hz - want) <= tol;
+
+async function until(what, fn, ms = 15000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** 16-bit mono PCM WAV of a sine. */
+function toneWav(hz, seconds = 4, rate = 48000, amplitude = 0.3) {
+  const n = seconds * rate;
+  const b = Buffer.alloc(44 + n * 2);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVE', 8); b.write('fmt ', 12);
+  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22); b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34); b.write('data', 36); b.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * amplitude * 32767), 44 + i * 2);
+  return b;
+}
+
+function voiceToken(identity, ttl = 3600) {
+  const { AccessToken } = twilio.jwt;
+  const t = new AccessToken(ACCOUNT, KEY, SECRET, { identity, ttl });
+  t.addGrant(new AccessToken.VoiceGrant({ incomingAllow: true, outgoingApplicationSid: 'AP00000000000000000000000000000001' }));
+  return t.toJwt();
+}
+
+async function startSim(dir) {
+  const bin = process.env.SIM_BIN;
+  if (!bin) throw new Error('SIM_BIN is not set (run tests/conformance/voice/run.sh)');
+  let config = fs.readFileSync(path.join(__dirname, 'sim.toml'), 'utf8');
+  if (process.env.MEDIA_IP) config = config.replace('ip = "127.0.0.1"', `ip = "${process.env.MEDIA_IP}"`);
+  const configPath = path.join(dir, 'sim.toml');
+  fs.writeFileSync(configPath, config);
+  const portFile = path.join(dir, 'port');
+  const child = spawn(bin, ['--config', configPath, '--listen', '127.0.0.1:0', '--port-file', portFile], {
+    stdio: ['ignore', 'ignore', process.env.SIM_LOG ? 'inherit' : 'ignore'],
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  await until('the stand-in to start', () => {
+    if (child.exitCode !== null) throw new Error(`stand-in exited with ${child.exitCode}`);
+    return fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8') !== '';
+  }, 20000);
+  const port = Number(fs.readFileSync(portFile, 'utf8'));
+  const base = `http://127.0.0.1:${port}`;
+  const api = async (p, body) => {
+    const init = body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+    const r = await fetch(`${base}/_sim/voice/${p}`, init);
+    const json = await r.json();
+    if (!r.ok) throw new Error(`/_sim/voice/${p} -> ${r.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  return { port, api, stop: async () => { child.kill('SIGTERM'); await exited; } };
+}
+
+/** Serves the page, the SDK's dist bundle from node_modules, and 15 silent sounds. */
+function startPageServer() {
+  const page = fs.readFileSync(path.join(__dirname, 'index.html'));
+  const sdk = fs.readFileSync(path.join(__dirname, 'node_modules/@twilio/voice-sdk/dist/twilio.js'));
+  const silence = toneWav(0, 0.1, 8000, 0);
+  const server = http.createServer((req, res) => {
+    const url = req.url.split('?')[0];
+    if (url === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+    if (url === '/twilio.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk);
+    if (url.startsWith('/sounds/')) return res.writeHead(200, { 'content-type': 'audio/wav' }).end(silence);
+    res.writeHead(404).end();
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${server.address().port}/`,
+    stop: () => new Promise((r) => server.close(r)),
+  })));
+}
+
+test('voice-sdk 2.18.5 against the stand-in', { timeout: 180000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagi-voice-'));
+  const wav = path.join(dir, 'mic.wav');
+  fs.writeFileSync(wav, toneWav(MIC_HZ));
+  const cleanup = [];
+  t.after(async () => {
+    for (const f of cleanup.reverse()) await f().catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const sim = await startSim(dir);
+  cleanup.push(sim.stop);
+  const web = await startPageServer();
+  cleanup.push(web.stop);
+  // A fresh profile per run; Playwright passes it as --user-data-dir.
+  const browser = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`,
+      '--autoplay-policy=no-user-gesture-required'],
+  });
+  cleanup.push(() => browser.close());
+  const page = browser.pages()[0] || await browser.newPage();
+  const requests = [];
+  const consoleErrors = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('websocket', (ws) => requests.push(ws.url()));
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+
+  const events = () => page.evaluate(() => window.events);
+  let seen = 0; // events before this index belong to earlier steps
+  const waitEvent = async (name, ms = 15000) => until(`page event '${name}'`, async () => {
+    const all = await events();
+    const i = all.findIndex((e, k) => k >= seen && e.name === name);
+    if (i < 0) return null;
+    seen = i + 1;
+    return all[i];
+  }, ms);
+  const call = (sid) => sim.api(`calls/${sid}`);
+  const remoteTone = () => page.evaluate(() => window.remoteTone());
+  const ringAlice = async () => {
+    const placed = await sim.api('calls', { to: 'client:alice', from: '+815012345678', tone_hz: CALLER_HZ,
+      params: [['task_sid', TASK_SID], ['caller_name', 'Yamada Taro']] });
+    const incoming = await waitEvent('incoming');
+    assert.equal(incoming.data.callSid, placed.sid);
+    return placed.sid;
+  };
+
+  {
+    await page.goto(web.url);
+
+    await t.test('registers with a twilio-node Access Token', async () => {
+      assert.equal(await page.evaluate(([tok, c]) => window.setupDevice(tok, c), [voiceToken('alice'), `127.0.0.1:${sim.port}`]), 'ok');
+      const reg = await waitEvent('registered');
+      assert.equal(reg.data.identity, 'alice');
+      assert.deepEqual((await sim.api('clients')).registered, ['alice']);
+    });
+
+    let sid;
+    await t.test('incoming call rings with custom parameters', async () => {
+      sid = await ringAlice();
+      const incoming = (await events()).find((e) => e.name === 'incoming' && e.data.callSid === sid);
+      assert.equal(incoming.data.from, '+815012345678');
+      assert.deepEqual(incoming.data.custom, { task_sid: TASK_SID, caller_name: 'Yamada Taro' });
+      assert.equal((await call(sid)).state, 'ringing');
+    });
+
+    await t.test('accept: two-way audio, each side hears the other\'s tone', async () => {
+      await page.evaluate(() => window.call.accept());
+      await waitEvent('accept');
+      const heard = await until('the stand-in to hear the fake mic', async () => {
+        const c = await call(sid);
+        return c.state === 'in_progress' && c.media_connected && near(c.audio?.dominant_hz, MIC_HZ) && c;
+      });
+      assert.ok(heard.audio.rms > 1000, `level ${heard.audio.rms}`);
+      const tone = await until('the page to hear the caller', async () => {
+        const r = await remoteTone();
+        return r && near(r.hz, CALLER_HZ) && r;
+      });
+      assert.ok(tone.db > -50, `remote level ${tone.db} dB`);
+      t.diagnostic(`stand-in heard ${heard.audio.dominant_hz.toFixed(1)} Hz at rms ${heard.audio.rms.toFixed(0)}; `
+        + `page heard ${tone.hz.toFixed(1)} Hz at ${tone.db.toFixed(1)} dB`);
+    });
+
+    await t.test('mute silences the agent at the stand-in; unmute restores it', async () => {
+      await page.evaluate(() => window.call.mute(true));
+      const before = (await call(sid)).audio.packets;
+      await until('silence at the stand-in', async () => {
+        const c = await call(sid);
+        return c.audio.rms < 1 && c.audio.dominant_hz === null && c.audio.packets > before + 10;
+      });
+      await page.evaluate(() => window.call.mute(false));
+      await until('the tone back', async () => near((await call(sid)).audio.dominant_hz, MIC_HZ));
+    });
+
+    await t.test('DTMF reaches the stand-in', async () => {
+      await page.evaluate(() => { window.call.sendDigits('12'); window.call.sendDigits('#'); });
+      await until('digits', async () => (await call(sid)).dtmf === '12#');
+    });
+
+    await t.test('the caller hangs up', async () => {
+      await sim.api(`calls/${sid}/hangup`, {});
+      await waitEvent('disconnect');
+      const c = await call(sid);
+      assert.equal(c.state, 'completed');
+      assert.equal(c.ended_by, 'sim');
+    });
+
+    await t.test('the agent hangs up', async () => {
+      const s = await ringAlice();
+      await page.evaluate(() => window.call.accept());
+      await waitEvent('accept');
+      await until('media', async () => (await call(s)).media_connected);
+      await page.evaluate(() => window.call.disconnect());
+      await waitEvent('disconnect');
+      await until('completed by the client', async () => {
+        const c = await call(s);
+        return c.state === 'completed' && c.ended_by === 'client';
+      });
+    });
+
+    await t.test('the caller gives up while it rings (cancel); the agent rejects', async () => {
+      const s1 = await ringAlice();
+      await sim.api(`calls/${s1}/hangup`, {});
+      await waitEvent('cancel');
+      assert.equal((await call(s1)).state, 'canceled');
+      const s2 = await ringAlice();
+      await page.evaluate(() => window.call.reject());
+      await waitEvent('reject');
+      await until('rejected', async () => (await call(s2)).state === 'rejected');
+    });
+
+    await t.test('the signaling socket drops mid-call and the call reconnects', async () => {
+      const s = await ringAlice();
+      await page.evaluate(() => window.call.accept());
+      await waitEvent('accept');
+      await until('media', async () => near((await call(s)).audio?.dominant_hz, MIC_HZ));
+      assert.equal((await sim.api('sockets/drop', {})).dropped, 1);
+      await waitEvent('reconnecting');
+      await waitEvent('reconnected');
+      const c = await until('rebound', async () => { const v = await call(s); return v.reconnects === 1 && v; });
+      assert.equal(c.state, 'in_progress');
+      await until('registered again', async () => (await sim.api('clients')).registered.includes('alice'));
+      const before = c.audio.packets;
+      await until('media still flowing', async () => (await call(s)).audio.packets > before + 25);
+      await page.evaluate(() => window.call.disconnect());
+      await waitEvent('disconnect');
+    });
+
+    await t.test('outgoing call: ringing, answer, two-way audio, hang up', async () => {
+      await page.evaluate(() => window.dial({ To: '+815098765432', agent: 'alice' }));
+      await waitEvent('ringing');
+      await waitEvent('accept');
+      const out = await until('the outgoing call', async () => (await sim.api('calls')).find((c) => c.direction === 'outgoing' && c.state === 'in_progress'));
+      assert.equal(out.to, '+815098765432');
+      assert.deepEqual(out.params, [['To', '+815098765432'], ['agent', 'alice']]);
+      await until('the stand-in to hear the agent', async () => near((await call(out.sid)).audio?.dominant_hz, MIC_HZ));
+      await until('the page to hear the callee', async () => near((await remoteTone())?.hz, CALLER_HZ));
+      await page.evaluate(() => window.call.disconnect());
+      await waitEvent('disconnect');
+      await until('completed', async () => (await call(out.sid)).state === 'completed');
+    });
+
+    await t.test('outgoing call to a busy number and to one nobody answers', async () => {
+      await sim.api('numbers', { number: '+815000000001', behaviour: 'busy' });
+      await sim.api('numbers', { number: '+815000000002', behaviour: 'no-answer' });
+      for (const [number, state] of [['+815000000001', 'busy'], ['+815000000002', 'no_answer']]) {
+        await page.evaluate((to) => window.dial({ To: to }), number);
+        await waitEvent('ringing');
+        const err = await waitEvent('call-error');
+        assert.equal(err.data.code, 31005, 'hangup.error maps to 31005 without the precision flag (spec §2.9)');
+        await waitEvent('disconnect');
+        const c = (await sim.api('calls')).filter((x) => x.to === number).pop();
+        assert.equal(c.state, state);
+      }
+    });
+
+    await t.test('unregister', async () => {
+      await page.evaluate(() => window.device.unregister());
+      await waitEvent('unregistered');
+      assert.deepEqual((await sim.api('clients')).registered, []);
+    });
+
+    await t.test('nothing left 127.0.0.1', () => {
+      const foreign = requests.filter((u) => !/^(https?|wss?):\/\/127\.0\.0\.1[:/]/.test(u));
+      assert.deepEqual(foreign, []);
+      assert.ok(requests.some((u) => u.startsWith(`ws://127.0.0.1:${sim.port}/signal`)));
+      assert.deepEqual(consoleErrors.filter((m) => /Content Security Policy|pageerror/.test(m)), []);
+    });
+  }
+});
