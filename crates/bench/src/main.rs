@@ -1,0 +1,188 @@
+//! `tsunagi-bench <scenario>`: runs one scenario against an in-process stand-in and server, prints its JSON
+//! result on stdout (and to `--out`), and exits 1 when an invariant is violated, 2 when the scenario could not
+//! run. `--quick` picks small sizes for `./scripts/test`; `./scripts/bench` runs the full sizes.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use tsunagi_bench::agent::Behaviour;
+use tsunagi_bench::report::Report;
+use tsunagi_bench::scenarios::{presence_fanout, reconnect_storm, ring_latency};
+
+#[derive(Parser)]
+#[command(
+    name = "tsunagi-bench",
+    about = "Tsunagi under load: load agents against the stand-in and the server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+    /// Small sizes, for CI (overridden by explicit sizes).
+    #[arg(long, global = true)]
+    quick: bool,
+    /// Also write the JSON result to this file.
+    #[arg(long, global = true)]
+    out: Option<std::path::PathBuf>,
+}
+
+#[derive(Args, Clone, Copy)]
+struct AgentArgs {
+    /// Ring → Answer (ms).
+    #[arg(long, default_value_t = 100)]
+    answer_ms: u64,
+    /// Connected → hang up (ms).
+    #[arg(long, default_value_t = 300)]
+    talk_ms: u64,
+    /// Wrap-up → complete (ms).
+    #[arg(long, default_value_t = 100)]
+    wrap_ms: u64,
+}
+
+impl AgentArgs {
+    fn behaviour(self) -> Behaviour {
+        Behaviour {
+            answer_after: Duration::from_millis(self.answer_ms),
+            talk_for: Duration::from_millis(self.talk_ms),
+            wrap_for: Duration::from_millis(self.wrap_ms),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Calls created at the stand-in → `Ringing` in the owning agent's core (p50/p99/max).
+    RingLatency {
+        /// Agents (default 300; --quick 20).
+        #[arg(long)]
+        agents: Option<usize>,
+        /// Calls (default 1000; --quick 100).
+        #[arg(long)]
+        calls: Option<usize>,
+        /// Calls open at once (default: half the agents).
+        #[arg(long)]
+        concurrency: Option<usize>,
+        #[command(flatten)]
+        agent: AgentArgs,
+    },
+    /// Every EventBridge socket dropped at once while calls arrive; time to all Available again.
+    ReconnectStorm {
+        /// Agents (default 300; --quick 30).
+        #[arg(long)]
+        agents: Option<usize>,
+        /// Calls placed right after the drop (default: a tenth of the agents).
+        #[arg(long)]
+        calls: Option<usize>,
+        #[command(flatten)]
+        agent: AgentArgs,
+    },
+    /// Presence changes → every change in the supervisor's roster (p50/p99).
+    PresenceFanout {
+        /// Agents (default 300; --quick 30).
+        #[arg(long)]
+        agents: Option<usize>,
+        /// Window over which one round of changes is spread, ms.
+        #[arg(long, default_value_t = 1000)]
+        spread_ms: u64,
+        /// The server's roster push interval, ms.
+        #[arg(long, default_value_t = 250)]
+        roster_interval_ms: u64,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tsunagi-bench: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(run(&cli));
+    // Agents, the stand-in and the server die with the runtime.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(report) => finish(&cli, &report),
+        Err(e) => {
+            eprintln!("tsunagi-bench: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: &Cli) -> anyhow::Result<Report> {
+    let q = |quick: usize, full: usize| if cli.quick { quick } else { full };
+    Ok(match cli.scenario {
+        Scenario::RingLatency {
+            agents,
+            calls,
+            concurrency,
+            agent,
+        } => {
+            let agents = agents.unwrap_or(q(20, 300));
+            ring_latency::run(ring_latency::Params {
+                agents,
+                calls: calls.unwrap_or(q(100, 1000)),
+                concurrency: concurrency.unwrap_or((agents / 2).max(1)),
+                behaviour: agent.behaviour(),
+            })
+            .await?
+        }
+        Scenario::ReconnectStorm {
+            agents,
+            calls,
+            agent,
+        } => {
+            let agents = agents.unwrap_or(q(30, 300));
+            reconnect_storm::run(reconnect_storm::Params {
+                agents,
+                storm_calls: calls.unwrap_or((agents / 10).max(1)),
+                behaviour: agent.behaviour(),
+            })
+            .await?
+        }
+        Scenario::PresenceFanout {
+            agents,
+            spread_ms,
+            roster_interval_ms,
+        } => {
+            presence_fanout::run(presence_fanout::Params {
+                agents: agents.unwrap_or(q(30, 300)),
+                spread: Duration::from_millis(spread_ms),
+                roster_interval_ms,
+            })
+            .await?
+        }
+    })
+}
+
+fn finish(cli: &Cli, report: &Report) -> std::process::ExitCode {
+    let text =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    println!("{text}");
+    if let Some(path) = &cli.out {
+        if let Err(e) = std::fs::write(path, format!("{text}\n")) {
+            eprintln!("tsunagi-bench: cannot write {}: {e}", path.display());
+            return std::process::ExitCode::from(2);
+        }
+    }
+    if report.ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "tsunagi-bench: {} invariants violated: {:?}",
+            report.scenario, report.invariants
+        );
+        std::process::ExitCode::from(1)
+    }
+}

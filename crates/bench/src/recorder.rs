@@ -1,0 +1,113 @@
+//! What every load agent's core said, with when it said it: rings per task, answers, completions, each agent's
+//! connection and presence. One recorder is shared by all agents of a run (a plain mutex: a few thousand events
+//! per second at most); scenarios read it to compute figures and invariants.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tsunagi_core::{Activity, ConnectionState, ErrorKind, PresenceState, TaskSid};
+
+/// Everything recorded so far.
+#[derive(Debug, Default)]
+pub struct Log {
+    /// Per task: every ring (agent index, when).
+    pub rings: HashMap<TaskSid, Vec<(usize, Instant)>>,
+    /// Per task: how many times a core reported the call connected.
+    pub connected: HashMap<TaskSid, u32>,
+    /// Per task: when a core reported it ended (wrap-up completed).
+    pub ended: HashMap<TaskSid, Instant>,
+    /// Per agent.
+    pub agents: Vec<AgentLog>,
+}
+
+/// One agent's latest state and history of connection changes.
+#[derive(Debug, Clone, Default)]
+pub struct AgentLog {
+    /// Latest TaskRouter socket state.
+    pub connection: Option<ConnectionState>,
+    /// Every time the socket became `Connected`.
+    pub connected_at: Vec<Instant>,
+    /// Latest presence (shown state, chosen activity, when).
+    pub presence: Option<(PresenceState, Activity, Instant)>,
+    /// Errors the core reported to the agent, by kind.
+    pub errors: Vec<ErrorKind>,
+}
+
+impl AgentLog {
+    /// Connected, showing Available.
+    pub fn is_available(&self) -> bool {
+        matches!(self.connection, Some(ConnectionState::Connected))
+            && matches!(self.presence, Some((PresenceState::Available, _, _)))
+    }
+}
+
+/// The shared recorder.
+#[derive(Debug)]
+pub struct Recorder {
+    log: Mutex<Log>,
+}
+
+impl Recorder {
+    /// A recorder for `agents` agents.
+    pub fn new(agents: usize) -> Self {
+        Self {
+            log: Mutex::new(Log {
+                agents: vec![AgentLog::default(); agents],
+                ..Log::default()
+            }),
+        }
+    }
+
+    /// Locks the log for reading or recording.
+    pub fn lock(&self) -> MutexGuard<'_, Log> {
+        // A poisoned lock means a recording thread panicked: the bench is already failing; keep the data.
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the agent's log (ignores unknown indexes).
+    pub fn agent(&self, index: usize, f: impl FnOnce(&mut AgentLog)) {
+        if let Some(a) = self.lock().agents.get_mut(index) {
+            f(a);
+        }
+    }
+
+    /// Polls `cond` every 5 ms until it holds (`Ok`) or `timeout` passes (`Err` with the elapsed time).
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        mut cond: impl FnMut(&Log) -> bool,
+    ) -> Result<Duration, Duration> {
+        let start = Instant::now();
+        loop {
+            if cond(&self.lock()) {
+                return Ok(start.elapsed());
+            }
+            if start.elapsed() >= timeout {
+                return Err(start.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Log {
+    /// Agents not connected and Available.
+    pub fn not_available(&self) -> usize {
+        self.agents.iter().filter(|a| !a.is_available()).count()
+    }
+
+    /// Errors of `kind` over all agents.
+    pub fn errors_of(&self, kind: ErrorKind) -> usize {
+        self.agents
+            .iter()
+            .flat_map(|a| &a.errors)
+            .filter(|k| **k == kind)
+            .count()
+    }
+
+    /// Errors of any kind over all agents.
+    pub fn errors(&self) -> usize {
+        self.agents.iter().map(|a| a.errors.len()).sum()
+    }
+}
