@@ -7,6 +7,9 @@
 //! | TaskRouter REST base (`https://taskrouter.twilio.com`) | `http://HOST:PORT` (paths `/v1/Workspaces/…`) |
 //! | EventBridge REST proxy (`ebServer`) | `http://HOST:PORT/v1/wschannels` |
 //! | EventBridge WebSocket (`wsServer`) | `ws://HOST:PORT/v1/wschannels` |
+//! | Sync REST base (`https://sync.twilio.com`) | `http://HOST:PORT` (paths `/v1/Services/…`) |
+//! | Sync SDK `twilsock.uri` | `ws://HOST:PORT/v3/wsconnect` |
+//! | Sync SDK `cdsUri` | `http://HOST:PORT` (only a label: CDS requests travel inside the twilsock socket) |
 //! | scenario control (tests only) | `http://HOST:PORT/_sim/…` |
 //!
 //! Accounts, API keys and auth tokens come from [`config::Config`]. Access Tokens are verified with
@@ -28,6 +31,7 @@ pub mod ids;
 pub mod media;
 pub mod params;
 pub mod shared;
+pub mod sync;
 pub mod taskrouter;
 pub mod voice;
 pub mod webhook;
@@ -81,7 +85,11 @@ impl Sim {
         for w in &config.workspaces {
             tr.add_workspace(w, now)?;
         }
-        Ok(Shared::new(config, clock, tr))
+        let mut sync = sync::SyncStore::new(config.seed);
+        for svc in &config.sync_services {
+            sync.add_service(svc)?;
+        }
+        Ok(Shared::new(config, clock, tr, sync))
     }
 
     /// Starts serving on `addr` (e.g. `127.0.0.1:0`).

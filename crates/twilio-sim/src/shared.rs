@@ -13,6 +13,7 @@ use tsunagi_twilio::sid::WorkerSid;
 use crate::auth::Accounts;
 use crate::clock::{SimClock, UnixMillis};
 use crate::config::Config;
+use crate::sync::SyncStore;
 use crate::taskrouter::{Effect, TaskRouter, Webhook, WebhookKind};
 
 /// Entries kept in the scenario log.
@@ -78,6 +79,10 @@ pub struct Shared {
     pub accounts: Mutex<Accounts>,
     /// TaskRouter engine.
     pub tr: Mutex<TaskRouter>,
+    /// Sync store.
+    pub sync: Mutex<SyncStore>,
+    /// Initialised twilsock connections by connection id.
+    pub twilsock_conns: Mutex<HashMap<u64, SocketHandle>>,
     /// EventBridge sockets by worker.
     pub eb_sockets: Mutex<HashMap<WorkerSid, Vec<SocketHandle>>>,
     /// Every open socket (EventBridge and Twilsock) by id, for `/_sim/sockets/drop`.
@@ -98,12 +103,14 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     /// Builds the shared state from config.
-    pub fn new(config: Config, clock: SimClock, tr: TaskRouter) -> Arc<Self> {
+    pub fn new(config: Config, clock: SimClock, tr: TaskRouter, sync: SyncStore) -> Arc<Self> {
         let accounts = Accounts::from_config(&config);
         Arc::new(Self {
             clock,
             accounts: Mutex::new(accounts),
             tr: Mutex::new(tr),
+            sync: Mutex::new(sync),
+            twilsock_conns: Mutex::new(HashMap::new()),
             eb_sockets: Mutex::new(HashMap::new()),
             all_sockets: Mutex::new(HashMap::new()),
             log: Mutex::new(VecDeque::new()),

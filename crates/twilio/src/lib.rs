@@ -74,3 +74,6 @@ pub mod eventbridge;
 pub mod pstream;
 
 pub use pstream::PStreamError;
+
+/// Twilsock v3 framing for the Sync SDK transport (owned by the twilio-sim work).
+pub mod twilsock;

@@ -4,6 +4,8 @@
 //! |---|---|
 //! | `/v1/Workspaces/…` | TaskRouter public REST (Basic auth, form in, JSON out) |
 //! | `/v1/wschannels` | EventBridge: `GET` WebSocket upgrade for workers, `POST` the SDK's REST proxy |
+//! | `/v1/Services/…` | Sync public REST (Basic auth, form in, JSON out) |
+//! | `/v3/wsconnect` | Twilsock v3 for the Sync SDK (CDS requests tunnelled inside) |
 //! | `/_sim/…` | scenario control for tests (clock, sockets, tokens, faults, event log) |
 //!
 //! Routing ignores `Host`, so one base URL (`http://127.0.0.1:PORT`) serves everything. Bodies are capped at
@@ -12,7 +14,9 @@
 pub mod control;
 pub mod eventbridge;
 pub mod render;
+pub mod rest_sync;
 pub mod rest_tr;
+pub mod twilsock;
 
 use std::sync::Arc;
 
@@ -34,6 +38,9 @@ pub fn app(shared: Arc<Shared>) -> Router {
         )
         .route("/v1/Workspaces", any(rest_tr::handle_root))
         .route("/v1/Workspaces/{*rest}", any(rest_tr::handle))
+        .route("/v3/wsconnect", get(twilsock::ws))
+        .route("/v1/Services", any(rest_sync::handle_root))
+        .route("/v1/Services/{*rest}", any(rest_sync::handle))
         .route("/_sim/health", get(control::health))
         .route("/_sim/clock", get(control::clock))
         .route("/_sim/clock/advance", post(control::advance))

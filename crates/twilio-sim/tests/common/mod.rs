@@ -21,6 +21,7 @@ pub const SUB_SECRET: &str = "sub-key-secret";
 pub const WS: &str = "WS00000000000000000000000000000001";
 pub const ALICE: &str = "WK00000000000000000000000000000001";
 pub const BOB: &str = "WK00000000000000000000000000000002";
+pub const IS: &str = "IS00000000000000000000000000000001";
 
 pub fn config_text(callback: Option<&str>) -> String {
     let cb = callback
@@ -54,6 +55,10 @@ workers = [
 [[workspaces.workflows]]
 name = "inbound"
 {cb}configuration = '{{"task_routing":{{"filters":[{{"expression":"1==1","targets":[{{"queue":"All","expression":"worker.email == task.owner_email","timeout":5}},{{"queue":"All"}}]}}]}}}}'
+[[sync_services]]
+account = "{SUB}"
+sid = "{IS}"
+friendly_name = "presence"
 "#
     )
 }
