@@ -17,6 +17,7 @@
 pub mod calls;
 pub mod control;
 pub mod signal;
+pub mod tls;
 
 use std::sync::Arc;
 
