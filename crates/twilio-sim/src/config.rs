@@ -82,6 +82,12 @@ pub struct Config {
     /// Voice edge (signaling + media legs); see [`crate::voice::VoiceConfig`].
     #[serde(default)]
     pub voice: crate::voice::VoiceConfig,
+    /// Phone numbers with their Voice webhooks (`[[numbers]]`); see [`crate::calls::NumberConfig`].
+    #[serde(default)]
+    pub numbers: Vec<crate::calls::NumberConfig>,
+    /// Scripted PSTN callers started with the stand-in (`[[callers]]`); see [`crate::calls::ScriptedCall`].
+    #[serde(default)]
+    pub callers: Vec<crate::calls::ScriptedCall>,
 }
 
 fn one() -> u64 {

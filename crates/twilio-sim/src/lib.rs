@@ -23,7 +23,9 @@
 //! In tests: `let sim = Sim::start(config).await?;` binds `127.0.0.1:0`; `sim.base_url()` is the base URL.
 
 pub mod auth;
+pub mod calls;
 pub mod clock;
+pub mod conference;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -93,6 +93,8 @@ pub struct Shared {
     pub faults: Mutex<Faults>,
     /// Outgoing HTTP client (webhooks).
     pub http: reqwest::Client,
+    /// Run after every TaskRouter mutation (the call engine watches for `conference` instructions).
+    pub tr_observer: std::sync::OnceLock<crate::calls::Observer>,
     next_id: Mutex<u64>,
 }
 
@@ -119,6 +121,7 @@ impl Shared {
                 .timeout(Duration::from_secs(15))
                 .build()
                 .unwrap_or_default(),
+            tr_observer: std::sync::OnceLock::new(),
             next_id: Mutex::new(0),
             config,
         })
@@ -160,6 +163,9 @@ impl Shared {
             (out, tr.drain_effects())
         };
         self.dispatch(effects);
+        if let Some(observer) = self.tr_observer.get() {
+            (observer.0)();
+        }
         out
     }
 

@@ -29,6 +29,8 @@ use crate::shared::Shared;
 
 /// Builds the router.
 pub fn app(shared: Arc<Shared>) -> Router {
+    let voice = crate::voice::for_shared(&shared);
+    let calls = crate::calls::Calls::install(&shared, voice.clone());
     Router::new()
         .route(
             "/v1/wschannels",
@@ -53,7 +55,8 @@ pub fn app(shared: Arc<Shared>) -> Router {
         )
         .route("/_sim/events", get(control::events))
         .route("/_sim/eventbridge/push", post(control::push_raw))
-        .merge(crate::voice::router(crate::voice::for_shared(&shared)))
+        .merge(crate::voice::router(voice))
+        .merge(crate::calls::router(calls))
         .fallback(|| async { ApiError::not_found("path") })
         .layer(DefaultBodyLimit::max(crate::params::MAX_BODY))
         .with_state(shared)

@@ -1,0 +1,748 @@
+//! Calls: simulated PSTN legs, the TwiML interpreter that runs them, the Calls REST API and call status callbacks.
+//!
+//! | path | what |
+//! |---|---|
+//! | `/2010-04-01/Accounts/{AC}/Calls.json` | `GET` list (`To`, `From`, `Status`, `ParentCallSid`), `POST` create ([`rest`]) |
+//! | `/2010-04-01/Accounts/{AC}/Calls/{CA}.json` | `GET`, `POST` update (`Status`, `Url`/`Method`, `Twiml`) |
+//! | `/_sim/calls…` | scenario control: start a scripted PSTN caller, press keys, hang up ([`control`]) |
+//!
+//! A PSTN call to a configured number (`[[numbers]]` in the config: `voice_url`, fallback, status callback)
+//! fetches its Voice webhook, signed with `X-Twilio-Signature`, and runs the TwiML ([`twiml`] expands the
+//! document, [`driver`] executes it: one task per call, woken by commands). `<Enqueue workflowSid>` creates a
+//! TaskRouter task through the engine; a `conference` instruction on its reservation rings the worker's client
+//! through the Voice edge and bridges the caller ([`crate::conference`]). Bad TwiML or an unreachable webhook
+//! gives Twilio's error codes (11200, 12100) in the call's `errors`, then the fallback URL, else the call ends:
+//! never a panic, never a stuck call (every wait is bounded or ends with the caller's hang-up).
+//!
+//! Time: waits use the runtime clock (the voice edge's media legs are real time too); timestamps in callbacks
+//! and views come from the stand-in's [`crate::clock::SimClock`].
+
+pub mod control;
+pub mod driver;
+pub mod hooks;
+pub mod rest;
+pub mod twiml;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+
+use axum::routing::{any, get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tsunagi_twilio::sid::{
+    AccountSid, CallSid, ConferenceSid, ReservationSid, TaskSid, WorkspaceSid,
+};
+
+use crate::error::ApiError;
+use crate::shared::{lock, Shared};
+use crate::voice::Voice;
+
+/// Ended calls kept for inspection.
+pub const MAX_ENDED: usize = 2_000;
+/// Entries kept in a call's `heard` log.
+pub const MAX_HEARD: usize = 256;
+/// Steps in one caller script.
+pub const MAX_SCRIPT: usize = 64;
+
+/// A phone number of the stand-in (`[[numbers]]`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberConfig {
+    /// E.164 number, e.g. `+815012345678`.
+    pub number: String,
+    /// Owning account (signs its webhooks).
+    pub account: String,
+    /// Voice webhook.
+    pub voice_url: String,
+    /// `POST` (default) or `GET`.
+    #[serde(default = "post_method")]
+    pub voice_method: String,
+    /// Fetched when the Voice webhook fails or returns bad TwiML.
+    #[serde(default)]
+    pub voice_fallback_url: Option<String>,
+    /// Call status callback (`completed` for incoming calls, as on Twilio).
+    #[serde(default)]
+    pub status_callback: Option<String>,
+}
+
+fn post_method() -> String {
+    "POST".into()
+}
+
+/// One step of a scripted PSTN party.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ScriptStep {
+    /// Wait this long (real time).
+    Wait {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// Press keys.
+    Dtmf {
+        /// `0-9*#`.
+        digits: String,
+    },
+    /// Play a tone (or stop with `null`).
+    Tone {
+        /// Hz.
+        hz: Option<f64>,
+    },
+    /// Hang up.
+    Hangup,
+}
+
+/// A simulated customer calling a number (`POST /_sim/calls`, or `[[callers]]` at start).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedCall {
+    /// Caller id, e.g. `+81312345678`.
+    pub from: String,
+    /// The dialled stand-in number (a `[[numbers]]` entry).
+    pub to: String,
+    /// Tone the caller plays, Hz (heard by a bridged agent).
+    #[serde(default)]
+    pub tone_hz: Option<f64>,
+    /// What the caller does once the call started, in order.
+    #[serde(default)]
+    pub script: Vec<ScriptStep>,
+    /// Config callers only: start this long after the stand-in.
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+/// How a simulated PSTN number answers calls placed *to* it (REST create, `<Dial><Number>`, participants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Answer {
+    /// Answers after [`RING_MS`].
+    #[default]
+    Answer,
+    /// Busy after [`RING_MS`].
+    Busy,
+    /// Rings until the caller's timeout.
+    NoAnswer,
+    /// Fails at once.
+    Failed,
+}
+
+/// Ring time of simulated PSTN numbers, ms.
+pub const RING_MS: u64 = 300;
+
+/// A call's status, Twilio's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallStatus {
+    /// Created, not yet ringing.
+    Queued,
+    /// Ringing.
+    Ringing,
+    /// Answered.
+    InProgress,
+    /// Ended after the answer.
+    Completed,
+    /// Busy (or rejected).
+    Busy,
+    /// Could not be placed, or the application failed.
+    Failed,
+    /// Nobody answered.
+    NoAnswer,
+    /// Ended before the answer by the caller or the API.
+    Canceled,
+}
+
+impl CallStatus {
+    /// Twilio's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Ringing => "ringing",
+            Self::InProgress => "in-progress",
+            Self::Completed => "completed",
+            Self::Busy => "busy",
+            Self::Failed => "failed",
+            Self::NoAnswer => "no-answer",
+            Self::Canceled => "canceled",
+        }
+    }
+
+    /// Whether the call still runs.
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Queued | Self::Ringing | Self::InProgress)
+    }
+
+    /// Parses Twilio's name.
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(s.into())).ok()
+    }
+}
+
+/// Where a call's status callbacks go.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusCallback {
+    /// URL.
+    pub url: String,
+    /// `POST` or `GET`.
+    pub method: String,
+    /// Events: `initiated`, `ringing`, `answered`, `completed`.
+    pub events: Vec<String>,
+}
+
+/// Something a caller heard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Heard {
+    /// `say`, `play`, `pause`, `digits`, `error`.
+    pub verb: &'static str,
+    /// Tone.
+    pub hz: Option<f64>,
+    /// Duration, ms.
+    pub ms: u64,
+    /// Text / URL.
+    pub detail: String,
+}
+
+/// A command for a call's driver.
+#[derive(Debug, Clone)]
+pub enum Cmd {
+    /// The caller (or the API) hangs up.
+    Hangup(CallStatus),
+    /// The caller pressed keys.
+    Dtmf(String),
+    /// The caller's tone changed.
+    Tone(Option<f64>),
+    /// Continue with TwiML fetched from this URL (REST `Url`).
+    Redirect(String, String),
+    /// Continue with this TwiML (REST `Twiml`).
+    Twiml(String),
+    /// The call was moved into a conference (TaskRouter `conference` instruction).
+    Bridged(ConferenceSid),
+    /// The call left its conference (ended, kicked).
+    ConferenceLeft,
+    /// The queue's task ended without a bridge (`QueueResult`).
+    QueueLeft(&'static str),
+}
+
+/// The TaskRouter task a queued call waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct QueuedTask {
+    /// Workspace.
+    pub workspace: WorkspaceSid,
+    /// Task.
+    pub task: TaskSid,
+}
+
+/// A call as the REST and control APIs show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallView {
+    /// `CA…`.
+    pub sid: CallSid,
+    /// Account.
+    pub account_sid: AccountSid,
+    /// `inbound`, `outbound-api`, `outbound-dial`.
+    pub direction: &'static str,
+    /// Caller.
+    pub from: String,
+    /// Callee.
+    pub to: String,
+    /// Status.
+    pub status: CallStatus,
+    /// Parent call (dialled legs).
+    pub parent_call_sid: Option<CallSid>,
+    /// Created, epoch ms (sim clock).
+    pub created_ms: u64,
+    /// Answered, epoch ms.
+    pub answered_ms: Option<u64>,
+    /// Ended, epoch ms.
+    pub ended_ms: Option<u64>,
+    /// What the caller heard.
+    pub heard: Vec<Heard>,
+    /// Keys the caller pressed.
+    pub digits: String,
+    /// Twilio error codes raised on this call (11200, 12100, …).
+    pub errors: Vec<u32>,
+    /// Task while queued.
+    pub queued_task: Option<QueuedTask>,
+    /// Conference the call is in.
+    pub conference: Option<ConferenceSid>,
+    /// Voice-edge leg of a `<Dial><Client>`.
+    pub client_leg: Option<CallSid>,
+    /// Tone the caller plays.
+    pub tone_hz: Option<f64>,
+}
+
+pub(crate) struct CallRec {
+    view: CallView,
+    tx: mpsc::UnboundedSender<Cmd>,
+    status_callback: Option<StatusCallback>,
+    seq: u32,
+    /// Task ever created by this call's `<Enqueue>` (kept after the bridge, for wrap-up).
+    task: Option<QueuedTask>,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) calls: BTreeMap<CallSid, CallRec>,
+    pub(crate) answers: HashMap<String, (Answer, Vec<ScriptStep>)>,
+    pub(crate) handled: HashSet<ReservationSid>,
+    minted: u64,
+}
+
+impl State {
+    fn prune(&mut self) {
+        let ended: Vec<CallSid> = self
+            .calls
+            .values()
+            .filter(|c| !c.view.status.is_live())
+            .map(|c| c.view.sid)
+            .collect();
+        for sid in ended.iter().take(ended.len().saturating_sub(MAX_ENDED)) {
+            self.calls.remove(sid);
+        }
+    }
+}
+
+/// The call engine: calls and conferences. Cheap to clone.
+#[derive(Clone)]
+pub struct Calls {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) voice: Voice,
+    pub(crate) state: Mutex<State>,
+    pub(crate) conf: Mutex<crate::conference::State>,
+    pub(crate) outbox: Mutex<HashMap<String, mpsc::UnboundedSender<hooks::Job>>>,
+}
+
+impl std::fmt::Debug for Calls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Calls").finish_non_exhaustive()
+    }
+}
+
+/// A callback run after every TaskRouter mutation (how the call engine sees `conference` instructions and
+/// ended tasks without the engine knowing about calls).
+pub struct Observer(pub Box<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
+}
+
+impl Calls {
+    /// A call engine on `shared`, ringing clients through `voice`. Registers the TaskRouter observer (first
+    /// engine per stand-in only) and starts the `[[callers]]` of the config.
+    pub fn install(shared: &Arc<Shared>, voice: Voice) -> Self {
+        let calls = Self {
+            inner: Arc::new(Inner {
+                shared: shared.clone(),
+                voice,
+                state: Mutex::new(State::default()),
+                conf: Mutex::new(Default::default()),
+                outbox: Mutex::new(HashMap::new()),
+            }),
+        };
+        let weak: Weak<Inner> = Arc::downgrade(&calls.inner);
+        let observer = Observer(Box::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                hooks::observe(&Calls { inner });
+            }
+        }));
+        if shared.tr_observer.set(observer).is_err() {
+            tracing::warn!("a call engine is already installed on this stand-in; conference instructions go there");
+        }
+        for c in shared.config.callers.clone() {
+            let me = calls.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(c.delay_ms)).await;
+                if let Err(e) = me.start_caller(c) {
+                    tracing::warn!(
+                        code = e.code,
+                        "configured caller could not start: {}",
+                        e.message
+                    );
+                }
+            });
+        }
+        calls
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    pub(crate) fn voice(&self) -> &Voice {
+        &self.inner.voice
+    }
+
+    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        lock(&self.inner.state)
+    }
+
+    pub(crate) fn log(&self, kind: &str, data: Value) {
+        self.inner.shared.log(kind, data);
+    }
+
+    fn mint(&self, st: &mut State) -> CallSid {
+        st.minted += 1;
+        CallSid::from_u128(
+            (u128::from(self.inner.shared.config.seed) << 64)
+                | (0x5100_0000 + u128::from(st.minted)),
+        )
+    }
+
+    /// The configured number `to`.
+    pub fn number(&self, to: &str) -> Option<NumberConfig> {
+        self.inner
+            .shared
+            .config
+            .numbers
+            .iter()
+            .find(|n| n.number == to)
+            .cloned()
+    }
+
+    /// Creates a call record and its command channel; the caller spawns the driver.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn create(
+        &self,
+        account: AccountSid,
+        direction: &'static str,
+        from: &str,
+        to: &str,
+        parent: Option<CallSid>,
+        tone_hz: Option<f64>,
+        status_callback: Option<StatusCallback>,
+    ) -> Result<(CallSid, mpsc::UnboundedReceiver<Cmd>), ApiError> {
+        if from.len() > 256 || to.len() > 256 {
+            return Err(ApiError::new(
+                400,
+                21211,
+                "Invalid 'To' or 'From' Phone Number",
+            ));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let now = self.inner.shared.now().0;
+        let mut st = self.state();
+        let sid = self.mint(&mut st);
+        st.calls.insert(
+            sid,
+            CallRec {
+                view: CallView {
+                    sid,
+                    account_sid: account,
+                    direction,
+                    from: from.into(),
+                    to: to.into(),
+                    status: CallStatus::Queued,
+                    parent_call_sid: parent,
+                    created_ms: now,
+                    answered_ms: None,
+                    ended_ms: None,
+                    heard: Vec::new(),
+                    digits: String::new(),
+                    errors: Vec::new(),
+                    queued_task: None,
+                    conference: None,
+                    client_leg: None,
+                    tone_hz,
+                },
+                tx,
+                status_callback,
+                seq: 0,
+                task: None,
+            },
+        );
+        st.prune();
+        drop(st);
+        self.log(
+            "call.created",
+            json!({ "call": sid, "direction": direction }),
+        );
+        Ok((sid, rx))
+    }
+
+    /// Starts a scripted PSTN caller dialling a configured number.
+    pub fn start_caller(&self, c: ScriptedCall) -> Result<CallView, ApiError> {
+        if c.script.len() > MAX_SCRIPT {
+            return Err(ApiError::invalid(format!(
+                "script has more than {MAX_SCRIPT} steps"
+            )));
+        }
+        validate_script(&c.script)?;
+        let number = self.number(&c.to).ok_or_else(|| {
+            ApiError::new(
+                404,
+                21211,
+                format!("'To' {} is not a stand-in number", c.to),
+            )
+        })?;
+        let account: AccountSid = number
+            .account
+            .parse()
+            .map_err(|_| ApiError::invalid("the number's account is not an AC SID"))?;
+        let status_callback = number.status_callback.clone().map(|url| StatusCallback {
+            url,
+            method: "POST".into(),
+            events: vec!["completed".into()],
+        });
+        let (sid, rx) = self.create(
+            account,
+            "inbound",
+            &c.from,
+            &c.to,
+            None,
+            c.tone_hz,
+            status_callback,
+        )?;
+        self.set_status(&sid, CallStatus::Ringing);
+        let source = driver::Source::Fetch {
+            url: number.voice_url.clone(),
+            method: number.voice_method.clone(),
+            extra: Vec::new(),
+        };
+        driver::spawn(
+            self.clone(),
+            sid,
+            rx,
+            source,
+            number.voice_fallback_url.clone(),
+        );
+        self.run_script(sid, c.script);
+        self.view(&sid).ok_or_else(|| ApiError::not_found(sid))
+    }
+
+    /// Runs a caller script against a call (a task; ends with the call).
+    pub(crate) fn run_script(&self, sid: CallSid, script: Vec<ScriptStep>) {
+        if script.is_empty() {
+            return;
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            for step in script {
+                if !me.view(&sid).is_some_and(|v| v.status.is_live()) {
+                    return;
+                }
+                let cmd = match step {
+                    ScriptStep::Wait { ms } => {
+                        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                        continue;
+                    }
+                    ScriptStep::Dtmf { digits } => Cmd::Dtmf(digits),
+                    ScriptStep::Tone { hz } => Cmd::Tone(hz),
+                    ScriptStep::Hangup => Cmd::Hangup(CallStatus::Completed),
+                };
+                me.send(&sid, cmd);
+            }
+        });
+    }
+
+    /// Sends a command to a live call's driver; `false` if the call is unknown or over.
+    pub fn send(&self, sid: &CallSid, cmd: Cmd) -> bool {
+        let st = self.state();
+        match st.calls.get(sid) {
+            Some(c) if c.view.status.is_live() => c.tx.send(cmd).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// One call.
+    pub fn view(&self, sid: &CallSid) -> Option<CallView> {
+        self.state().calls.get(sid).map(|c| c.view.clone())
+    }
+
+    /// Every call, oldest first.
+    pub fn views(&self) -> Vec<CallView> {
+        self.state()
+            .calls
+            .values()
+            .map(|c| c.view.clone())
+            .collect()
+    }
+
+    /// Sets how calls *to* a simulated PSTN number go, and what its party does once answered.
+    pub fn set_answer(
+        &self,
+        number: String,
+        answer: Answer,
+        script: Vec<ScriptStep>,
+    ) -> Result<(), ApiError> {
+        if script.len() > MAX_SCRIPT || number.len() > 64 {
+            return Err(ApiError::invalid("number or script too long"));
+        }
+        validate_script(&script)?;
+        self.state().answers.insert(number, (answer, script));
+        Ok(())
+    }
+
+    pub(crate) fn answer_of(&self, number: &str) -> (Answer, Vec<ScriptStep>) {
+        self.state()
+            .answers
+            .get(number)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn update(&self, sid: &CallSid, f: impl FnOnce(&mut CallView)) {
+        if let Some(c) = self.state().calls.get_mut(sid) {
+            f(&mut c.view);
+        }
+    }
+
+    pub(crate) fn heard(&self, sid: &CallSid, h: Heard) {
+        self.update(sid, |v| {
+            if v.heard.len() < MAX_HEARD {
+                v.heard.push(h);
+            }
+        });
+    }
+
+    pub(crate) fn set_task(&self, sid: &CallSid, task: Option<QueuedTask>) {
+        if let Some(c) = self.state().calls.get_mut(sid) {
+            c.view.queued_task = task;
+            if task.is_some() {
+                c.task = task;
+            }
+        }
+    }
+
+    pub(crate) fn task_of(&self, sid: &CallSid) -> Option<QueuedTask> {
+        self.state().calls.get(sid).and_then(|c| c.task)
+    }
+
+    /// Moves a call to `status`, stamping times and sending the matching status callback.
+    pub(crate) fn set_status(&self, sid: &CallSid, status: CallStatus) {
+        let now = self.inner.shared.now().0;
+        let hook = {
+            let mut st = self.state();
+            let Some(c) = st.calls.get_mut(sid) else {
+                return;
+            };
+            if (c.view.status == status && status != CallStatus::Queued) || !c.view.status.is_live()
+            {
+                return;
+            }
+            c.view.status = status;
+            if status == CallStatus::InProgress {
+                c.view.answered_ms = Some(now);
+            }
+            if !status.is_live() {
+                c.view.ended_ms = Some(now);
+            }
+            let event = match status {
+                CallStatus::Queued => "initiated",
+                CallStatus::Ringing => "ringing",
+                CallStatus::InProgress => "answered",
+                _ => "completed",
+            };
+            let wanted = c
+                .status_callback
+                .as_ref()
+                .filter(|cb| cb.events.iter().any(|e| e == event))
+                .cloned();
+            wanted.map(|cb| {
+                c.seq += 1;
+                let mut p = call_params(&c.view);
+                p.push(("CallbackSource".into(), "call-progress-events".into()));
+                p.push(("SequenceNumber".into(), (c.seq - 1).to_string()));
+                p.push(("Timestamp".into(), crate::clock::UnixMillis(now).iso8601()));
+                if !status.is_live() {
+                    let secs = c
+                        .view
+                        .answered_ms
+                        .map_or(0, |a| now.saturating_sub(a) / 1000);
+                    p.push(("CallDuration".into(), secs.to_string()));
+                    p.push(("Duration".into(), secs.div_ceil(60).to_string()));
+                }
+                (c.view.account_sid, cb, p)
+            })
+        };
+        self.log("call.status", json!({ "call": sid, "status": status }));
+        if let Some((account, cb, params)) = hook {
+            let job = hooks::Job {
+                account,
+                url: cb.url,
+                method: cb.method,
+                params,
+                kind: "call.status_callback",
+            };
+            hooks::send_webhook(self, sid.as_str(), job);
+        }
+    }
+}
+
+/// The parameters Twilio sends about a call (webhooks and status callbacks).
+pub fn call_params(v: &CallView) -> Vec<(String, String)> {
+    let mut p: Vec<(String, String)> = vec![
+        ("AccountSid".into(), v.account_sid.to_string()),
+        ("ApiVersion".into(), "2010-04-01".into()),
+        ("CallSid".into(), v.sid.to_string()),
+        ("CallStatus".into(), v.status.as_str().into()),
+        ("Called".into(), v.to.clone()),
+        ("Caller".into(), v.from.clone()),
+        ("Direction".into(), v.direction.into()),
+        ("From".into(), v.from.clone()),
+        ("To".into(), v.to.clone()),
+    ];
+    if let Some(parent) = v.parent_call_sid {
+        p.push(("ParentCallSid".into(), parent.to_string()));
+    }
+    p
+}
+
+pub(crate) fn validate_script(script: &[ScriptStep]) -> Result<(), ApiError> {
+    for s in script {
+        match s {
+            ScriptStep::Wait { ms } if *ms > 3_600_000 => {
+                return Err(ApiError::invalid("wait longer than an hour"))
+            }
+            ScriptStep::Dtmf { digits }
+                if digits.is_empty()
+                    || digits.len() > 32
+                    || !digits
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b"*#".contains(&b)) =>
+            {
+                return Err(ApiError::invalid("dtmf digits must be 1-32 of 0-9*#"))
+            }
+            ScriptStep::Tone { hz: Some(h) } if !(20.0..=3_900.0).contains(h) => {
+                return Err(ApiError::invalid("hz must be within 20‥3900"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The call and conference routes (REST and `/_sim` control).
+pub fn router(calls: Calls) -> Router<Arc<Shared>> {
+    Router::new()
+        .route(
+            "/2010-04-01/Accounts/{ac}/Calls.json",
+            any(rest::calls_root),
+        )
+        .route(
+            "/2010-04-01/Accounts/{ac}/Calls/{*rest}",
+            any(rest::calls_one),
+        )
+        .route(
+            "/2010-04-01/Accounts/{ac}/Conferences.json",
+            any(crate::conference::rest::root),
+        )
+        .route(
+            "/2010-04-01/Accounts/{ac}/Conferences/{*rest}",
+            any(crate::conference::rest::one),
+        )
+        .route("/_sim/calls", get(control::list).post(control::start))
+        .route("/_sim/calls/numbers", post(control::set_number))
+        .route("/_sim/calls/{sid}", get(control::get))
+        .route("/_sim/calls/{sid}/hangup", post(control::hangup))
+        .route("/_sim/calls/{sid}/dtmf", post(control::dtmf))
+        .route("/_sim/calls/{sid}/tone", post(control::tone))
+        .route("/_sim/conferences", get(control::conferences))
+        .layer(axum::Extension(calls))
+}

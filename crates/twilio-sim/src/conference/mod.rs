@@ -1,0 +1,952 @@
+//! Conferences and participants: membership, status callbacks, and the TaskRouter `conference` instruction.
+//!
+//! A conference (`CF…`, FriendlyName unique among active ones per account) is `init` until a participant with
+//! `startConferenceOnEnter` joins, `in-progress` then, `completed` when ended by the API, by a participant with
+//! `endConferenceOnExit` leaving, or when the last participant leaves. Each change emits the matching status
+//! callback (`conference-start`, `participant-join`, `participant-leave`, `participant-hold`/`-unhold`,
+//! `participant-mute`/`-unmute`, `participant-modify`, `conference-end`) to the callback of the participant that
+//! created the conference (only the first participant's values count, as on Twilio), filtered by its events
+//! (`start end join leave mute hold modify`, comma- or space-separated).
+//!
+//! Participants are PSTN calls of [`crate::calls`] (the caller's driver waits in the conference) or Voice-edge
+//! client legs (`client:` URIs ring the registered Device through [`crate::voice::Voice`]; their state is polled).
+//!
+//! The instruction ([`start_instruction`], spec §4.5 / §9): the worker leg rings `to` (default: the worker's
+//! `contact_uri`; `client:id?TaskSid=…&ReservationSid=…` becomes custom parameters) with `status_callback`
+//! events `initiated ringing answered completed`. On answer: `conference-start`, `participant-join` of the worker
+//! (label `worker`), then of the caller (label `customer`, moved out of its queue); the caller's tone plays on the
+//! worker leg. When the conference ends its reservation and task go to `wrapping`. If the worker leg fails
+//! (`no-answer`, `busy` for a rejected call, `failed`) the caller stays queued and the conference never starts.
+
+pub mod rest;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tsunagi_twilio::sid::{
+    AccountSid, CallSid, ConferenceSid, ReservationSid, TaskSid, WorkspaceSid,
+};
+
+use crate::calls::{hooks, Calls, Cmd, QueuedTask};
+use crate::error::ApiError;
+use crate::params::Params;
+use crate::shared::lock;
+use crate::voice::{CallState, PlaceCall};
+
+/// Ended conferences kept for inspection.
+pub const MAX_ENDED: usize = 1_000;
+/// Participants per conference.
+pub const MAX_PARTICIPANTS: usize = 250;
+
+/// A `conference` instruction accepted on a reservation.
+#[derive(Debug, Clone)]
+pub struct Instruction {
+    /// Workspace.
+    pub workspace: WorkspaceSid,
+    /// Task (the conference's FriendlyName).
+    pub task: TaskSid,
+    /// Reservation.
+    pub reservation: ReservationSid,
+    /// Workspace account.
+    pub account: AccountSid,
+    /// Instruction keys in PascalCase (`To`, `From`, `StatusCallback`, …).
+    pub params: Params,
+    /// Task attributes (`call_sid` names the caller).
+    pub task_attributes: Value,
+    /// Worker attribute `contact_uri`.
+    pub contact_uri: Option<String>,
+}
+
+/// Conference status callback target.
+#[derive(Debug, Clone, Serialize)]
+pub struct Callback {
+    /// URL.
+    pub url: String,
+    /// Method.
+    pub method: String,
+    /// Short event names (`start`, `join`, …).
+    pub events: Vec<String>,
+}
+
+/// A participant.
+#[derive(Debug, Clone, Serialize)]
+pub struct Participant {
+    /// The participant's call.
+    pub call_sid: CallSid,
+    /// `pstn` (a stand-in call) or `client` (a Voice-edge leg).
+    pub kind: &'static str,
+    /// Label.
+    pub label: Option<String>,
+    /// Muted.
+    pub muted: bool,
+    /// On hold.
+    pub hold: bool,
+    /// Ends the conference when leaving.
+    pub end_conference_on_exit: bool,
+    /// Starts the conference when joining.
+    pub start_conference_on_enter: bool,
+    /// Coaching.
+    pub coaching: bool,
+    /// Coached call.
+    pub call_sid_to_coach: Option<CallSid>,
+    /// `connected`.
+    pub status: &'static str,
+}
+
+/// A conference as REST and control show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConferenceView {
+    /// `CF…`.
+    pub sid: ConferenceSid,
+    /// Account.
+    pub account_sid: AccountSid,
+    /// FriendlyName.
+    pub friendly_name: String,
+    /// `init`, `in-progress`, `completed`.
+    pub status: &'static str,
+    /// Region.
+    pub region: String,
+    /// Why it ended.
+    pub reason_conference_ended: Option<&'static str>,
+    /// Who ended it.
+    pub call_sid_ending_conference: Option<CallSid>,
+    /// Created, epoch ms.
+    pub created_ms: u64,
+    /// Updated, epoch ms.
+    pub updated_ms: u64,
+    /// Active participants.
+    pub participants: Vec<Participant>,
+    /// The TaskRouter task it serves.
+    pub task_sid: Option<TaskSid>,
+}
+
+struct Conf {
+    view: ConferenceView,
+    callback: Option<Callback>,
+    seq: u64,
+    task: Option<(QueuedTask, ReservationSid)>,
+}
+
+/// All conferences.
+#[derive(Default)]
+pub struct State {
+    confs: BTreeMap<ConferenceSid, Conf>,
+    minted: u64,
+}
+
+fn st(calls: &Calls) -> std::sync::MutexGuard<'_, State> {
+    lock(&calls.inner.conf)
+}
+
+/// Splits `start, end join` into `["start","end","join"]`.
+pub fn parse_events(s: &str) -> Vec<String> {
+    s.split([',', ' '])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn short(event: &str) -> &str {
+    match event {
+        "conference-start" => "start",
+        "conference-end" => "end",
+        "participant-join" => "join",
+        "participant-leave" => "leave",
+        "participant-mute" | "participant-unmute" => "mute",
+        "participant-hold" | "participant-unhold" => "hold",
+        "participant-modify" => "modify",
+        other => other,
+    }
+}
+
+/// Every conference, oldest first.
+pub fn views(calls: &Calls) -> Vec<ConferenceView> {
+    st(calls).confs.values().map(|c| c.view.clone()).collect()
+}
+
+/// One conference by SID or, among active ones, FriendlyName.
+pub fn find(calls: &Calls, account: &AccountSid, key: &str) -> Option<ConferenceView> {
+    let s = st(calls);
+    lookup(&s, account, key)
+        .and_then(|sid| s.confs.get(&sid))
+        .map(|c| c.view.clone())
+}
+
+fn lookup(s: &State, account: &AccountSid, key: &str) -> Option<ConferenceSid> {
+    if let Ok(sid) = key.parse::<ConferenceSid>() {
+        return s
+            .confs
+            .get(&sid)
+            .filter(|c| c.view.account_sid == *account)
+            .map(|c| c.view.sid);
+    }
+    s.confs
+        .values()
+        .find(|c| {
+            c.view.account_sid == *account
+                && c.view.friendly_name == key
+                && c.view.status != "completed"
+        })
+        .map(|c| c.view.sid)
+}
+
+/// Finds the active conference named `name` or creates it (status `init`).
+pub fn find_or_create(
+    calls: &Calls,
+    account: AccountSid,
+    name: &str,
+    region: Option<String>,
+    callback: Option<Callback>,
+) -> Result<ConferenceSid, ApiError> {
+    if name.is_empty() || name.len() > 128 {
+        return Err(ApiError::invalid(
+            "conference name must be 1-128 characters",
+        ));
+    }
+    let now = calls.shared().now().0;
+    let mut s = st(calls);
+    if let Some(sid) = lookup(&s, &account, name) {
+        return Ok(sid);
+    }
+    s.minted += 1;
+    let sid = ConferenceSid::from_u128(
+        (u128::from(calls.shared().config.seed) << 64) | (0x5C00_0000 + u128::from(s.minted)),
+    );
+    s.confs.insert(
+        sid,
+        Conf {
+            view: ConferenceView {
+                sid,
+                account_sid: account,
+                friendly_name: name.to_owned(),
+                status: "init",
+                region: region.unwrap_or_else(|| "us1".into()),
+                reason_conference_ended: None,
+                call_sid_ending_conference: None,
+                created_ms: now,
+                updated_ms: now,
+                participants: Vec::new(),
+                task_sid: None,
+            },
+            callback,
+            seq: 0,
+            task: None,
+        },
+    );
+    let ended: Vec<ConferenceSid> = s
+        .confs
+        .values()
+        .filter(|c| c.view.status == "completed")
+        .map(|c| c.view.sid)
+        .collect();
+    for e in ended.iter().take(ended.len().saturating_sub(MAX_ENDED)) {
+        s.confs.remove(e);
+    }
+    drop(s);
+    calls.log("conference.created", json!({ "conference": sid }));
+    Ok(sid)
+}
+
+/// Queues the status callback for `event` (if the conference's callback wants it).
+fn emit(
+    calls: &Calls,
+    s: &mut State,
+    cf: &ConferenceSid,
+    event: &str,
+    extra: Vec<(String, String)>,
+) {
+    let Some(c) = s.confs.get_mut(cf) else { return };
+    c.seq += 1;
+    calls.log(
+        "conference.event",
+        json!({ "conference": cf, "event": event }),
+    );
+    let Some(cb) = c
+        .callback
+        .clone()
+        .filter(|cb| cb.events.iter().any(|e| e == short(event)))
+    else {
+        return;
+    };
+    let mut p: Vec<(String, String)> = vec![
+        ("AccountSid".into(), c.view.account_sid.to_string()),
+        ("ConferenceSid".into(), cf.to_string()),
+        ("FriendlyName".into(), c.view.friendly_name.clone()),
+        ("StatusCallbackEvent".into(), event.into()),
+        ("SequenceNumber".into(), c.seq.to_string()),
+        ("Timestamp".into(), calls.shared().now().iso8601()),
+    ];
+    p.extend(extra);
+    let job = hooks::Job {
+        account: c.view.account_sid,
+        url: cb.url,
+        method: cb.method,
+        params: p,
+        kind: "conference.status_callback",
+    };
+    hooks::send_webhook(calls, cf.as_str(), job);
+}
+
+fn participant_params(p: &Participant) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = vec![
+        ("CallSid".into(), p.call_sid.to_string()),
+        ("Muted".into(), p.muted.to_string()),
+        ("Hold".into(), p.hold.to_string()),
+        ("Coaching".into(), p.coaching.to_string()),
+        (
+            "EndConferenceOnExit".into(),
+            p.end_conference_on_exit.to_string(),
+        ),
+        (
+            "StartConferenceOnEnter".into(),
+            p.start_conference_on_enter.to_string(),
+        ),
+    ];
+    if let Some(l) = &p.label {
+        v.push(("ParticipantLabel".into(), l.clone()));
+    }
+    v
+}
+
+/// Adds a connected participant: `conference-start` first if it starts the conference, then `participant-join`.
+pub fn add(calls: &Calls, cf: &ConferenceSid, p: Participant) -> Result<(), ApiError> {
+    let mut s = st(calls);
+    let now = calls.shared().now().0;
+    let c = s.confs.get_mut(cf).ok_or_else(|| ApiError::not_found(cf))?;
+    if c.view.status == "completed" {
+        return Err(ApiError::new(
+            400,
+            16003,
+            format!("Conference {cf} is already completed"),
+        ));
+    }
+    if c.view.participants.len() >= MAX_PARTICIPANTS {
+        return Err(ApiError::new(400, 16004, "Conference is full"));
+    }
+    let start = c.view.status == "init" && p.start_conference_on_enter;
+    if start {
+        c.view.status = "in-progress";
+    }
+    c.view.updated_ms = now;
+    let params = participant_params(&p);
+    let (call, kind) = (p.call_sid, p.kind);
+    c.view.participants.retain(|x| x.call_sid != p.call_sid);
+    c.view.participants.push(p);
+    if start {
+        emit(calls, &mut s, cf, "conference-start", Vec::new());
+    }
+    emit(calls, &mut s, cf, "participant-join", params);
+    drop(s);
+    if kind == "pstn" {
+        calls.update(&call, |v| v.conference = Some(*cf));
+    }
+    Ok(())
+}
+
+/// The caller `call` leaves whatever conference it is in (hang-up, redirect).
+pub fn leave_call(calls: &Calls, call: &CallSid, reason: &'static str) {
+    let cf = {
+        let s = st(calls);
+        s.confs
+            .values()
+            .find(|c| {
+                c.view.status != "completed"
+                    && c.view.participants.iter().any(|p| p.call_sid == *call)
+            })
+            .map(|c| c.view.sid)
+    };
+    if let Some(cf) = cf {
+        remove(calls, &cf, call, reason, "completed");
+    }
+}
+
+/// Removes a participant; ends the conference if it had `endConferenceOnExit` or was the last one.
+pub fn remove(
+    calls: &Calls,
+    cf: &ConferenceSid,
+    call: &CallSid,
+    reason: &'static str,
+    call_status: &str,
+) {
+    let mut s = st(calls);
+    let Some(c) = s.confs.get_mut(cf) else { return };
+    let Some(pos) = c.view.participants.iter().position(|p| p.call_sid == *call) else {
+        return;
+    };
+    let p = c.view.participants.remove(pos);
+    c.view.updated_ms = calls.shared().now().0;
+    let empty = c.view.participants.is_empty();
+    let mut extra = participant_params(&p);
+    extra.push(("ReasonParticipantLeft".into(), reason.into()));
+    extra.push(("ParticipantCallStatus".into(), call_status.into()));
+    emit(calls, &mut s, cf, "participant-leave", extra);
+    drop(s);
+    release(calls, &p);
+    if p.end_conference_on_exit {
+        end(
+            calls,
+            cf,
+            "participant-with-end-conference-on-exit-left",
+            Some(*call),
+        );
+    } else if empty {
+        end(calls, cf, "last-participant-left", Some(*call));
+    }
+}
+
+/// Lets a removed participant go: a PSTN call continues its TwiML, a client leg is hung up.
+fn release(calls: &Calls, p: &Participant) {
+    if p.kind == "pstn" {
+        calls.update(&p.call_sid, |v| v.conference = None);
+        calls.send(&p.call_sid, Cmd::ConferenceLeft);
+    } else {
+        let _ = calls.voice().hangup(&p.call_sid);
+    }
+}
+
+/// Ends a conference: everyone leaves, `conference-end`, and its task goes to `wrapping`.
+pub fn end(calls: &Calls, cf: &ConferenceSid, reason: &'static str, ending: Option<CallSid>) {
+    let mut s = st(calls);
+    let Some(c) = s.confs.get_mut(cf) else { return };
+    if c.view.status == "completed" {
+        return;
+    }
+    let was_started = c.view.status == "in-progress";
+    c.view.status = "completed";
+    c.view.reason_conference_ended = Some(reason);
+    c.view.call_sid_ending_conference = ending;
+    c.view.updated_ms = calls.shared().now().0;
+    let left: Vec<Participant> = std::mem::take(&mut c.view.participants);
+    let task = c.task;
+    for p in &left {
+        let mut extra = participant_params(p);
+        extra.push(("ReasonParticipantLeft".into(), "conference_ended".into()));
+        extra.push(("ParticipantCallStatus".into(), "completed".into()));
+        emit(calls, &mut s, cf, "participant-leave", extra);
+    }
+    if was_started || !left.is_empty() {
+        let mut extra = vec![("ReasonConferenceEnded".into(), reason.to_owned())];
+        if let Some(e) = ending {
+            extra.push(("CallSidEndingConference".into(), e.to_string()));
+        }
+        emit(calls, &mut s, cf, "conference-end", extra);
+    }
+    drop(s);
+    for p in &left {
+        release(calls, p);
+    }
+    if let Some((t, _)) = task {
+        hooks::end_task(calls, t, reason);
+    }
+}
+
+/// Changes a participant (`Hold`, `Muted`, `EndConferenceOnExit`, `Coaching`, `CallSidToCoach`, `Label`),
+/// emitting hold/mute/modify events. `key` is the CallSid or the label.
+pub fn update(
+    calls: &Calls,
+    cf: &ConferenceSid,
+    key: &str,
+    p: &Params,
+) -> Result<Participant, ApiError> {
+    let hold = p.bool("Hold")?;
+    let muted = p.bool("Muted")?;
+    let eoe = p.bool("EndConferenceOnExit")?;
+    let coaching = p.bool("Coaching")?;
+    let coach = p
+        .str("CallSidToCoach")
+        .map(|c| {
+            c.parse::<CallSid>()
+                .map_err(|_| ApiError::invalid("CallSidToCoach is not a CallSid"))
+        })
+        .transpose()?;
+    if coaching == Some(true) && coach.is_none() {
+        return Err(ApiError::new(
+            400,
+            16000,
+            "CallSidToCoach is required when Coaching is true",
+        ));
+    }
+    let mut s = st(calls);
+    let c = s.confs.get_mut(cf).ok_or_else(|| ApiError::not_found(cf))?;
+    let idx = position(&c.view.participants, key)
+        .ok_or_else(|| ApiError::not_found(format!("Participant {key}")))?;
+    let part = &mut c.view.participants[idx];
+    let mut events = Vec::new();
+    if let Some(h) = hold.filter(|h| *h != part.hold) {
+        part.hold = h;
+        events.push(if h {
+            "participant-hold"
+        } else {
+            "participant-unhold"
+        });
+    }
+    if let Some(m) = muted.filter(|m| *m != part.muted) {
+        part.muted = m;
+        events.push(if m {
+            "participant-mute"
+        } else {
+            "participant-unmute"
+        });
+    }
+    let mut modified = false;
+    if let Some(e) = eoe {
+        modified |= e != part.end_conference_on_exit;
+        part.end_conference_on_exit = e;
+    }
+    if let Some(co) = coaching {
+        modified |= co != part.coaching;
+        part.coaching = co;
+        part.call_sid_to_coach = if co { coach } else { None };
+    }
+    if let Some(l) = p.str("Label") {
+        part.label = Some(l);
+    }
+    if modified {
+        events.push("participant-modify");
+    }
+    let out = part.clone();
+    let params = participant_params(&out);
+    for e in events {
+        emit(calls, &mut s, cf, e, params.clone());
+    }
+    Ok(out)
+}
+
+fn position(ps: &[Participant], key: &str) -> Option<usize> {
+    ps.iter()
+        .position(|p| p.call_sid.as_str() == key)
+        .or_else(|| ps.iter().position(|p| p.label.as_deref() == Some(key)))
+}
+
+/// A participant by CallSid or label.
+pub fn participant(calls: &Calls, cf: &ConferenceSid, key: &str) -> Option<Participant> {
+    let s = st(calls);
+    let c = s.confs.get(cf)?;
+    position(&c.view.participants, key).map(|i| c.view.participants[i].clone())
+}
+
+/// `<Dial><Conference>`: joins `call` to the named room.
+pub fn join_twiml(
+    calls: &Calls,
+    call: &CallSid,
+    c: &tsunagi_twilio::twiml::Conference,
+) -> Result<ConferenceSid, ApiError> {
+    let view = calls.view(call).ok_or_else(|| ApiError::not_found(call))?;
+    let callback = c.status_callback.clone().map(|url| Callback {
+        url,
+        method: "POST".into(),
+        events: if c.status_callback_event.is_empty() {
+            vec!["start".into(), "end".into()]
+        } else {
+            c.status_callback_event
+                .iter()
+                .flat_map(|e| parse_events(e))
+                .collect()
+        },
+    });
+    let cf = find_or_create(calls, view.account_sid, &c.name, c.region.clone(), callback)?;
+    add(
+        calls,
+        &cf,
+        Participant {
+            call_sid: *call,
+            kind: "pstn",
+            label: c.participant_label.clone(),
+            muted: c.muted.unwrap_or(false),
+            hold: false,
+            end_conference_on_exit: c.end_conference_on_exit.unwrap_or(false),
+            start_conference_on_enter: c.start_conference_on_enter.unwrap_or(true),
+            coaching: false,
+            call_sid_to_coach: None,
+            status: "connected",
+        },
+    )?;
+    Ok(cf)
+}
+
+/// The caller's tone plays on every client leg of its conference (no mixing: the bonus path to hear a caller).
+pub fn caller_tone_changed(calls: &Calls, call: &CallSid, hz: Option<f64>) {
+    let legs: Vec<CallSid> = {
+        let s = st(calls);
+        s.confs
+            .values()
+            .filter(|c| {
+                c.view.status != "completed"
+                    && c.view.participants.iter().any(|p| p.call_sid == *call)
+            })
+            .flat_map(|c| {
+                c.view
+                    .participants
+                    .iter()
+                    .filter(|p| p.kind == "client")
+                    .map(|p| p.call_sid)
+            })
+            .collect()
+    };
+    for leg in legs {
+        let _ = calls.voice().set_tone(&leg, hz);
+    }
+}
+
+/// Splits `client:agent_1?TaskSid=WT…&ReservationSid=WR…` into the URI and its custom parameters.
+pub fn split_uri(to: &str) -> (String, Vec<(String, String)>) {
+    match to.split_once('?') {
+        Some((uri, q)) => (
+            uri.to_owned(),
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        ),
+        None => (to.to_owned(), Vec::new()),
+    }
+}
+
+/// A leg's status callback target and events.
+#[derive(Debug, Clone)]
+pub struct LegCallback {
+    url: String,
+    method: String,
+    events: Vec<String>,
+}
+
+impl LegCallback {
+    /// From `StatusCallback`, `StatusCallbackMethod`, `StatusCallbackEvent` (default `completed`).
+    pub fn from_params(p: &Params, prefix: &str) -> Option<Self> {
+        let url = p
+            .str(&format!("{prefix}StatusCallback"))
+            .filter(|u| !u.is_empty())?;
+        let events = p
+            .str(&format!("{prefix}StatusCallbackEvent"))
+            .map(|e| parse_events(&e))
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| vec!["completed".into()]);
+        Some(Self {
+            url,
+            method: p
+                .str(&format!("{prefix}StatusCallbackMethod"))
+                .unwrap_or_else(|| "POST".into()),
+            events,
+        })
+    }
+
+    fn send(
+        &self,
+        calls: &Calls,
+        leg: &ClientLeg,
+        base: &[(String, String)],
+        event: &str,
+        status: &str,
+        seq: u32,
+    ) {
+        if !self.events.iter().any(|e| e == event) {
+            return;
+        }
+        let mut p = base.to_vec();
+        p.push(("CallStatus".into(), status.into()));
+        p.push(("CallbackSource".into(), "call-progress-events".into()));
+        p.push(("SequenceNumber".into(), seq.to_string()));
+        p.push(("Timestamp".into(), calls.shared().now().iso8601()));
+        let job = hooks::Job {
+            account: leg.account,
+            url: self.url.clone(),
+            method: self.method.clone(),
+            params: p,
+            kind: "leg.status_callback",
+        };
+        // A leg shares its conference's queue: `answered` goes out before the `participant-join` it causes.
+        hooks::send_webhook(calls, leg.conference.as_str(), job);
+    }
+}
+
+/// Options of a client participant leg (instruction or REST create).
+#[derive(Debug, Clone)]
+pub struct ClientLeg {
+    /// Account.
+    pub account: AccountSid,
+    /// Conference to join on answer.
+    pub conference: ConferenceSid,
+    /// `client:id` (custom parameters already split off).
+    pub to: String,
+    /// Custom parameters.
+    pub params: Vec<(String, String)>,
+    /// Caller id shown.
+    pub from: String,
+    /// Ring timeout, ms.
+    pub timeout_ms: u64,
+    /// The participant as it will join.
+    pub participant: Participant,
+    /// Leg status callback.
+    pub callback: Option<LegCallback>,
+    /// Caller to bridge in after the answer (instruction only), with its participant settings.
+    pub bridge: Option<(CallSid, Participant)>,
+}
+
+async fn watch_client(calls: Calls, sid: CallSid, leg: ClientLeg, base: Vec<(String, String)>) {
+    let voice = calls.voice().clone();
+    let ring_until = tokio::time::Instant::now() + Duration::from_millis(leg.timeout_ms);
+    let mut answered_at: Option<tokio::time::Instant> = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(crate::calls::driver::LEG_POLL_MS));
+    let caller_live = |c: &Option<(CallSid, Participant)>| {
+        c.as_ref()
+            .is_none_or(|(c, _)| calls.view(c).is_some_and(|v| v.status.is_live()))
+    };
+    let final_status: &str = loop {
+        tick.tick().await;
+        let state = voice.call(&sid).map(|v| v.state);
+        match (state, answered_at) {
+            (Some(CallState::Ringing), _) if tokio::time::Instant::now() >= ring_until => {
+                let _ = voice.hangup(&sid);
+                break "no-answer";
+            }
+            (Some(CallState::Ringing), _) if !caller_live(&leg.bridge) => {
+                let _ = voice.hangup(&sid);
+                break "canceled";
+            }
+            (Some(CallState::Ringing), _) => {}
+            (Some(CallState::InProgress), None) => {
+                answered_at = Some(tokio::time::Instant::now());
+                if let Some(cb) = &leg.callback {
+                    cb.send(&calls, &leg, &base, "answered", "in-progress", 2);
+                }
+                if let Err(e) = add(&calls, &leg.conference, leg.participant.clone()) {
+                    calls.log(
+                        "conference.join_failed",
+                        json!({ "leg": sid, "code": e.code }),
+                    );
+                    let _ = voice.hangup(&sid);
+                    break "completed";
+                }
+                if let Some((caller, p)) = &leg.bridge {
+                    bridge_caller(&calls, &leg.conference, *caller, p.clone());
+                }
+            }
+            (Some(CallState::InProgress), Some(_)) => {}
+            (Some(CallState::Rejected | CallState::Busy), None) => break "busy",
+            (Some(CallState::NoAnswer), None) => break "no-answer",
+            (Some(CallState::Canceled), None) => break "canceled",
+            (Some(CallState::Failed) | None, None) => break "failed",
+            (Some(_) | None, _) => break "completed",
+        }
+    };
+    let duration = answered_at.map_or(0, |a| a.elapsed().as_secs());
+    if answered_at.is_some() {
+        remove(
+            &calls,
+            &leg.conference,
+            &sid,
+            "participant_hung_up",
+            "completed",
+        );
+    } else {
+        // Never joined: a conference nobody is in does not outlive its failed first leg.
+        let empty = st(&calls)
+            .confs
+            .get(&leg.conference)
+            .is_some_and(|c| c.view.participants.is_empty());
+        if empty {
+            end(&calls, &leg.conference, "last-participant-left", None);
+        }
+    }
+    calls.log(
+        "conference.leg_ended",
+        json!({ "leg": sid, "status": final_status }),
+    );
+    if let Some(cb) = &leg.callback {
+        let mut b = base.clone();
+        b.push(("CallDuration".into(), duration.to_string()));
+        cb.send(&calls, &leg, &b, "completed", final_status, 3);
+    }
+}
+
+/// Moves a queued caller into the conference (the instruction's bridge).
+fn bridge_caller(calls: &Calls, cf: &ConferenceSid, caller: CallSid, p: Participant) {
+    let live = calls
+        .view(&caller)
+        .is_some_and(|v| v.status.is_live() && v.queued_task.is_some());
+    if !live {
+        calls.log(
+            "conference.bridge_skipped",
+            json!({ "conference": cf, "call": caller }),
+        );
+        return;
+    }
+    if let Err(e) = add(calls, cf, p) {
+        calls.log(
+            "conference.bridge_failed",
+            json!({ "call": caller, "code": e.code }),
+        );
+        return;
+    }
+    calls.send(&caller, Cmd::Bridged(*cf));
+}
+
+/// Executes a `conference` instruction (see the module docs).
+pub fn start_instruction(calls: &Calls, i: Instruction) {
+    if let Err(e) = try_instruction(calls, &i) {
+        calls.log(
+            "conference.instruction_failed",
+            json!({ "reservation": i.reservation, "code": e.code, "message": e.message }),
+        );
+    }
+}
+
+fn try_instruction(calls: &Calls, i: &Instruction) -> Result<(), ApiError> {
+    let p = &i.params;
+    let caller = i
+        .task_attributes
+        .get("call_sid")
+        .and_then(Value::as_str)
+        .and_then(|c| c.parse::<CallSid>().ok())
+        .filter(|c| calls.view(c).is_some())
+        .ok_or_else(|| {
+            ApiError::new(
+                400,
+                40140,
+                "task attributes have no call_sid of a stand-in call",
+            )
+        })?;
+    let customer = calls
+        .view(&caller)
+        .ok_or_else(|| ApiError::not_found(caller))?;
+    let to = p
+        .str("To")
+        .filter(|t| !t.is_empty())
+        .or_else(|| i.contact_uri.clone())
+        .ok_or_else(|| ApiError::new(400, 40142, "no To and the worker has no contact_uri"))?;
+    let (uri, params) = split_uri(&to);
+    if !uri.starts_with("client:") {
+        return Err(ApiError::new(
+            400,
+            40142,
+            "the stand-in rings client: contact URIs only",
+        ));
+    }
+    let callback = LegCallback::from_params(p, "");
+    let conf_callback = LegCallback::from_params(p, "Conference").map(|c| Callback {
+        url: c.url,
+        method: c.method,
+        events: if p.has("ConferenceStatusCallbackEvent") {
+            c.events
+        } else {
+            vec!["start".into(), "end".into()]
+        },
+    });
+    let cf = find_or_create(
+        calls,
+        i.account,
+        i.task.as_str(),
+        p.str("Region"),
+        conf_callback,
+    )?;
+    {
+        let mut s = st(calls);
+        if let Some(c) = s.confs.get_mut(&cf) {
+            c.task = Some((
+                QueuedTask {
+                    workspace: i.workspace,
+                    task: i.task,
+                },
+                i.reservation,
+            ));
+            c.view.task_sid = Some(i.task);
+        }
+    }
+    let timeout_s = p.u64("Timeout").ok().flatten().unwrap_or(60).clamp(1, 600);
+    let worker = Participant {
+        call_sid: caller, // replaced by the leg's SID below
+        kind: "client",
+        label: Some("worker".into()),
+        muted: p.bool("Muted").ok().flatten().unwrap_or(false),
+        hold: false,
+        end_conference_on_exit: p
+            .bool("EndConferenceOnExit")
+            .ok()
+            .flatten()
+            .unwrap_or(false),
+        start_conference_on_enter: p
+            .bool("StartConferenceOnEnter")
+            .ok()
+            .flatten()
+            .unwrap_or(true),
+        coaching: false,
+        call_sid_to_coach: None,
+        status: "connected",
+    };
+    let customer_p = Participant {
+        call_sid: caller,
+        kind: "pstn",
+        label: Some("customer".into()),
+        muted: false,
+        hold: false,
+        end_conference_on_exit: p
+            .bool("EndConferenceOnCustomerExit")
+            .ok()
+            .flatten()
+            .unwrap_or(false),
+        start_conference_on_enter: true,
+        coaching: false,
+        call_sid_to_coach: None,
+        status: "connected",
+    };
+    let from = p
+        .str("From")
+        .filter(|f| !f.is_empty())
+        .unwrap_or(customer.from);
+    let leg = ClientLeg {
+        account: i.account,
+        conference: cf,
+        to: uri,
+        params,
+        from,
+        timeout_ms: timeout_s * 1_000,
+        participant: worker,
+        callback,
+        bridge: Some((caller, customer_p)),
+    };
+    ring_client(calls, leg).map(|_| ())
+}
+
+/// Rings a client leg and joins it to its conference on answer; returns the leg's CallSid (minted by the voice
+/// edge, which also becomes the participant's CallSid).
+pub fn ring_client(calls: &Calls, mut leg: ClientLeg) -> Result<CallSid, ApiError> {
+    let tone = leg
+        .bridge
+        .as_ref()
+        .and_then(|(c, _)| calls.view(c))
+        .and_then(|v| v.tone_hz);
+    let placed = calls.voice().place_call(PlaceCall {
+        to: leg.to.clone(),
+        from: leg.from.clone(),
+        params: leg.params.clone(),
+        tone_hz: tone,
+    })?;
+    leg.participant.call_sid = placed.sid;
+    start_watch(calls, placed.sid, leg);
+    Ok(placed.sid)
+}
+
+fn start_watch(calls: &Calls, sid: CallSid, leg: ClientLeg) {
+    let base: Vec<(String, String)> = vec![
+        ("AccountSid".into(), leg.account.to_string()),
+        ("ApiVersion".into(), "2010-04-01".into()),
+        ("CallSid".into(), sid.to_string()),
+        ("Direction".into(), "outbound-api".into()),
+        ("From".into(), leg.from.clone()),
+        ("To".into(), leg.to.clone()),
+        ("Called".into(), leg.to.clone()),
+        ("Caller".into(), leg.from.clone()),
+    ];
+    if let Some(cb) = &leg.callback {
+        cb.send(calls, &leg, &base, "initiated", "initiated", 0);
+        cb.send(calls, &leg, &base, "ringing", "ringing", 1);
+    }
+    calls.log(
+        "conference.leg_ringing",
+        json!({ "conference": leg.conference, "leg": sid }),
+    );
+    let me = calls.clone();
+    tokio::spawn(async move { watch_client(me, sid, leg, base).await });
+}

@@ -1,0 +1,297 @@
+//! The TaskRouter `conference` instruction end to end over real sockets: a PSTN caller is enqueued, the assignment
+//! callback answers `conference`, the worker's Device rings with `TaskSid`/`ReservationSid`, answers, and caller
+//! and agent meet in one conference (status callbacks signed, caller's tone heard by the agent); the caller's
+//! hang-up ends the conference and the task goes to `wrapping`. An unanswered agent leg leaves the caller queued.
+
+mod calls_support;
+mod voice_support;
+
+use calls_support::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tsunagi_twilio::pstream::{decode_params, ClientAnswer, ClientMessage, ServerMessage};
+use tsunagi_twilio_sim::media::{LegOptions, MediaConfig, MediaLeg};
+
+const ACCOUNT: &str = voice_support::ACCOUNT;
+
+fn setup(hooks: &Hooks, timeout: u32) {
+    hooks.twiml(
+        "/voice",
+        &format!(
+            r#"<Response><Enqueue workflowSid="{WF}"><Task timeout="600">{{"type":"inbound_call","customer_name_enc":"%E5%B1%B1%E7%94%B0"}}</Task></Enqueue></Response>"#
+        ),
+    );
+    hooks.json(
+        "/assign",
+        json!({
+            "instruction": "conference",
+            "to": "client:agent_1?TaskSid={{TaskSid}}&ReservationSid={{ReservationSid}}",
+            "from": "+81312345678",
+            "timeout": timeout,
+            "status_callback": hooks.url("/leg"),
+            "status_callback_event": "initiated,ringing,answered,completed",
+            "end_conference_on_exit": true,
+            "end_conference_on_customer_exit": true,
+            "beep": "false",
+            "conference_status_callback": hooks.url("/conf"),
+            "conference_status_callback_event": "start,end,join,leave,mute,hold",
+            "region": "jp1",
+        }),
+    );
+}
+
+fn events(hooks: &Hooks) -> Vec<(String, String)> {
+    hooks
+        .hits("/conf")
+        .iter()
+        .map(|h| {
+            (
+                h.get("StatusCallbackEvent").unwrap_or("").to_owned(),
+                h.get("CallSid").unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conference_instruction_bridges_caller_and_agent_and_hangup_wraps_the_task() {
+    let hooks = Hooks::start().await;
+    setup(&hooks, 20);
+    let sim = start_sim(&hooks, Some("/assign")).await;
+    let mut device = registered(&sim, "agent_1").await;
+
+    let (_, placed) = post_json(
+        &sim,
+        "/_sim/calls",
+        json!({"from": "+81312345678", "to": NUMBER, "tone_hz": 440.0}),
+    )
+    .await;
+    let customer = placed["sid"].as_str().unwrap().to_owned();
+
+    // The agent's Device rings with the join keys as custom parameters.
+    let ServerMessage::Invite(inv) = device.recv().await else {
+        panic!("expected invite")
+    };
+    let params = decode_params(&inv.parameters.params);
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let (task, reservation) = (get("TaskSid"), get("ReservationSid"));
+    assert!(
+        task.starts_with("WT") && reservation.starts_with("WR"),
+        "{params:?}"
+    );
+    assert_eq!(inv.parameters.from, "+81312345678");
+    assert_eq!(inv.parameters.to, "client:agent_1");
+    let agent = inv.parameters.call_sid.to_string();
+    let assign = hooks.hits("/assign");
+    assert_eq!(assign[0].get("TaskSid"), Some(task.as_str()));
+    assert!(
+        assign[0].get("TaskAttributes").unwrap().contains(&customer),
+        "the task names the caller's CallSid"
+    );
+
+    eventually("initiated + ringing for the agent leg", 5, async || {
+        (hooks.hits("/leg").len() >= 2).then_some(())
+    })
+    .await;
+    let (leg, answer) = MediaLeg::answer(
+        &MediaConfig::default(),
+        &inv.sdp,
+        LegOptions {
+            ice_lite: false,
+            tone_hz: Some(1000.0),
+        },
+    )
+    .unwrap();
+    device
+        .send(&ClientMessage::Answer(ClientAnswer {
+            callsid: inv.callsid.into(),
+            sdp: answer,
+        }))
+        .await;
+
+    // One conference named after the task: start, then the agent joins, then the caller.
+    let ev = eventually("start + two joins", 10, async || {
+        let e = events(&hooks);
+        (e.len() >= 3).then_some(e)
+    })
+    .await;
+    assert_eq!(ev[0].0, "conference-start");
+    assert_eq!(ev[1], ("participant-join".to_string(), agent.clone()));
+    assert_eq!(ev[2], ("participant-join".to_string(), customer.clone()));
+    let conf_hits = hooks.hits("/conf");
+    assert!(conf_hits
+        .iter()
+        .all(|h| h.signature_ok && h.get("FriendlyName") == Some(task.as_str())));
+    let cf = conf_hits[0].get("ConferenceSid").unwrap().to_owned();
+    assert_eq!(conf_hits[1].get("ParticipantLabel"), Some("worker"));
+    assert_eq!(conf_hits[2].get("ParticipantLabel"), Some("customer"));
+    let legs: Vec<String> = hooks
+        .hits("/leg")
+        .iter()
+        .filter_map(|h| h.get("CallStatus").map(str::to_owned))
+        .collect();
+    assert_eq!(legs, ["initiated", "ringing", "in-progress"]);
+    assert_eq!(call(&sim, &customer).await["conference"], cf.as_str());
+
+    // The agent hears the caller's tone through its leg.
+    eventually("the agent hears 440 Hz", 10, async || {
+        leg.report()
+            .dominant_hz
+            .filter(|h| (h - 440.0).abs() < 5.0)
+            .map(|_| ())
+    })
+    .await;
+
+    // Conference REST: lookup by FriendlyName, hold the customer by label.
+    let base = format!("/2010-04-01/Accounts/{ACCOUNT}/Conferences");
+    let (st, list) = rest(
+        &sim,
+        Method::GET,
+        &format!("{base}.json?FriendlyName={task}&Status=in-progress"),
+        &[],
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(list["conferences"][0]["sid"], cf.as_str());
+    assert_eq!(list["conferences"][0]["region"], "jp1");
+    let (st, p) = rest(
+        &sim,
+        Method::POST,
+        &format!("{base}/{cf}/Participants/customer.json"),
+        &[("Hold", "true")],
+    )
+    .await;
+    assert_eq!((st, &p["hold"]), (200, &Value::Bool(true)), "{p}");
+    let (_, ps) = rest(
+        &sim,
+        Method::GET,
+        &format!("{base}/{cf}/Participants.json"),
+        &[],
+    )
+    .await;
+    assert_eq!(ps["participants"].as_array().map(Vec::len), Some(2));
+    let (st, e) = rest(
+        &sim,
+        Method::POST,
+        &format!("{base}/{cf}/Participants/nobody.json"),
+        &[("Muted", "true")],
+    )
+    .await;
+    assert_eq!((st, e["code"].as_u64()), (404, Some(20404)));
+    let (st, e) = rest(
+        &sim,
+        Method::GET,
+        &format!("{base}/CF0000000000000000000000000000dead.json"),
+        &[],
+    )
+    .await;
+    assert_eq!((st, e["code"].as_u64()), (404, Some(20404)));
+
+    // The caller hangs up: customer leaves, the conference ends (customer had endConferenceOnExit), the agent's
+    // Device gets `hangup`, the agent leg completes, the task wraps.
+    post_json(&sim, &format!("/_sim/calls/{customer}/hangup"), json!({})).await;
+    let ServerMessage::Hangup(h) = device.recv().await else {
+        panic!("expected hangup")
+    };
+    assert_eq!(h.callsid.to_string(), agent);
+    let ev = eventually("conference-end", 10, async || {
+        let e = events(&hooks);
+        e.iter().any(|(n, _)| n == "conference-end").then_some(e)
+    })
+    .await;
+    let names: Vec<&str> = ev.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "conference-start",
+            "participant-join",
+            "participant-join",
+            "participant-hold",
+            "participant-leave",
+            "participant-leave",
+            "conference-end"
+        ]
+    );
+    let end = hooks
+        .hits("/conf")
+        .into_iter()
+        .find(|h| h.get("StatusCallbackEvent") == Some("conference-end"))
+        .unwrap();
+    assert_eq!(
+        end.get("ReasonConferenceEnded"),
+        Some("participant-with-end-conference-on-exit-left")
+    );
+    assert_eq!(end.get("CallSidEndingConference"), Some(customer.as_str()));
+    eventually("the task wraps", 5, async || {
+        let (_, t) = rest(
+            &sim,
+            Method::GET,
+            &format!("/v1/Workspaces/{WS}/Tasks/{task}"),
+            &[],
+        )
+        .await;
+        (t["assignment_status"] == "wrapping").then_some(())
+    })
+    .await;
+    let legs = eventually("agent leg completed", 5, async || {
+        let l: Vec<String> = hooks
+            .hits("/leg")
+            .iter()
+            .filter_map(|h| h.get("CallStatus").map(str::to_owned))
+            .collect();
+        (l.len() == 4).then_some(l)
+    })
+    .await;
+    assert_eq!(legs[3], "completed");
+    assert_eq!(call(&sim, &customer).await["status"], "completed");
+    let (_, c) = rest(&sim, Method::GET, &format!("{base}/{cf}.json"), &[]).await;
+    assert_eq!(c["status"], "completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_agent_leg_reports_no_answer_and_the_caller_stays_queued() {
+    let hooks = Hooks::start().await;
+    setup(&hooks, 1);
+    let sim = start_sim(&hooks, Some("/assign")).await;
+    let mut device = registered(&sim, "agent_1").await;
+    let (_, placed) = post_json(
+        &sim,
+        "/_sim/calls",
+        json!({"from": "+81312345678", "to": NUMBER}),
+    )
+    .await;
+    let customer = placed["sid"].as_str().unwrap().to_owned();
+    let ServerMessage::Invite(_) = device.recv().await else {
+        panic!("expected invite")
+    };
+    let ServerMessage::Cancel(_) = device.recv().await else {
+        panic!("expected cancel after the ring timeout")
+    };
+    let legs = eventually("no-answer", 5, async || {
+        let l: Vec<String> = hooks
+            .hits("/leg")
+            .iter()
+            .filter_map(|h| h.get("CallStatus").map(str::to_owned))
+            .collect();
+        (l.len() == 3).then_some(l)
+    })
+    .await;
+    assert_eq!(legs, ["initiated", "ringing", "no-answer"]);
+    assert!(
+        hooks.hits("/conf").is_empty(),
+        "the conference never started"
+    );
+    let v = call(&sim, &customer).await;
+    assert_eq!(v["status"], "in-progress");
+    assert!(
+        v["queued_task"]["task"].is_string(),
+        "still waiting in the queue: {v}"
+    );
+    assert!(v["conference"].is_null());
+}
