@@ -32,6 +32,7 @@ pub mod state;
 pub mod tokens;
 pub mod twilio_rest;
 pub mod twiml;
+pub mod workflow;
 
 use std::time::Duration;
 

@@ -34,6 +34,20 @@ enum Command {
         /// The SQL file.
         file: PathBuf,
     },
+    /// Configures Twilio (or the stand-in) for this server.
+    #[command(subcommand)]
+    Twilio(TwilioCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum TwilioCmd {
+    /// Writes the routing workflow (owner 10 s → department → anyone), its assignment callback and the workspace
+    /// event callback, all pointing at `server.public_base_url`.
+    SyncWorkflow {
+        /// The TaskQueue every agent belongs to (`WQ…`).
+        #[arg(long)]
+        queue: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
     let config = match command {
-        Command::Serve => Config::load(&cli.config),
+        Command::Serve | Command::Twilio(_) => Config::load(&cli.config),
         _ => Config::load_for_admin(&cli.config),
     }
     .with_context(|| format!("loading {}", cli.config.display()))?;
@@ -189,6 +203,13 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
             println!("agent {id} added");
+            Ok(())
+        }
+        Command::Twilio(TwilioCmd::SyncWorkflow { queue }) => {
+            tsunagi_twilio::TaskQueueSid::parse(&queue).context("--queue")?;
+            let rest = tsunagi_server::twilio_rest::TwilioRest::new(&config)?;
+            tsunagi_server::workflow::sync(&config, &rest, &queue).await?;
+            println!("workflow {} synced", config.twilio.workflow_sid);
             Ok(())
         }
         Command::Seed { file } => {

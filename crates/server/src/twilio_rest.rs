@@ -96,10 +96,15 @@ impl TwilioRest {
     }
 
     fn taskrouter(&self, rest: &str) -> String {
-        format!(
-            "{}/v1/Workspaces/{}/{rest}",
+        let base = format!(
+            "{}/v1/Workspaces/{}",
             self.0.taskrouter_base, self.0.workspace_sid
-        )
+        );
+        if rest.is_empty() {
+            base
+        } else {
+            format!("{base}/{rest}")
+        }
     }
 
     async fn send(
@@ -270,5 +275,17 @@ impl TwilioRest {
             .get("assignment_status")
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned))
+    }
+}
+
+impl TwilioRest {
+    /// `POST` to a workspace resource (`""` = the workspace itself, `Workflows/WW…`, …).
+    pub async fn post_taskrouter(
+        &self,
+        rest: &str,
+        form: Form<'_>,
+    ) -> Result<serde_json::Value, RestError> {
+        self.send("POST", self.taskrouter(rest), Some(form), None)
+            .await
     }
 }

@@ -215,3 +215,46 @@ async fn completing_the_task_is_idempotent_and_only_for_its_agent() {
         .await;
     assert_eq!(t["assignment_status"], "completed");
 }
+
+#[tokio::test]
+async fn sync_workflow_installs_the_routing_and_callbacks() {
+    let s = bare_stack().await;
+    s.app.seed_crm().await;
+    tsunagi_server::workflow::sync(&s.app.state.config, &s.app.state.rest, QUEUE)
+        .await
+        .expect("sync");
+    let (_, wf) = s
+        .tr(reqwest::Method::GET, &format!("Workflows/{WORKFLOW}"), &[])
+        .await;
+    assert_eq!(
+        wf["assignment_callback_url"],
+        format!("{}/twilio/taskrouter/assignment", s.public)
+    );
+    assert_eq!(wf["task_reservation_timeout"], 25);
+    let (_, ws) = s.tr(reqwest::Method::GET, "", &[]).await;
+    assert_eq!(
+        ws["event_callback_url"],
+        format!("{}/twilio/taskrouter/events", s.public)
+    );
+
+    // The installed routing works end to end: the available owner gets the call through the callback.
+    s.set_activity(DEPT_WORKER, AVAILABLE).await;
+    s.set_activity(OWNER_WORKER, AVAILABLE).await;
+    let attrs = enqueue_attributes(&s, "+81312345678").await;
+    let task = s.create_task(&attrs).await;
+    let res = s
+        .eventually("an accepted reservation", || async {
+            s.reservations(&task)
+                .await
+                .into_iter()
+                .find(|r| r["reservation_status"] == "accepted")
+        })
+        .await;
+    assert_eq!(worker_of(&res), OWNER_WORKER);
+    // The workspace events now reach the server too (presence).
+    s.eventually("presence from worker events", || async {
+        let n = s.app.count("SELECT COUNT(*) FROM presence").await;
+        (n >= 2).then_some(())
+    })
+    .await;
+}

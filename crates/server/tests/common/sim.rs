@@ -14,6 +14,7 @@ pub const OTHER_WORKER: &str = "WK66666666666666666666666666666666";
 pub const OFFLINE: &str = "WA00000000000000000000000000000001";
 pub const AVAILABLE: &str = "WA00000000000000000000000000000002";
 pub const WORKFLOW: &str = "WW66666666666666666666666666666666";
+pub const QUEUE: &str = "WQ99999999999999999999999999999999";
 
 pub struct Stack {
     pub sim: Sim,
@@ -23,11 +24,16 @@ pub struct Stack {
 }
 
 fn sim_config(public: &str, with_assignment_callback: bool) -> String {
+    sim_config_with(public, with_assignment_callback, true)
+}
+
+fn sim_config_with(public: &str, with_assignment_callback: bool, routing: bool) -> String {
     let callback = if with_assignment_callback {
         format!("assignment_callback_url = \"{public}/twilio/taskrouter/assignment\"\n")
     } else {
         String::new()
     };
+    let placeholder = r#"{"task_routing":{"filters":[],"default_filter":{"queue":"All"}}}"#;
     let workflow = r#"{"task_routing":{"filters":[
  {"filter_friendly_name":"inbound-owner","expression":"type == 'inbound_call' AND route_owner == true",
   "targets":[{"queue":"All","known_worker_sid":"task.owner_worker_sid","priority":20,"timeout":10},
@@ -38,6 +44,16 @@ fn sim_config(public: &str, with_assignment_callback: bool) -> String {
    {"queue":"All","priority":10}]}],
  "default_filter":{"queue":"All"}}}"#
         .replace('\n', "");
+    let workflow = if routing {
+        workflow
+    } else {
+        placeholder.to_owned()
+    };
+    let events = if routing {
+        format!("event_callback_url = \"{public}/twilio/taskrouter/events\"")
+    } else {
+        String::new()
+    };
     format!(
         r#"
 seed = 7
@@ -51,7 +67,7 @@ api_keys = [{{ sid = "SK11111111111111111111111111111111", secret = "{KEY_SECRET
 account = "{ACCOUNT}"
 sid = "{WORKSPACE}"
 friendly_name = "Tsunagi test"
-event_callback_url = "{public}/twilio/taskrouter/events"
+{events}
 activities = [
   {{ sid = "{OFFLINE}", name = "Offline", available = false }},
   {{ sid = "{AVAILABLE}", name = "Available", available = true }},
@@ -59,7 +75,7 @@ activities = [
 ]
 default_activity = "Offline"
 timeout_activity = "Offline"
-queues = [{{ name = "All" }}]
+queues = [{{ sid = "{QUEUE}", name = "All" }}]
 workers = [
   {{ sid = "{OWNER_WORKER}", name = "agent_1024", attributes = {{ contact_uri = "client:agent_1024", department_id = "d12" }} }},
   {{ sid = "{DEPT_WORKER}", name = "agent_2048", attributes = {{ contact_uri = "client:agent_2048", department_id = "d12" }} }},
@@ -76,12 +92,20 @@ task_reservation_timeout = 25
 
 /// Starts the server on a real port and the stand-in pointing its webhooks at it.
 pub async fn stack(with_assignment_callback: bool) -> Stack {
+    stack_from(|public| sim_config(public, with_assignment_callback)).await
+}
+
+/// A stand-in whose workspace knows nothing of the server yet (no callbacks, an empty workflow).
+pub async fn bare_stack() -> Stack {
+    stack_from(|public| sim_config_with(public, false, false)).await
+}
+
+async fn stack_from(sim_text: impl FnOnce(&str) -> String) -> Stack {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let public = format!("http://{}", listener.local_addr().expect("addr"));
-    let sim_cfg =
-        SimConfig::from_toml(&sim_config(&public, with_assignment_callback)).expect("sim config");
+    let sim_cfg = SimConfig::from_toml(&sim_text(&public)).expect("sim config");
     let sim = Sim::start(sim_cfg).await.expect("sim");
     let app = test_app_from(config_with(&sim.base_url(), &public)).await;
     let router = app.router.clone();
