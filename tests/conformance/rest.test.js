@@ -137,10 +137,12 @@ test('twilio 6.2.0 REST against the stand-in', async (t) => {
     assert.equal(assign.params.ReservationSid, res.sid);
     const fetched = await ws.tasks(task.sid).reservations(res.sid).fetch();
     assert.equal(fetched.reservationStatus, 'accepted');
-    const events = hook.hits.filter((h) => h.path === '/events');
-    assert.ok(events.length >= 3 && events.every((h) => h.valid), 'every workspace event is validly signed');
-    const types = events.map((h) => h.params.EventType);
-    for (const e of ['task.created', 'reservation.created', 'reservation.accepted']) assert.ok(types.includes(e), `${e} in ${types}`);
+    // Event callbacks are delivered asynchronously (and, as on Twilio, not necessarily in order): wait for them.
+    const want = ['task.created', 'reservation.created', 'reservation.accepted'];
+    const types = () => hook.hits.filter((h) => h.path === '/events').map((h) => h.params.EventType);
+    for (let i = 0; i < 100 && !want.every((e) => types().includes(e)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (const e of want) assert.ok(types().includes(e), `${e} in ${types()}`);
+    assert.ok(hook.hits.filter((h) => h.path === '/events').every((h) => h.valid), 'every workspace event is validly signed');
     const listed = await ws.events.list({ eventType: 'reservation.accepted' });
     assert.ok(listed.some((e) => e.resourceSid === res.sid));
   });
