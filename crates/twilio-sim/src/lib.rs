@@ -109,7 +109,7 @@ impl Sim {
         })?;
         let app = http::app(shared.clone());
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = voice::tls::serve(listener, app).await {
                 tracing::error!(error = %e, "stand-in server stopped");
             }
         });
