@@ -6,7 +6,8 @@
 //
 // Audio: the stand-in plays 440 Hz; Chromium's fake microphone plays a 1000 Hz WAV (--use-file-for-fake-audio-capture).
 // The stand-in's Goertzel detector reports what its leg hears (GET /_sim/voice/calls/{sid}); the page runs a WebAudio
-// AnalyserNode on call.getRemoteStream().
+// AnalyserNode on call.getRemoteStream(). The page loads the SDK's npm dist bundle as is; the stand-in serves wss:// and
+// http:// on one port with a self-signed certificate, so `chunderw: '127.0.0.1:PORT'` needs no WebSocket shim.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
@@ -122,7 +123,10 @@ test('voice-sdk 2.18.5 against the stand-in', { timeout: 180000 }, async (t) => 
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`,
-      '--autoplay-policy=no-user-gesture-required'],
+      '--autoplay-policy=no-user-gesture-required',
+      // The stand-in's wss:// certificate is self-signed (same port as its plain HTTP).
+      '--ignore-certificate-errors'],
+    ignoreHTTPSErrors: true,
   });
   cleanup.push(() => browser.close());
   const page = browser.pages()[0] || await browser.newPage();
@@ -290,7 +294,7 @@ test('voice-sdk 2.18.5 against the stand-in', { timeout: 180000 }, async (t) => 
     await t.test('nothing left 127.0.0.1', () => {
       const foreign = requests.filter((u) => !/^(https?|wss?):\/\/127\.0\.0\.1[:/]/.test(u));
       assert.deepEqual(foreign, []);
-      assert.ok(requests.some((u) => u.startsWith(`ws://127.0.0.1:${sim.port}/signal`)));
+      assert.ok(requests.some((u) => u.startsWith(`wss://127.0.0.1:${sim.port}/signal`)));
       assert.deepEqual(consoleErrors.filter((m) => /Content Security Policy|pageerror/.test(m)), []);
     });
   }
