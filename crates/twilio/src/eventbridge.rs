@@ -353,4 +353,12 @@ mod tests {
         assert!(v.as_object().unwrap().contains_key("queue_sid"));
         assert!(v.as_object().unwrap().contains_key("reason"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_frame_never_panics(text in ".{0,300}") {
+            let _ = parse_frame(&text);
+            let _ = parse_frame(&format!("{{\"event_type\":{text}}}"));
+        }
+    }
 }

@@ -178,4 +178,26 @@ mod tests {
         }
         assert!(decode(&vec![b'T'; MAX_FRAME_LEN + 1]).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = decode(&bytes);
+            let mut framed = MAGIC.as_bytes().to_vec();
+            framed.extend_from_slice(&bytes);
+            let _ = decode(&framed);
+        }
+
+        #[test]
+        fn encode_decode_round_trip(method in "[a-z_.0-9]{1,20}", id in "[A-Za-z0-9-]{0,40}", body in ".{0,200}") {
+            let mut h = Map::new();
+            h.insert("method".into(), json!(method));
+            h.insert("id".into(), json!(id));
+            let payload = json!({ "v": body }).to_string();
+            let f = decode(&encode(h, payload.as_bytes()).unwrap()).unwrap();
+            proptest::prop_assert_eq!(f.method(), method.as_str());
+            proptest::prop_assert_eq!(f.id(), id.as_str());
+            proptest::prop_assert_eq!(f.payload, payload.into_bytes());
+        }
+    }
 }

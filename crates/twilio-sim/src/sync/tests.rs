@@ -232,3 +232,13 @@ fn if_match_and_unique_names() {
     assert_eq!(r["revision"], "1");
     assert_eq!(s.find(&svc, Kind::Document, &doc).unwrap().data["a"], 2);
 }
+
+proptest::proptest! {
+    #[test]
+    fn cds_routing_never_panics(method in "(GET|POST|PUT|DELETE|PATCH)", path in "(/v3|/v4|/v3/Services/IS[0-9a-f]{2})?(/[A-Za-z%0-9._-]{0,12}){0,5}", body in ".{0,120}") {
+        let (mut s, svc) = store();
+        let body: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+        let req = super::cds::CdsRequest { conn: 1, service: &svc, method: &method, path: &path, params: &Value::Null, if_match: None, body: &body };
+        let _ = super::cds::route(&mut s, &req, T0);
+    }
+}

@@ -572,4 +572,17 @@ mod tests {
             .unwrap()
             .eval(&task_ctx(&t)));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_and_eval_never_panic(src in "[a-z._ ()'\\[\\],=!<>&|0-9A-Z\"-]{0,80}", any in ".{0,80}") {
+            let t = json!({"type": "inbound_call", "n": 5, "tags": ["a"]});
+            for s in [src.as_str(), any.as_str()] {
+                if let Ok(e) = Expr::parse(s) {
+                    let _ = e.eval(&task_ctx(&t));
+                }
+                let _ = parse_operand(s);
+            }
+        }
+    }
 }
