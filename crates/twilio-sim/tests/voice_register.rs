@@ -137,3 +137,21 @@ async fn malformed_frames_are_skipped() {
     let events = edge.get("/_sim/voice/clients").await;
     assert!(events["registered"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn update_token_relistens_on_the_same_socket() {
+    let edge = Edge::start().await;
+    let mut c = edge.registered("alice").await;
+    // device.updateToken(t) re-sends `listen` on the open socket; the reply re-arms tokenWillExpire.
+    c.send(&listen(&token("alice", voice_grant(), now(), 120)))
+        .await;
+    let ServerMessage::Connected(conn) = c.recv().await else {
+        panic!("expected connected")
+    };
+    assert!((118..=120).contains(&conn.token.unwrap().ttl));
+    assert_eq!(
+        edge.get("/_sim/voice/clients").await["registered"][0],
+        "alice",
+        "still registered"
+    );
+}

@@ -48,6 +48,8 @@ pub const MAX_DTMF: usize = 256;
 pub const MAX_MESSAGES: usize = 64;
 /// Ended calls kept for inspection.
 pub const MAX_ENDED_CALLS: usize = 1_000;
+/// Live calls (each holds a UDP socket); more are refused.
+pub const MAX_LIVE_CALLS: usize = 256;
 
 /// Voice error codes the stand-in sends.
 mod code {
@@ -310,6 +312,10 @@ impl State {
         }
     }
 
+    fn live_calls(&self) -> usize {
+        self.calls.values().filter(|c| c.state.is_live()).count()
+    }
+
     fn prune(&mut self) {
         let ended: Vec<CallSid> = self
             .calls
@@ -556,6 +562,13 @@ impl Voice {
         let Some((session, Some(account))) = target else {
             return Err(ApiError::not_found(format!("registered client {identity}")));
         };
+        if st.live_calls() >= MAX_LIVE_CALLS {
+            return Err(ApiError::new(
+                429,
+                20429,
+                "Too many live calls on the stand-in",
+            ));
+        }
         let options = LegOptions {
             ice_lite: true,
             tone_hz: req.tone_hz,
@@ -779,6 +792,25 @@ impl Voice {
             st.send(Some(session), &msg);
             return;
         };
+        let duplicate = st
+            .calls
+            .values()
+            .any(|c| c.state.is_live() && c.temp_id.as_deref() == Some(temp.as_str()));
+        if duplicate {
+            return;
+        }
+        if st.live_calls() >= MAX_LIVE_CALLS {
+            let msg = ServerMessage::Hangup(ServerHangup {
+                callsid: inv.callsid,
+                error: Some(ErrorInfo {
+                    code: code::GENERIC,
+                    message: "Too many live calls on the stand-in".into(),
+                    retry_after: None,
+                }),
+            });
+            st.send(Some(session), &msg);
+            return;
+        }
         let behaviour = st.numbers.get(&to).copied().unwrap_or_default();
         let tone_hz = self.inner.config.outgoing_tone_hz;
         let options = LegOptions {
