@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "login",
     "core_command",
     "device_event",
+    "voice_token",
     "set_language",
 ];
 

@@ -8,20 +8,22 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::mpsc;
-use tsunagi_core::driver::{Driver, DriverConfig, ServerTokens};
+use tsunagi_core::driver::{Driver, DriverConfig, ServerTokens, TokenReply, TokenSource};
 use tsunagi_core::{
     Action, ActionResult, Activity, CallParams, CallSid, Command, DeviceEvent, Event, Input,
     PresenceState, RestResult, SessionConfig,
 };
 use tsunagi_twilio::Pii;
 
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, VoiceSettings};
 use crate::error::AppError;
 use crate::events;
 use crate::server::{Profile, ServerClient, CLIENT_VERSION};
 
 /// The Tauri event the webview's Voice module listens on for [`DeviceCommand`]s.
 pub const DEVICE_EVENT_NAME: &str = "tsunagi:device";
+/// The Tauri event carrying a fresh Access Token to the webview's `Device` (`{ "token": "…" }`).
+pub const VOICE_TOKEN_EVENT_NAME: &str = "tsunagi:voice-token";
 
 /// What the window needs to draw after a (re)load; the event stream says what changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -35,11 +37,15 @@ pub struct Snapshot {
     pub selected: Activity,
     /// The server that signs in.
     pub server_url: String,
+    /// Where the webview's Voice `Device` signals.
+    pub voice: VoiceSettings,
 }
 
 struct Running {
     inputs: mpsc::Sender<Input>,
     session: Pii<String>,
+    /// The latest Access Token, for a Voice `Device` created (or re-created after a reload) mid-session.
+    voice_token: Option<Pii<String>>,
     /// The agent asked to quit: exit once the core has signed out.
     quitting: bool,
 }
@@ -133,6 +139,7 @@ impl AgentHost {
             presence: PresenceState::Offline,
             selected: Activity::Offline,
             server_url: config.server_url.clone(),
+            voice: config.voice.clone(),
         };
         AgentHost {
             config,
@@ -166,8 +173,11 @@ impl AgentHost {
     /// Hands a Voice SDK event to the core.
     pub async fn device(&self, report: DeviceReport) -> Result<(), AppError> {
         let inputs = self.inputs()?;
+        let event = report.into_event();
+        // CallSids and CallParams print redacted callers (Pii), so the event is safe to log.
+        tracing::info!(?event, "Voice device event");
         inputs
-            .send(Input::Device(report.into_event()))
+            .send(Input::Device(event))
             .await
             .map_err(|_| AppError::CoreStopped)
     }
@@ -186,6 +196,14 @@ impl AgentHost {
         let quitting = lock(&self.running).take().is_some_and(|r| r.quitting);
         lock(&self.snapshot).profile = None;
         quitting
+    }
+
+    /// The latest Access Token for the webview's Voice `Device`, if signed in.
+    pub fn voice_token(&self) -> Option<String> {
+        lock(&self.running)
+            .as_ref()
+            .and_then(|r| r.voice_token.as_ref())
+            .map(|t| t.expose().clone())
     }
 
     /// Whether an agent is signed in.
@@ -245,11 +263,14 @@ pub async fn login<R: Runtime>(
         return Err(AppError::AlreadySignedIn);
     }
     let signed = host.server.login(login, password).await?;
-    let tokens = ServerTokens::new(
-        host.server.base(),
-        signed.session_token.expose().clone(),
-        CLIENT_VERSION,
-    );
+    let tokens = SharedTokens {
+        inner: ServerTokens::new(
+            host.server.base(),
+            signed.session_token.expose().clone(),
+            CLIENT_VERSION,
+        ),
+        app: app.clone(),
+    };
     let config = DriverConfig {
         eventbridge_ws: host.config.eventbridge_ws.clone(),
         eventbridge_rest: host.config.eventbridge_rest.clone(),
@@ -264,6 +285,7 @@ pub async fn login<R: Runtime>(
         *running = Some(Running {
             inputs: io.inputs.clone(),
             session: signed.session_token,
+            voice_token: None,
             quitting: false,
         });
         lock(&host.snapshot).profile = Some(signed.profile.clone());
@@ -276,6 +298,29 @@ pub async fn login<R: Runtime>(
         .await
         .map_err(|_| AppError::CoreStopped)?;
     Ok(signed.profile)
+}
+
+/// The server's tokens, also handed to the webview: one Access Token (voice + task_router grants) serves both the
+/// core's TaskRouter socket and the Voice `Device`, and both refresh together, ahead of expiry, on the core's clock.
+struct SharedTokens<R: Runtime> {
+    inner: ServerTokens,
+    app: AppHandle<R>,
+}
+
+impl<R: Runtime> TokenSource for SharedTokens<R> {
+    async fn fetch(&self) -> TokenReply {
+        let reply = self.inner.fetch().await;
+        if let TokenReply::Issued { token, .. } = &reply {
+            if let Some(running) = lock(&self.app.state::<AgentHost>().running).as_mut() {
+                running.voice_token = Some(token.clone());
+            }
+            let payload = serde_json::json!({ "token": token.expose() });
+            if let Err(error) = self.app.emit(VOICE_TOKEN_EVENT_NAME, payload) {
+                tracing::warn!(%error, "could not hand the new token to the Voice device");
+            }
+        }
+        reply
+    }
 }
 
 /// Carries out the core's actions for the shell until the core stops.

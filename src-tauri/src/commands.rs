@@ -53,6 +53,12 @@ pub(crate) async fn core_command(
     host.command(command).await
 }
 
+/// The current Access Token for the webview's Voice `Device` (`null` before sign-in).
+#[tauri::command]
+pub(crate) fn voice_token(host: State<'_, AgentHost>) -> Option<String> {
+    host.voice_token()
+}
+
 /// A Voice SDK event from the webview's `Device`.
 #[tauri::command]
 pub(crate) async fn device_event(

@@ -13,15 +13,30 @@ pub struct ClientConfig {
     pub eventbridge_ws: String,
     /// TaskRouter EventBridge REST base, e.g. `https://event-bridge.twilio.com/v1/wschannels`.
     pub eventbridge_rest: String,
+    /// Where the Voice SDK signals.
+    pub voice: VoiceSettings,
+}
+
+/// The Voice SDK's signaling endpoint, as the webview's `Device` needs it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VoiceSettings {
+    /// Twilio edge when signaling goes to Twilio (`tokyo` for agents in Japan).
+    pub edge: String,
+    /// A signaling URL that replaces Twilio's (`ws://127.0.0.1:8090/signal` for the local stand-in); `None`
+    /// means Twilio's edge.
+    pub signaling: Option<String>,
 }
 
 const LOCAL_SERVER: &str = "http://127.0.0.1:8080";
 const LOCAL_TWILIO_WS: &str = "ws://127.0.0.1:8090/v1/wschannels";
 const LOCAL_TWILIO_REST: &str = "http://127.0.0.1:8090/v1/wschannels";
+const LOCAL_VOICE_SIGNALING: &str = "ws://127.0.0.1:8090/signal";
 
 impl ClientConfig {
-    /// The embedded defaults overridden by `TSUNAGI_SERVER_URL`, `TSUNAGI_EVENTBRIDGE_WS` and
-    /// `TSUNAGI_EVENTBRIDGE_REST`.
+    /// The embedded defaults overridden by `TSUNAGI_SERVER_URL`, `TSUNAGI_EVENTBRIDGE_WS`,
+    /// `TSUNAGI_EVENTBRIDGE_REST`, `TSUNAGI_VOICE_EDGE` and `TSUNAGI_VOICE_SIGNALING` (set it to `twilio` to signal
+    /// through Twilio's edge).
     pub fn from_env() -> Self {
         Self::from_lookup(|key| std::env::var(key).ok())
     }
@@ -37,6 +52,11 @@ impl ClientConfig {
             server_url: pick("TSUNAGI_SERVER_URL", LOCAL_SERVER),
             eventbridge_ws: pick("TSUNAGI_EVENTBRIDGE_WS", LOCAL_TWILIO_WS),
             eventbridge_rest: pick("TSUNAGI_EVENTBRIDGE_REST", LOCAL_TWILIO_REST),
+            voice: VoiceSettings {
+                edge: pick("TSUNAGI_VOICE_EDGE", "tokyo"),
+                signaling: Some(pick("TSUNAGI_VOICE_SIGNALING", LOCAL_VOICE_SIGNALING))
+                    .filter(|s| s != "twilio"),
+            },
         }
     }
 }
@@ -50,6 +70,24 @@ mod tests {
         let c = ClientConfig::from_lookup(|_| None);
         assert_eq!(c.server_url, "http://127.0.0.1:8080");
         assert_eq!(c.eventbridge_ws, "ws://127.0.0.1:8090/v1/wschannels");
+        assert_eq!(
+            c.voice.signaling.as_deref(),
+            Some("ws://127.0.0.1:8090/signal")
+        );
+    }
+
+    #[test]
+    fn voice_can_signal_through_twilio() {
+        let c = ClientConfig::from_lookup(|k| {
+            (k == "TSUNAGI_VOICE_SIGNALING").then(|| "twilio".to_owned())
+        });
+        assert_eq!(
+            c.voice,
+            VoiceSettings {
+                edge: "tokyo".into(),
+                signaling: None
+            }
+        );
     }
 
     #[test]

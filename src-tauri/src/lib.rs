@@ -53,6 +53,7 @@ pub fn run() {
             commands::login,
             commands::core_command,
             commands::device_event,
+            commands::voice_token,
             commands::set_language
         ])
         .run(tauri::generate_context!())

@@ -29,7 +29,9 @@ pub fn init(log_dir: &Path) -> LogGuard {
     };
     let installed = tracing_subscriber::registry()
         .with(filter)
-        .with(fmt::layer().with_writer(std::io::stderr))
+        // No ANSI on either layer: span fields are formatted once and shared, so colour codes on stderr would
+        // also land in the file.
+        .with(fmt::layer().with_ansi(false).with_writer(std::io::stderr))
         .with(file_layer)
         .try_init();
     if let Err(error) = installed {

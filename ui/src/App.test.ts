@@ -1,5 +1,5 @@
 import { flushSync, mount, tick, unmount } from 'svelte';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
 import { CoreClient, type CoreCommand, type Transport } from './lib/core-client';
 import { i18n } from './lib/i18n.svelte';
@@ -15,7 +15,13 @@ function fakeShell() {
     async invoke(command, args) {
       switch (command) {
         case 'get_state':
-          return { profile: null, presence: 'offline', selected: 'offline', serverUrl: 'http://127.0.0.1:8080' };
+          return {
+            profile: null,
+            presence: 'offline',
+            selected: 'offline',
+            serverUrl: 'http://127.0.0.1:8080',
+            voice: { edge: 'tokyo', signaling: null },
+          };
         case 'app_info':
           return { version: '0.1.0', tauriVersion: '2.12.5', os: 'linux' };
         case 'login': {
@@ -31,8 +37,8 @@ function fakeShell() {
           return null;
       }
     },
-    async listen(onEvent) {
-      listener = onEvent;
+    async listen(channel, onEvent) {
+      if (channel === 'event') listener = onEvent;
       return () => {};
     },
   };
@@ -53,7 +59,14 @@ function type(css: string, value: string) {
 }
 
 let app: ReturnType<typeof mount> | undefined;
-beforeEach(() => i18n.set('en'));
+// jsdom has no audio: record what the ringtone element is asked to do.
+const play = vi.spyOn(HTMLMediaElement.prototype, 'play').mockResolvedValue();
+const pause = vi.spyOn(HTMLMediaElement.prototype, 'pause').mockImplementation(() => {});
+beforeEach(() => {
+  i18n.set('en');
+  play.mockClear();
+  pause.mockClear();
+});
 afterEach(() => {
   if (app) unmount(app);
   document.body.innerHTML = '';
@@ -99,6 +112,7 @@ describe('App', () => {
     const shell = await signedIn();
     shell.push({ type: 'ringing', target: task, caller: '+81312345678', crm: { customerName: '山田 花子' } });
     await settle();
+    expect(play).toHaveBeenCalledTimes(1);
     expect(text('.ring .crm-name')).toBe('山田 花子');
     expect(text('.ring .caller')).toBe('+81312345678');
     ($('.ring button.answer') as HTMLButtonElement).click();
@@ -109,6 +123,8 @@ describe('App', () => {
     shell.push({ type: 'callState', target: task, phase: 'wrapUp', muted: false, onHold: false });
     await settle();
     expect($('.ring')).toBeNull();
+    expect(pause).toHaveBeenCalled();
+    expect(play).toHaveBeenCalledTimes(1);
     ($('#wrapup-done') as HTMLButtonElement).click();
     await settle();
     expect(shell.sent.at(-1)).toEqual({ command: 'completeWrapup', task: task.sid });

@@ -40,8 +40,8 @@ describe('CoreClient', () => {
   it('delivers core events and drops anything else', async () => {
     let deliver: (payload: unknown) => void = () => {};
     const t = transport({
-      listen: async (onEvent) => {
-        deliver = onEvent;
+      listen: async (channel, onEvent) => {
+        if (channel === 'event') deliver = onEvent;
         return () => {};
       },
     });

@@ -62,13 +62,32 @@ export interface Profile {
   role: string;
 }
 
+/** Where the Voice `Device` signals: Twilio's edge, or a replacement URL (the local stand-in). */
+export interface VoiceSettings {
+  edge: string;
+  signaling: string | null;
+}
+
 /** What to draw after a (re)load. */
 export interface Snapshot {
   profile: Profile | null;
   presence: PresenceState;
   selected: Activity;
   serverUrl: string;
+  voice: VoiceSettings;
 }
+
+/** A Voice SDK action the core asks of the webview's `Device` (mirrors `DeviceCommand` in src-tauri/src/agent.rs). */
+export type DeviceCommand =
+  | { type: 'accept' | 'reject' | 'disconnect'; call: string }
+  | { type: 'mute'; call: string; muted: boolean }
+  | { type: 'sendDigits'; call: string; digits: string };
+
+/** A Voice SDK event the webview reports (mirrors `DeviceReport` in src-tauri/src/agent.rs). */
+export type DeviceReport =
+  | { type: 'incoming'; call: string; customParameters: Record<string, string>; from: string | null }
+  | { type: 'canceled' | 'accepted' | 'acceptFailed' | 'disconnected'; call: string }
+  | { type: 'muted'; call: string; muted: boolean };
 
 export interface AppInfo {
   version: string;
@@ -76,8 +95,13 @@ export interface AppInfo {
   os: string;
 }
 
-/** The Rust event channel every core event arrives on (`EVENT_NAME` in src-tauri/src/events.rs). */
-export const EVENT_NAME = 'tsunagi:event';
+/** The Rust event channels (src-tauri/src/events.rs, agent.rs): core events, Device commands, fresh tokens. */
+export const CHANNELS = {
+  event: 'tsunagi:event',
+  device: 'tsunagi:device',
+  voiceToken: 'tsunagi:voice-token',
+} as const;
+export type Channel = keyof typeof CHANNELS;
 
 /** Commands by name: their arguments and results (mirrors src-tauri/src/commands.rs). */
 interface Commands {
@@ -85,14 +109,16 @@ interface Commands {
   get_state: { args: Record<string, never>; result: Snapshot };
   login: { args: { login: string; password: string }; result: Profile };
   core_command: { args: { command: CoreCommand }; result: null };
+  device_event: { args: { report: DeviceReport }; result: null };
+  voice_token: { args: Record<string, never>; result: string | null };
   set_language: { args: { lang: Lang }; result: null };
 }
 
 /** How commands and events travel. */
 export interface Transport {
   invoke(command: string, args: Record<string, unknown>): Promise<unknown>;
-  /** Subscribes to the event channel; resolves to an unsubscribe function. */
-  listen(onEvent: (payload: unknown) => void): Promise<() => void>;
+  /** Subscribes to one event channel; resolves to an unsubscribe function. */
+  listen(channel: Channel, onEvent: (payload: unknown) => void): Promise<() => void>;
 }
 
 /** A command the Rust side refused, with its stable `kind` (see `AppError` in src-tauri/src/error.rs). */
@@ -162,6 +188,29 @@ export class CoreClient {
     await this.call('core_command', { command });
   }
 
+  /** Reports a Voice SDK event to the core. */
+  async deviceEvent(report: DeviceReport): Promise<void> {
+    await this.call('device_event', { report });
+  }
+
+  /** The current Access Token for the Voice `Device`, or null before sign-in. */
+  voiceToken(): Promise<string | null> {
+    return this.call('voice_token', {});
+  }
+
+  /** Calls `onCommand` for every Device action the core asks for. */
+  onDeviceCommand(onCommand: (command: DeviceCommand) => void): Promise<() => void> {
+    return this.transport.listen('device', (payload) => onCommand(payload as DeviceCommand));
+  }
+
+  /** Calls `onToken` with every fresh Access Token (the core refreshes it ahead of expiry). */
+  onVoiceToken(onToken: (token: string) => void): Promise<() => void> {
+    return this.transport.listen('voiceToken', (payload) => {
+      const token = (payload as { token?: unknown } | null)?.token;
+      if (typeof token === 'string') onToken(token);
+    });
+  }
+
   /** Tells the Rust side the UI's language, so the tray menu and notifications speak it too. */
   async setLanguage(lang: Lang): Promise<void> {
     await this.call('set_language', { lang });
@@ -169,7 +218,7 @@ export class CoreClient {
 
   /** Calls `onEvent` for every well-formed event; anything else is dropped with a console warning. */
   onEvent(onEvent: (event: CoreEvent) => void): Promise<() => void> {
-    return this.transport.listen((payload) => {
+    return this.transport.listen('event', (payload) => {
       if (isCoreEvent(payload)) onEvent(payload);
       else console.warn('tsunagi: ignoring an unknown event', payload);
     });
@@ -180,6 +229,6 @@ export class CoreClient {
 export function tauriTransport(): Transport {
   return {
     invoke: (command, args) => invoke(command, args),
-    listen: (onEvent) => listen(EVENT_NAME, (event) => onEvent(event.payload)),
+    listen: (channel, onEvent) => listen(CHANNELS[channel], (event) => onEvent(event.payload)),
   };
 }

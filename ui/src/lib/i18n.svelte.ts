@@ -21,6 +21,7 @@ interface Messages {
   loginErrors: Record<string, string>;
   hello: (name: string) => string;
   connection: { connecting: string; connected: string; reconnecting: (s: number) => string; stopped: string };
+  voice: Record<'off' | 'registering' | 'registered' | 'unregistered' | 'error', string>;
   incoming: string;
   unknownCaller: string;
   answer: string;
@@ -67,6 +68,13 @@ const MESSAGES: Record<Lang, Messages> = {
       reconnecting: (s) => `Connection lost — retrying in ${s} s`,
       stopped: 'Disconnected',
     },
+    voice: {
+      off: 'Phone: off',
+      registering: 'Phone: connecting…',
+      registered: 'Phone: ready',
+      unregistered: 'Phone: not registered',
+      error: 'Phone: error',
+    },
     incoming: 'Incoming call',
     unknownCaller: 'Unknown caller',
     answer: 'Answer',
@@ -110,6 +118,13 @@ const MESSAGES: Record<Lang, Messages> = {
       connected: '接続済み',
       reconnecting: (s) => `接続が切れました — ${s} 秒後に再接続します`,
       stopped: '切断',
+    },
+    voice: {
+      off: '電話: オフ',
+      registering: '電話: 接続中…',
+      registered: '電話: 準備完了',
+      unregistered: '電話: 未登録',
+      error: '電話: エラー',
     },
     incoming: '着信',
     unknownCaller: '番号不明',
