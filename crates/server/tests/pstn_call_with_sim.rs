@@ -15,8 +15,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 use tsunagi_twilio::pstream::{
-    decode_params, ClientAnswer, ClientMessage, Frame, Listen, Register, RegisterMedia, ServerMessage,
-    HEARTBEAT,
+    decode_params, ClientAnswer, ClientMessage, Frame, Listen, Register, RegisterMedia,
+    ServerMessage, HEARTBEAT,
 };
 use tsunagi_twilio_sim::media::{LegOptions, MediaConfig, MediaLeg};
 use tsunagi_twilio_sim::{Config as SimConfig, Sim};
@@ -62,10 +62,13 @@ configuration = '{{"task_routing":{{"filters":[],"default_filter":{{"queue":"All
     )
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn send(ws: &mut Ws, m: &ClientMessage) {
-    ws.send(Message::Text(m.encode().into())).await.expect("send");
+    ws.send(Message::Text(m.encode().into()))
+        .await
+        .expect("send");
 }
 
 /// The next PStream message (heartbeats echoed, as the SDK does).
@@ -78,7 +81,10 @@ async fn recv(ws: &mut Ws) -> ServerMessage {
             .expect("frame");
         let Message::Text(text) = msg else { continue };
         match ServerMessage::decode(text.as_bytes()).expect("decodable") {
-            Frame::Heartbeat => ws.send(Message::Text(HEARTBEAT.into())).await.expect("echo"),
+            Frame::Heartbeat => ws
+                .send(Message::Text(HEARTBEAT.into()))
+                .await
+                .expect("echo"),
             Frame::Message(m) => return m,
         }
     }
@@ -90,18 +96,26 @@ async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
         if let Some(v) = f().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_call_reaches_the_agent_device_through_the_server() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let public = format!("http://{}", listener.local_addr().expect("addr"));
-    let sim = Sim::start_on(SimConfig::from_toml(&sim_config(&public)).expect("sim config"), "127.0.0.1:0")
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .expect("sim");
+        .expect("bind");
+    let public = format!("http://{}", listener.local_addr().expect("addr"));
+    let sim = Sim::start_on(
+        SimConfig::from_toml(&sim_config(&public)).expect("sim config"),
+        "127.0.0.1:0",
+    )
+    .await
+    .expect("sim");
     let app = test_app_from(config_with(&sim.base_url(), &public)).await;
     let router = app.router.clone();
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -119,9 +133,13 @@ async fn a_customer_call_reaches_the_agent_device_through_the_server() {
 
     // The agent signs in to the server and registers its Voice client with the server-issued token.
     let session = app.login("tanaka", "pw").await;
-    let (status, issued) = app.json(authed("POST", "/v1/token", &session, Some("1.0.0"))).await;
+    let (status, issued) = app
+        .json(authed("POST", "/v1/token", &session, Some("1.0.0")))
+        .await;
     assert_eq!(status, StatusCode::OK, "{issued}");
-    let (mut device, _) = tokio_tungstenite::connect_async(format!("{}/signal", sim.ws_url())).await.expect("signal");
+    let (mut device, _) = tokio_tungstenite::connect_async(format!("{}/signal", sim.ws_url()))
+        .await
+        .expect("signal");
     send(
         &mut device,
         &ClientMessage::Listen(Listen {
@@ -131,8 +149,17 @@ async fn a_customer_call_reaches_the_agent_device_through_the_server() {
         }),
     )
     .await;
-    assert!(matches!(recv(&mut device).await, ServerMessage::Connected(_)));
-    send(&mut device, &ClientMessage::Register(Register { media: RegisterMedia { audio: true } })).await;
+    assert!(matches!(
+        recv(&mut device).await,
+        ServerMessage::Connected(_)
+    ));
+    send(
+        &mut device,
+        &ClientMessage::Register(Register {
+            media: RegisterMedia { audio: true },
+        }),
+    )
+    .await;
     assert!(matches!(recv(&mut device).await, ServerMessage::Ready(_)));
 
     // The customer calls.
@@ -147,12 +174,26 @@ async fn a_customer_call_reaches_the_agent_device_through_the_server() {
     let customer_call = customer["sid"].as_str().expect("sid").to_owned();
 
     // The agent's Device rings with the reconciler's join keys.
-    let ServerMessage::Invite(inv) = recv(&mut device).await else { panic!("expected invite") };
+    let ServerMessage::Invite(inv) = recv(&mut device).await else {
+        panic!("expected invite")
+    };
     let params = decode_params(&inv.parameters.params);
-    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let param = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let (task, reservation) = (param("TaskSid"), param("ReservationSid"));
-    assert!(task.starts_with("WT") && reservation.starts_with("WR"), "{params:?}");
-    assert_eq!(inv.parameters.from, CUSTOMER_PHONE, "caller id is the customer's number");
+    assert!(
+        task.starts_with("WT") && reservation.starts_with("WR"),
+        "{params:?}"
+    );
+    assert_eq!(
+        inv.parameters.from, CUSTOMER_PHONE,
+        "caller id is the customer's number"
+    );
     assert_eq!(inv.parameters.to, "client:agent_1024");
     let agent_call = inv.parameters.call_sid.to_string();
 
@@ -166,23 +207,47 @@ async fn a_customer_call_reaches_the_agent_device_through_the_server() {
         .json()
         .await
         .expect("json");
-    let attrs: Value = serde_json::from_str(t["attributes"].as_str().expect("attributes")).expect("json");
+    let attrs: Value =
+        serde_json::from_str(t["attributes"].as_str().expect("attributes")).expect("json");
     assert_eq!(attrs["call_sid"], customer_call.as_str());
     assert_eq!(attrs["customer_id"], "C-000123");
-    assert_eq!(attrs["customer_name_enc"], "%E5%B1%B1%E7%94%B0%20%E8%8A%B1%E5%AD%90");
+    assert_eq!(
+        attrs["customer_name_enc"],
+        "%E5%B1%B1%E7%94%B0%20%E8%8A%B1%E5%AD%90"
+    );
 
     let (_leg, answer) = MediaLeg::answer(
         &MediaConfig::default(),
         &inv.sdp,
-        LegOptions { ice_lite: false, tone_hz: Some(1000.0) },
+        LegOptions {
+            ice_lite: false,
+            tone_hz: Some(1000.0),
+        },
     )
     .expect("answer");
-    send(&mut device, &ClientMessage::Answer(ClientAnswer { callsid: inv.callsid.into(), sdp: answer })).await;
+    send(
+        &mut device,
+        &ClientMessage::Answer(ClientAnswer {
+            callsid: inv.callsid.into(),
+            sdp: answer,
+        }),
+    )
+    .await;
 
     // The server learns the whole tuple from the stand-in's callbacks.
     let active = eventually("the server's active call with its conference", async || {
-        let (status, v) = app.json(authed("GET", "/v1/agents/me/active-call", &session, Some("1.0.0"))).await;
-        (status == StatusCode::OK && v["conference_sid"].is_string() && v["agent_call_sid"].is_string()).then_some(v)
+        let (status, v) = app
+            .json(authed(
+                "GET",
+                "/v1/agents/me/active-call",
+                &session,
+                Some("1.0.0"),
+            ))
+            .await;
+        (status == StatusCode::OK
+            && v["conference_sid"].is_string()
+            && v["agent_call_sid"].is_string())
+        .then_some(v)
     })
     .await;
     assert_eq!(active["task_sid"], task.as_str());
@@ -199,14 +264,24 @@ async fn a_customer_call_reaches_the_agent_device_through_the_server() {
         .json()
         .await
         .expect("json");
-    let room = conf.as_array().and_then(|a| a.iter().find(|c| c["sid"] == cf.as_str())).expect("conference");
+    let room = conf
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["sid"] == cf.as_str()))
+        .expect("conference");
     assert_eq!(room["friendly_name"], task.as_str());
     assert_eq!(room["region"], "jp1");
     assert_eq!(room["participants"].as_array().map(Vec::len), Some(2));
 
     // The agent hangs up through the server: the conference ends, the Device gets `hangup`, the caller's call
     // completes, the task wraps; finishing wrap-up completes it.
-    let (status, body) = app.json(authed("POST", &format!("/v1/calls/{task}/hangup"), &session, Some("1.0.0"))).await;
+    let (status, body) = app
+        .json(authed(
+            "POST",
+            &format!("/v1/calls/{task}/hangup"),
+            &session,
+            Some("1.0.0"),
+        ))
+        .await;
     assert!(status.is_success(), "{status} {body}");
     assert!(matches!(recv(&mut device).await, ServerMessage::Hangup(_)));
     eventually("the task to wrap", async || {
@@ -222,7 +297,7 @@ async fn a_customer_call_reaches_the_agent_device_through_the_server() {
         (t["assignment_status"] == "wrapping").then_some(())
     })
     .await;
-    eventually("the customer's call to complete", async || {
+    let c = eventually("the customer's call to complete", async || {
         let c: Value = http
             .get(format!("{}/_sim/calls/{customer_call}", sim.base_url()))
             .send()
@@ -231,9 +306,22 @@ async fn a_customer_call_reaches_the_agent_device_through_the_server() {
             .json()
             .await
             .ok()?;
-        (c["status"] == "completed").then_some(())
+        (c["status"] == "completed").then_some(c)
     })
     .await;
-    let (status, body) = app.json(authed("POST", &format!("/v1/calls/{task}/complete"), &session, Some("1.0.0"))).await;
+    // Every webhook the call fetched (inbound, wait URL by GET, Enqueue action) passed the server's signature check.
+    assert_eq!(c["errors"], json!([]), "{c}");
+    assert_eq!(
+        c["heard"][0]["detail"], "ja-JP:ただいま電話が混み合っております。このままお待ちください。",
+        "{c}"
+    );
+    let (status, body) = app
+        .json(authed(
+            "POST",
+            &format!("/v1/calls/{task}/complete"),
+            &session,
+            Some("1.0.0"),
+        ))
+        .await;
     assert!(status.is_success(), "{status} {body}");
 }
