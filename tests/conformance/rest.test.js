@@ -80,6 +80,19 @@ test('twilio 6.2.0 REST against the stand-in', async (t) => {
     await rejects(ws.workers(w.sid).fetch(), 404, 20404);
   });
 
+  await t.test('task queues and workflows: create, update, delete (refused while referenced)', async () => {
+    const q = await ws.taskQueues.create({ friendlyName: 'Overflow', targetWorkers: "department_id == 'support'" });
+    assert.match(q.sid, /^WQ[0-9a-f]{32}$/);
+    const upd = await ws.taskQueues(q.sid).update({ targetWorkers: '1 == 1', friendlyName: 'Overflow (all)' });
+    assert.equal(upd.targetWorkers, '1 == 1');
+    assert.equal(upd.friendlyName, 'Overflow (all)');
+    const wf = await ws.workflows.create({ friendlyName: 'overflow', configuration: JSON.stringify({ task_routing: { default_filter: { queue: q.sid } } }) });
+    await rejects(ws.taskQueues(q.sid).remove(), 400, 20001);
+    assert.equal(await ws.workflows(wf.sid).remove(), true);
+    assert.equal(await ws.taskQueues(q.sid).remove(), true);
+    await rejects(ws.taskQueues(q.sid).fetch(), 404, 20404);
+  });
+
   await t.test('bad input: Twilio error shape, nothing changes', async () => {
     await rejects(ws.tasks.create({ workflowSid: IDS.WW, attributes: '{broken' }), 400, 20001);
     await rejects(ws.workers(IDS.ALICE).update({ activitySid: 'WA000000000000000000000000000000ff' }), 404, 20404);

@@ -454,6 +454,19 @@ fn dispatch(s: &Arc<Shared>, r: &Req) -> Result<(StatusCode, Value), ApiError> {
             let tr = lock(&s.tr);
             ok(queue_json(&tr, &r.base, tr.queue(&ws, q)?))
         }
+        (&M::POST, ["TaskQueues", q]) => {
+            let sid = s.with_tr(|tr, now| tr.update_queue(&ws, q, p, now))?;
+            let tr = lock(&s.tr);
+            ok(queue_json(&tr, &r.base, tr.queue(&ws, sid.as_str())?))
+        }
+        (&M::DELETE, ["TaskQueues", q]) => {
+            s.with_tr(|tr, _| tr.delete_queue(&ws, q))?;
+            gone()
+        }
+        (&M::DELETE, ["Workflows", w]) => {
+            s.with_tr(|tr, _| tr.delete_workflow(&ws, w))?;
+            gone()
+        }
         (&M::GET, ["TaskQueues", q, "Statistics"])
         | (&M::GET, ["TaskQueues", q, "RealTimeStatistics"])
         | (&M::GET, ["TaskQueues", q, "CumulativeStatistics"]) => {

@@ -112,6 +112,9 @@ pub struct TaskRouter {
     /// A task was created and awaits its first routing pass (routing is asynchronous, as on Twilio: the create
     /// response shows the task `pending`).
     route_due: bool,
+    /// Set by the call engine (`crate::calls`): a `conference` instruction records itself on the reservation,
+    /// which stays pending until the worker's leg answers (backend-spec §9); unset, it accepts at once.
+    pub defer_conference: bool,
 }
 
 fn parse_sid<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, ApiError> {
@@ -135,6 +138,7 @@ impl TaskRouter {
             events: Default::default(),
             effects: Vec::new(),
             route_due: false,
+            defer_conference: false,
         }
     }
 
@@ -894,6 +898,96 @@ impl TaskRouter {
         Ok(sid)
     }
 
+    /// Updates a queue (`FriendlyName`, `TargetWorkers`, `ReservationActivitySid`, `AssignmentActivitySid`).
+    pub fn update_queue(
+        &mut self,
+        ws: &WorkspaceSid,
+        sid: &str,
+        p: &Params,
+        now: UnixMillis,
+    ) -> Result<TaskQueueSid, ApiError> {
+        let q = self.queue(ws, sid)?.sid;
+        let target = match p.str("TargetWorkers") {
+            Some(t) => Some((
+                Expr::parse(&t).map_err(|e| ApiError::invalid(format!("TargetWorkers: {e}")))?,
+                t,
+            )),
+            None => None,
+        };
+        let ra = p
+            .str("ReservationActivitySid")
+            .map(|a| self.activity(ws, &a).map(|a| a.sid))
+            .transpose()?;
+        let aa = p
+            .str("AssignmentActivitySid")
+            .map(|a| self.activity(ws, &a).map(|a| a.sid))
+            .transpose()?;
+        let queue = self
+            .queues
+            .get_mut(&q)
+            .ok_or_else(|| ApiError::not_found(sid))?;
+        if let Some((e, t)) = target {
+            queue.target_expr = e;
+            queue.target_workers = t;
+        }
+        if let Some(n) = p.str("FriendlyName").filter(|n| !n.is_empty()) {
+            queue.name = n;
+        }
+        if ra.is_some() {
+            queue.reservation_activity = ra;
+        }
+        if aa.is_some() {
+            queue.assignment_activity = aa;
+        }
+        queue.updated = now;
+        self.route(now);
+        Ok(q)
+    }
+
+    /// Deletes a queue no workflow references and no live task sits in.
+    pub fn delete_queue(&mut self, ws: &WorkspaceSid, sid: &str) -> Result<(), ApiError> {
+        let q = self.queue(ws, sid)?.sid;
+        if self
+            .workflows_of(ws)
+            .any(|w| w.routing.queue_refs().any(|r| r == q.as_str()))
+        {
+            return Err(ApiError::new(
+                400,
+                20001,
+                format!("TaskQueue {sid} is referenced by a Workflow"),
+            ));
+        }
+        if self
+            .tasks_of(ws)
+            .any(|t| t.queue == Some(q) && t.status.is_live())
+        {
+            return Err(ApiError::new(
+                400,
+                20001,
+                format!("TaskQueue {sid} has live Tasks"),
+            ));
+        }
+        self.queues.remove(&q);
+        Ok(())
+    }
+
+    /// Deletes a workflow no live task uses.
+    pub fn delete_workflow(&mut self, ws: &WorkspaceSid, sid: &str) -> Result<(), ApiError> {
+        let w = self.workflow(ws, sid)?.sid;
+        if self
+            .tasks_of(ws)
+            .any(|t| t.workflow == w && t.status.is_live())
+        {
+            return Err(ApiError::new(
+                400,
+                20001,
+                format!("Workflow {sid} has live Tasks"),
+            ));
+        }
+        self.workflows.remove(&w);
+        Ok(())
+    }
+
     /// Creates a workflow (REST `POST /Workflows`).
     pub fn create_workflow(
         &mut self,
@@ -1334,7 +1428,17 @@ impl TaskRouter {
                         "Conference instruction requires a valid From",
                     ));
                 }
-                self.accept(&rsid, instruction, post_work, now);
+                if action == "conference" && self.defer_conference {
+                    let r = self.reservations.get_mut(&rsid);
+                    let Some(r) = r.filter(|r| r.instruction.is_none()) else {
+                        return Err(not_pending(40136));
+                    };
+                    r.instruction = instruction;
+                    r.updated = now;
+                    r.version += 1;
+                } else {
+                    self.accept(&rsid, instruction, post_work, now);
+                }
             }
             "rejected" | "reject" => {
                 if status != ResStatus::Pending {
@@ -1413,7 +1517,9 @@ impl TaskRouter {
         let Some(r) = self.reservations.get_mut(rsid) else {
             return;
         };
-        r.instruction = instruction;
+        if instruction.is_some() {
+            r.instruction = instruction;
+        }
         let (task, worker) = (r.task, r.worker);
         let queue = self.tasks.get(&task).and_then(|t| t.queue);
         if let Some(t) = self.tasks.get_mut(&task) {
