@@ -22,6 +22,7 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+pub mod device;
 pub mod sim;
 
 /// The configuration used by tests; `twilio_base` points every Twilio base URL at a stand-in.

@@ -15,6 +15,8 @@ pub const OFFLINE: &str = "WA00000000000000000000000000000001";
 pub const AVAILABLE: &str = "WA00000000000000000000000000000002";
 pub const WORKFLOW: &str = "WW66666666666666666666666666666666";
 pub const QUEUE: &str = "WQ99999999999999999999999999999999";
+/// The company number whose Voice URL is the server's inbound webhook.
+pub const COMPANY_NUMBER: &str = "+81501234567";
 
 pub struct Stack {
     pub sim: Sim,
@@ -63,6 +65,12 @@ webhook_retry_delays_ms = [50, 50]
 sid = "{ACCOUNT}"
 auth_token = "{AUTH_TOKEN}"
 api_keys = [{{ sid = "SK11111111111111111111111111111111", secret = "{KEY_SECRET}" }}]
+[voice]
+heartbeat_ms = 1000
+[[numbers]]
+number = "{COMPANY_NUMBER}"
+account = "{ACCOUNT}"
+voice_url = "{public}/twilio/voice/inbound"
 [[workspaces]]
 account = "{ACCOUNT}"
 sid = "{WORKSPACE}"
@@ -127,6 +135,42 @@ impl Stack {
         form: &[(&str, &str)],
     ) -> (u16, Value) {
         let url = format!("{}/v1/Workspaces/{WORKSPACE}/{path}", self.sim.base_url());
+        let mut req = self
+            .http
+            .request(method, url)
+            .basic_auth("SK11111111111111111111111111111111", Some(KEY_SECRET));
+        if !form.is_empty() {
+            req = req.form(form);
+        }
+        let resp = req.send().await.expect("sim reachable");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A JSON POST to the stand-in's control API.
+    pub async fn control(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.sim.base_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("sim reachable");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A Voice REST call (`/2010-04-01/Accounts/{AC}/…`) with the API key.
+    pub async fn voice(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{ACCOUNT}/{path}",
+            self.sim.base_url()
+        );
         let mut req = self
             .http
             .request(method, url)

@@ -1,0 +1,159 @@
+//! Scenario 1 end to end over real sockets: a PSTN caller dials the company number on the stand-in, the stand-in
+//! fetches the server's Voice webhook (CRM lookup, `<Enqueue>`), routes the task to the available owner, the
+//! server's assignment callback answers the jp1 conference instruction, the agent's Device (registered with a
+//! token from the server) rings with the TaskSid and answers; the server pushes the ConferenceSid and the
+//! customer to the agent, and hold, unhold, hang-up and completion act on the real conference and task.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::device::{param, Device};
+use common::sim::*;
+use common::*;
+use futures_util::StreamExt as _;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_event(ws: &mut Ws) -> Value {
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("an event in time");
+        if let Message::Text(t) = frame.expect("open").expect("frame") {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_call_to_the_owner_with_context_push_hold_hangup_and_completion() {
+    let s = stack(true).await;
+    s.app.seed_crm().await;
+    s.set_activity(OWNER_WORKER, AVAILABLE).await;
+    let session = s.app.login("tanaka", "pw").await;
+    let (status, token) = s
+        .app
+        .json(authed("POST", "/v1/token", &session, Some("1.0.0")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut device = Device::register(&s.sim.ws_url(), token["token"].as_str().unwrap()).await;
+    let mut req = format!("{}/v1/events", s.public.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {session}").parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("x-client-version", "1.0.0".parse().unwrap());
+    let (mut events, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+
+    // The customer (a known caller) dials the company number.
+    let (status, placed) = s
+        .control(
+            "/_sim/calls",
+            json!({"from": "+81312345678", "to": COMPANY_NUMBER, "tone_hz": 440.0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{placed}");
+    let customer = placed["sid"].as_str().unwrap().to_owned();
+
+    // The owner's Device rings with the join keys, and answers.
+    let invite = device.invite().await;
+    let task = param(&invite, "TaskSid");
+    assert!(
+        task.starts_with("WT") && param(&invite, "ReservationSid").starts_with("WR"),
+        "{:?}",
+        invite.parameters
+    );
+    device.answer(&invite).await;
+    let agent_leg = invite.callsid.to_string();
+
+    // The server tells the agent which conference and customer this is.
+    let ctx = loop {
+        let e = next_event(&mut events).await;
+        if e["type"] == "call.context" && e["customer_call_sid"] == customer.as_str() {
+            break e;
+        }
+    };
+    assert_eq!(ctx["task_sid"], task.as_str());
+    assert_eq!(ctx["agent_call_sid"], agent_leg.as_str());
+    assert_eq!(ctx["customer"]["name"], "山田 花子");
+    let cf = ctx["conference_sid"].as_str().unwrap().to_owned();
+    let (_, conf) = s
+        .voice(Method::GET, &format!("Conferences/{cf}.json"), &[])
+        .await;
+    assert_eq!(conf["friendly_name"], task.as_str());
+    assert_eq!(conf["region"], "jp1");
+
+    // Hold and unhold the customer through the server.
+    for (action, held) in [("hold", true), ("unhold", false)] {
+        let (status, body) = s
+            .app
+            .json(authed(
+                "POST",
+                &format!("/v1/calls/{task}/{action}"),
+                &session,
+                Some("1.0.0"),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{action}: {body}");
+        let (_, p) = s
+            .voice(
+                Method::GET,
+                &format!("Conferences/{cf}/Participants/{customer}.json"),
+                &[],
+            )
+            .await;
+        assert_eq!(p["hold"], held, "{p}");
+    }
+
+    // Hang up through the server (twice: idempotent): the conference ends, the agent is told, the task wraps.
+    for _ in 0..2 {
+        let (status, body) = s
+            .app
+            .json(authed(
+                "POST",
+                &format!("/v1/calls/{task}/hangup"),
+                &session,
+                Some("1.0.0"),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+    let ended = loop {
+        let e = next_event(&mut events).await;
+        if e["type"] == "call.ended" {
+            break e;
+        }
+    };
+    assert_eq!(ended["task_sid"], task.as_str());
+    let (_, conf) = s
+        .voice(Method::GET, &format!("Conferences/{cf}.json"), &[])
+        .await;
+    assert_eq!(conf["status"], "completed");
+    s.eventually("the task to wrap up", || async {
+        let (_, t) = s.tr(Method::GET, &format!("Tasks/{task}"), &[]).await;
+        (t["assignment_status"] == "wrapping").then_some(())
+    })
+    .await;
+
+    // Finishing wrap-up completes the task.
+    let (status, _) = s
+        .app
+        .json(authed(
+            "POST",
+            &format!("/v1/calls/{task}/complete"),
+            &session,
+            Some("1.0.0"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, t) = s.tr(Method::GET, &format!("Tasks/{task}"), &[]).await;
+    assert_eq!(t["assignment_status"], "completed");
+}
