@@ -22,7 +22,7 @@ use tsunagi_core::{
     Target,
 };
 
-use crate::recorder::Recorder;
+use crate::recorder::{wall_ms, Recorder, Ring};
 use crate::stack::{Stack, CLIENT_VERSION};
 
 /// How the scripted agent behaves.
@@ -156,12 +156,12 @@ fn on_event(
             target, task, call, ..
         } => {
             if let Some(task) = task {
-                recorder
-                    .lock()
-                    .rings
-                    .entry(task)
-                    .or_default()
-                    .push((index, now));
+                let ring = Ring {
+                    agent: index,
+                    at: now,
+                    wall_ms: wall_ms(),
+                };
+                recorder.lock().rings.entry(task).or_default().push(ring);
                 if call.is_none() {
                     // The agent leg the server would dial, arriving at the (simulated) Device.
                     let call =

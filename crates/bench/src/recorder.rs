@@ -11,14 +11,32 @@ use tsunagi_core::{Activity, ConnectionState, ErrorKind, PresenceState, TaskSid}
 /// Everything recorded so far.
 #[derive(Debug, Default)]
 pub struct Log {
-    /// Per task: every ring (agent index, when).
-    pub rings: HashMap<TaskSid, Vec<(usize, Instant)>>,
+    /// Per task: every ring.
+    pub rings: HashMap<TaskSid, Vec<Ring>>,
     /// Per task: how many times a core reported the call connected.
     pub connected: HashMap<TaskSid, u32>,
     /// Per task: when a core reported it ended (wrap-up completed).
     pub ended: HashMap<TaskSid, Instant>,
     /// Per agent.
     pub agents: Vec<AgentLog>,
+}
+
+/// One `Ringing` event out of a core.
+#[derive(Debug, Clone, Copy)]
+pub struct Ring {
+    /// Which agent.
+    pub agent: usize,
+    /// When (monotonic).
+    pub at: Instant,
+    /// When (Unix ms), to line up with the stand-in's log.
+    pub wall_ms: u64,
+}
+
+/// The wall clock in Unix milliseconds (0 before 1970).
+pub fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// One agent's latest state and history of connection changes.

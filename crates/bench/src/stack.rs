@@ -324,29 +324,56 @@ impl Stack {
         Ok(out)
     }
 
-    /// Every worker's activity name, by worker SID, as the stand-in has it.
+    /// Every worker's activity name, by worker SID, as the stand-in has it (all pages).
     pub async fn worker_activities(
         &self,
     ) -> Result<std::collections::HashMap<String, String>, BenchError> {
-        let (status, body) = self
-            .taskrouter(reqwest::Method::GET, "Workers", &[("PageSize", "1000")])
-            .await?;
-        let list = body["workers"]
-            .as_array()
-            .ok_or_else(|| unexpected("list workers", status, &body))?;
-        if list.len() < self.agents {
-            return Err(BenchError::Setup(format!(
-                "the stand-in listed {} of {} workers (paging)",
-                list.len(),
-                self.agents
-            )));
-        }
-        Ok(list
-            .iter()
-            .filter_map(|w| {
+        let mut out = std::collections::HashMap::new();
+        for page in 0.. {
+            let page = page.to_string();
+            let (status, body) = self
+                .taskrouter(
+                    reqwest::Method::GET,
+                    "Workers",
+                    &[("PageSize", "1000"), ("Page", &page)],
+                )
+                .await?;
+            let list = body["workers"]
+                .as_array()
+                .ok_or_else(|| unexpected("list workers", status, &body))?;
+            out.extend(list.iter().filter_map(|w| {
                 Some((
                     w["sid"].as_str()?.to_owned(),
                     w["activity_name"].as_str()?.to_owned(),
+                ))
+            }));
+            if list.len() < 1000 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stand-in's log of EventBridge pushes of `event_type`: (worker SID, Unix ms). The log is bounded
+    /// (the oldest entries go first), so very long runs may see only the latest pushes.
+    pub async fn pushes(&self, event_type: &str) -> Result<Vec<(String, u64)>, BenchError> {
+        let resp = self
+            .http
+            .get(format!("{}/_sim/events", self.sim.base_url()))
+            .query(&[("kind", "eventbridge.push")])
+            .send()
+            .await?;
+        let (status, body) = status_json(resp).await;
+        let log = body["log"]
+            .as_array()
+            .ok_or_else(|| unexpected("sim events", status, &body))?;
+        Ok(log
+            .iter()
+            .filter(|e| e["data"]["event_type"] == event_type)
+            .filter_map(|e| {
+                Some((
+                    e["data"]["worker"].as_str()?.to_owned(),
+                    e["at_ms"].as_u64()?,
                 ))
             })
             .collect())
