@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::{Codec, CodecExtra, FormatParams};
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig, RtcError};
@@ -63,16 +64,51 @@ struct Observed {
     detector: ToneDetector,
     connected: bool,
     ice: Option<String>,
+    /// Digits received as RFC 4733 telephone events.
+    dtmf: String,
+    /// (event, RTP time) of the last ended event: the end packet is sent three times.
+    last_end: Option<(u8, u64)>,
 }
 
-fn new_rtc(ice_lite: bool) -> Rtc {
+/// Digits kept per leg.
+const MAX_DTMF: usize = 256;
+
+/// The keypad character of an RFC 4733 event code (§3.2).
+fn dtmf_char(event: u8) -> Option<char> {
+    match event {
+        0..=9 => char::from_digit(u32::from(event), 10),
+        10 => Some('*'),
+        11 => Some('#'),
+        12..=15 => Some(char::from(b'A' + (event - 12))),
+        _ => None,
+    }
+}
+
+/// Payload type offered for `telephone-event/8000` (a dynamic PT, as libwebrtc and Twilio use).
+const TELEPHONE_EVENT_PT: u8 = 101;
+
+fn new_rtc(ice_lite: bool, telephone_event: bool) -> Rtc {
     static CRYPTO: Once = Once::new();
     CRYPTO.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
-    RtcConfig::new()
+    let mut config = RtcConfig::new()
         .set_ice_lite(ice_lite)
         .clear_codecs()
-        .enable_pcmu(true, false)
-        .build(Instant::now())
+        .enable_pcmu(true, false);
+    if telephone_event {
+        let format = FormatParams {
+            telephone_event_max: Some(15),
+            ..FormatParams::default()
+        };
+        config.codec_config().add_config(
+            TELEPHONE_EVENT_PT.into(),
+            None,
+            Codec::Tele,
+            Frequency::EIGHT_KHZ,
+            None,
+            format,
+        );
+    }
+    config.build(Instant::now())
 }
 
 fn bind(config: &MediaConfig, rtc: &mut Rtc) -> Result<(UdpSocket, SocketAddr), MediaError> {
@@ -144,7 +180,7 @@ impl std::fmt::Debug for PendingOffer {
 impl PendingOffer {
     /// Binds a socket and writes a sendrecv PCMU offer (CRLF) with one host candidate.
     pub fn new(config: &MediaConfig, options: LegOptions) -> Result<(Self, String), MediaError> {
-        let mut rtc = new_rtc(options.ice_lite);
+        let mut rtc = new_rtc(options.ice_lite, config.telephone_event);
         let (socket, local) = bind(config, &mut rtc)?;
         let mut api = rtc.sdp_api();
         let mid = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
@@ -204,7 +240,7 @@ impl MediaLeg {
     ) -> Result<(Self, String), MediaError> {
         let offer =
             SdpOffer::from_sdp_string(offer_sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
-        let mut rtc = new_rtc(options.ice_lite);
+        let mut rtc = new_rtc(options.ice_lite, config.telephone_event);
         let (socket, local) = bind(config, &mut rtc)?;
         let answer = rtc.sdp_api().accept_offer(offer)?;
         let leg = Self::spawn(rtc, socket, local, None, config, options)?;
@@ -257,6 +293,11 @@ impl MediaLeg {
     /// What the leg has received so far.
     pub fn report(&self) -> AudioReport {
         crate::shared::lock(&self.observed).detector.report()
+    }
+
+    /// DTMF digits received in-band (RFC 4733 telephone events), in order.
+    pub fn dtmf(&self) -> String {
+        crate::shared::lock(&self.observed).dtmf.clone()
     }
 
     /// Whether ICE and DTLS completed.
@@ -357,9 +398,24 @@ impl Runner {
                 self.mid.get_or_insert(m.mid);
             }
             Event::MediaData(d) => {
-                crate::shared::lock(&self.observed)
-                    .detector
-                    .push_packet(d.data.iter().map(|&b| g711::decode(b)));
+                let mut seen = crate::shared::lock(&self.observed);
+                match (&d.codec_extra, d.params.spec().codec) {
+                    (CodecExtra::Tele(ev), _) if ev.end => {
+                        let key = (ev.event, d.time.numer());
+                        if seen.last_end != Some(key) {
+                            seen.last_end = Some(key);
+                            if let Some(c) =
+                                dtmf_char(ev.event).filter(|_| seen.dtmf.len() < MAX_DTMF)
+                            {
+                                seen.dtmf.push(c);
+                            }
+                        }
+                    }
+                    (_, Codec::PCMU) => seen
+                        .detector
+                        .push_packet(d.data.iter().map(|&b| g711::decode(b))),
+                    _ => {}
+                }
             }
             _ => {}
         }
@@ -409,11 +465,47 @@ impl Runner {
         let Some(writer) = self.mid.and_then(|m| self.rtc.writer(m)) else {
             return;
         };
-        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
+        let pcmu = writer
+            .payload_params()
+            .find(|p| p.spec().codec == Codec::PCMU);
+        let Some(pt) = pcmu.map(|p| p.pt()) else {
             return;
         };
         if let Err(e) = writer.write(pt, now, rtp_time, payload) {
             tracing::debug!(error = %e, "media write failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc4733_event_codes_map_to_keypad_characters() {
+        let keys: String = (0..=15).filter_map(dtmf_char).collect();
+        assert_eq!(keys, "0123456789*#ABCD");
+        assert_eq!(dtmf_char(16), None, "flash is not a digit");
+    }
+
+    #[test]
+    fn offers_pcmu_and_telephone_event_in_crlf() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let (_, sdp) = PendingOffer::new(&MediaConfig::default(), LegOptions::default()).unwrap();
+        assert!(sdp.contains("a=rtpmap:0 PCMU/8000\r\n"), "{sdp}");
+        assert!(sdp.contains("telephone-event/8000"), "{sdp}");
+        let no_te = MediaConfig {
+            telephone_event: false,
+            ..MediaConfig::default()
+        };
+        let (_, sdp) = PendingOffer::new(&no_te, LegOptions::default()).unwrap();
+        assert!(!sdp.contains("telephone-event"), "{sdp}");
+        assert!(
+            !sdp.contains("\n\n") && sdp.split('\n').all(|l| l.is_empty() || l.ends_with('\r'))
+        );
     }
 }

@@ -30,6 +30,14 @@ pub struct MediaConfig {
     /// Amplitude of generated tones (0‥32767).
     #[serde(default = "default_amplitude")]
     pub tone_amplitude: f64,
+    /// Offer `telephone-event/8000`, so the SDK sends DTMF in-band (RFC 4733) as with Twilio, instead of
+    /// `dtmf` signaling frames.
+    #[serde(default = "yes")]
+    pub telephone_event: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn loopback() -> IpAddr {
@@ -45,6 +53,7 @@ impl Default for MediaConfig {
         Self {
             ip: loopback(),
             tone_amplitude: default_amplitude(),
+            telephone_event: true,
         }
     }
 }

@@ -177,7 +177,7 @@ pub struct CallView {
     pub to: String,
     /// Custom (incoming) or connect (outgoing) parameters.
     pub params: Vec<(String, String)>,
-    /// DTMF digits received over signaling.
+    /// DTMF digits received, over signaling (`dtmf` frames) and in-band (RFC 4733); the SDK uses one per call.
     pub dtmf: String,
     /// Call messages received from the SDK.
     pub messages: Vec<Value>,
@@ -198,15 +198,20 @@ enum Media {
     Ended {
         report: AudioReport,
         connected: bool,
+        dtmf: String,
     },
 }
 
 impl Media {
     fn end(&mut self) {
         if let Media::Live(leg) = self {
-            let (report, connected) = (leg.report(), leg.is_connected());
+            let (report, connected, dtmf) = (leg.report(), leg.is_connected(), leg.dtmf());
             leg.close();
-            *self = Media::Ended { report, connected };
+            *self = Media::Ended {
+                report,
+                connected,
+                dtmf,
+            };
         } else if matches!(self, Media::Pending(_)) {
             *self = Media::None;
         }
@@ -235,10 +240,14 @@ struct Call {
 
 impl Call {
     fn view(&self) -> CallView {
-        let (audio, media_connected) = match &self.media {
-            Media::Live(leg) => (Some(leg.report()), leg.is_connected()),
-            Media::Ended { report, connected } => (Some(*report), *connected),
-            Media::None | Media::Pending(_) => (None, false),
+        let (audio, media_connected, inband) = match &self.media {
+            Media::Live(leg) => (Some(leg.report()), leg.is_connected(), leg.dtmf()),
+            Media::Ended {
+                report,
+                connected,
+                dtmf,
+            } => (Some(*report), *connected, dtmf.clone()),
+            Media::None | Media::Pending(_) => (None, false, String::new()),
         };
         CallView {
             sid: self.sid,
@@ -249,7 +258,7 @@ impl Call {
             from: self.from.clone(),
             to: self.to.clone(),
             params: self.params.clone(),
-            dtmf: self.dtmf.clone(),
+            dtmf: format!("{}{inband}", self.dtmf),
             messages: self.messages.clone(),
             media_connected,
             audio,
