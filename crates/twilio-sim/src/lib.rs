@@ -10,6 +10,7 @@
 //! | Sync REST base (`https://sync.twilio.com`) | `http://HOST:PORT` (paths `/v1/Services/…`) |
 //! | Sync SDK `twilsock.uri` | `ws://HOST:PORT/v3/wsconnect` |
 //! | Sync SDK `cdsUri` | `http://HOST:PORT` (only a label: CDS requests travel inside the twilsock socket) |
+//! | Voice SDK `chunderw` (internal option) | `HOST:PORT` → `wss://HOST:PORT/signal` ([`voice`]; the port speaks TLS too) |
 //! | scenario control (tests only) | `http://HOST:PORT/_sim/…` |
 //!
 //! Accounts, API keys and auth tokens come from [`config::Config`]. Access Tokens are verified with
