@@ -358,6 +358,7 @@ fn handle_frame(
                     &CdsRequest {
                         conn: sess.conn,
                         service: &sess.service,
+                        identity: &sess.identity,
                         method: &method,
                         path,
                         params: &params,

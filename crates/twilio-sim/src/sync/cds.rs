@@ -14,6 +14,8 @@ pub struct CdsRequest<'a> {
     pub conn: u64,
     /// The token's service.
     pub service: &'a str,
+    /// The token's identity (ACL checks when the service has `AclEnabled`).
+    pub identity: &'a str,
     /// HTTP method.
     pub method: &'a str,
     /// Path, without query.
@@ -77,7 +79,7 @@ pub fn route(
             "streams": "https://cds.us1.twilio.com/v3/Streams"}}),
         )),
         ("POST", ["v4", "Subscriptions"]) => store
-            .subscriptions(r.conn, service, r.body)
+            .subscriptions(r.conn, service, r.identity, r.body)
             .map(|b| (202, b)),
         ("POST", ["v3", coll]) => {
             let kind = Kind::from_collection(coll).ok_or_else(|| ApiError::not_found(r.path))?;
@@ -91,7 +93,9 @@ pub fn route(
         }
         ("GET", ["v3", coll, id]) => {
             let kind = Kind::from_collection(coll).ok_or_else(|| ApiError::not_found(r.path))?;
-            Ok((200, store.find(service, kind, id)?.descriptor()))
+            let o = store.find(service, kind, id)?;
+            store.check_access(&o.sid, r.identity, false)?;
+            Ok((200, o.descriptor()))
         }
         (_, ["v3", "Services", svc, rest @ ..]) => {
             if *svc != service {
@@ -100,6 +104,12 @@ pub fn route(
                     54007,
                     "The token does not grant access to this service",
                 ));
+            }
+            if let [coll, id, ..] = rest {
+                if let Some(kind) = Kind::from_collection(coll) {
+                    let sid = store.find(service, kind, id)?.sid.clone();
+                    store.check_access(&sid, r.identity, r.method != "GET")?;
+                }
             }
             object_route(store, r, rest, data, now)
         }

@@ -663,6 +663,7 @@ impl SyncStore {
         &mut self,
         conn: u64,
         service: &str,
+        identity: &str,
         body: &Value,
     ) -> Result<Value, ApiError> {
         let action = body
@@ -685,8 +686,15 @@ impl SyncStore {
                 .objects
                 .get(object_sid)
                 .filter(|o| o.service == service);
-            let Some(o) = obj else {
+            if obj.is_none() {
                 failed.push(json!({"object_sid": object_sid, "object_type": object_type, "error": {"status": 404, "code": 54100, "message": "The requested object was not found"}}));
+                continue;
+            }
+            if action == "establish" && self.check_access(object_sid, identity, false).is_err() {
+                failed.push(json!({"object_sid": object_sid, "object_type": object_type, "error": {"status": 403, "code": 54007, "message": format!("Access forbidden for identity {identity}")}}));
+                continue;
+            }
+            let Some(o) = self.objects.get(object_sid) else {
                 continue;
             };
             let last_event_id = o.last_event_id;
@@ -746,6 +754,31 @@ impl SyncStore {
             self.effects.push(SyncEffect::Notify { conn, message_type: "twilio.sync.event", body: json!({"event_type": "subscription_failed", "correlation_id": correlation, "event_protocol_version": 4, "events": failed}) });
         }
         Ok(json!({"estimated_delivery_in_ms": 5000, "max_batch_size": 100, "ttl_in_s": 86400}))
+    }
+
+    /// With `AclEnabled` on the object's service, `identity` needs the object's read (or write) permission;
+    /// Streams have no permissions and stay open to every token of the service.
+    pub fn check_access(&self, sid: &str, identity: &str, write: bool) -> Result<(), ApiError> {
+        let Some(o) = self.objects.get(sid) else {
+            return Ok(());
+        };
+        let acl = self.services.get(&o.service).is_some_and(|s| s.acl);
+        if !acl || o.kind == Kind::Stream {
+            return Ok(());
+        }
+        let allowed = o
+            .permissions
+            .get(identity)
+            .is_some_and(|&(r, w, _)| if write { w } else { r });
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                403,
+                54007,
+                format!("Access forbidden for identity {identity}"),
+            ))
+        }
     }
 
     /// Number of subscriptions a connection holds.

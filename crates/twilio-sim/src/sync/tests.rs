@@ -135,7 +135,7 @@ fn resubscribe_replays_events_after_last_event_id() {
         .unwrap()
         .sid
         .clone();
-    s.subscriptions(7, &svc, &json!({"action": "establish", "correlation_id": 1, "requests": [{"object_sid": doc, "object_type": "document", "last_event_id": 0}]})).unwrap();
+    s.subscriptions(7, &svc, "alice", &json!({"action": "establish", "correlation_id": 1, "requests": [{"object_sid": doc, "object_type": "document", "last_event_id": 0}]})).unwrap();
     assert_eq!(
         notified(&mut s, 7)[0]["event_type"],
         "subscription_established"
@@ -152,7 +152,7 @@ fn resubscribe_replays_events_after_last_event_id() {
         notified(&mut s, 7).is_empty(),
         "no fanout to a closed connection"
     );
-    s.subscriptions(8, &svc, &json!({"action": "establish", "correlation_id": 2, "requests": [{"object_sid": doc, "object_type": "document", "last_event_id": 1}]})).unwrap();
+    s.subscriptions(8, &svc, "alice", &json!({"action": "establish", "correlation_id": 2, "requests": [{"object_sid": doc, "object_type": "document", "last_event_id": 1}]})).unwrap();
     let got = notified(&mut s, 8);
     let data: Vec<_> = got
         .iter()
@@ -187,6 +187,7 @@ fn subscription_limit_per_connection() {
         s.subscriptions(
             1,
             &svc,
+            "alice",
             &json!({"action": "establish", "correlation_id": 1, "requests": requests}),
         )
         .unwrap();
@@ -238,7 +239,38 @@ proptest::proptest! {
     fn cds_routing_never_panics(method in "(GET|POST|PUT|DELETE|PATCH)", path in "(/v3|/v4|/v3/Services/IS[0-9a-f]{2})?(/[A-Za-z%0-9._-]{0,12}){0,5}", body in ".{0,120}") {
         let (mut s, svc) = store();
         let body: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
-        let req = super::cds::CdsRequest { conn: 1, service: &svc, method: &method, path: &path, params: &Value::Null, if_match: None, body: &body };
+        let req = super::cds::CdsRequest { conn: 1, service: &svc, identity: "alice", method: &method, path: &path, params: &Value::Null, if_match: None, body: &body };
         let _ = super::cds::route(&mut s, &req, T0);
     }
+}
+
+#[test]
+fn acl_enforced_when_enabled() {
+    let (mut s, svc) = store();
+    let doc = s
+        .create(
+            &svc,
+            Kind::Document,
+            Some("agent.alice.active".into()),
+            None,
+            T0,
+        )
+        .unwrap()
+        .sid
+        .clone();
+    s.check_access(&doc, "bob", true).unwrap();
+    s.services.get_mut(&svc).unwrap().acl = true;
+    assert_eq!(s.check_access(&doc, "bob", false).unwrap_err().code, 54007);
+    s.objects
+        .get_mut(&doc)
+        .unwrap()
+        .permissions
+        .insert("bob".into(), (true, false, false));
+    s.check_access(&doc, "bob", false).unwrap();
+    assert_eq!(s.check_access(&doc, "bob", true).unwrap_err().status, 403);
+    s.subscriptions(3, &svc, "mallory", &json!({"action": "establish", "correlation_id": 5, "requests": [{"object_sid": doc, "object_type": "document", "last_event_id": 0}]})).unwrap();
+    let got = notified(&mut s, 3);
+    assert_eq!(got[0]["event_type"], "subscription_failed");
+    assert_eq!(got[0]["events"][0]["error"]["code"], 54007);
+    assert_eq!(s.subscription_count(3), 0);
 }
