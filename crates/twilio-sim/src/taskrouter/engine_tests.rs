@@ -300,3 +300,95 @@ fn disconnect_grace_moves_worker_offline_unless_it_reconnects() {
         "Offline"
     );
 }
+
+const SKIP_CONFIG: &str = r#"
+[[accounts]]
+sid = "AC00000000000000000000000000000001"
+auth_token = "tok"
+[[workspaces]]
+account = "AC00000000000000000000000000000001"
+friendly_name = "Skip"
+activities = [{ name = "Offline", available = false }, { name = "Available", available = true }]
+queues = [{ name = "Sales", target_workers = "department_id == 'sales'" }, { name = "All" }]
+workers = [
+  { sid = "WK00000000000000000000000000000011", name = "s1", attributes = { department_id = "sales", level = 1 }, activity = "Offline" },
+  { sid = "WK00000000000000000000000000000012", name = "s2", attributes = { department_id = "sales", level = 5 }, activity = "Offline" },
+  { sid = "WK00000000000000000000000000000013", name = "o1", attributes = { department_id = "support" }, activity = "Available" },
+]
+[[workspaces.workflows]]
+name = "skip"
+configuration = '''{"task_routing":{"filters":[{"expression":"1==1","targets":[
+  {"queue":"Sales","skip_if":"workers.available == 0","timeout":60,"order_by":"worker.level DESC"},
+  {"queue":"All"}]}]}}'''
+"#;
+
+#[test]
+fn skip_if_is_queue_scoped_and_order_by_picks_the_highest_level() {
+    let cfg = Config::from_toml(SKIP_CONFIG).unwrap();
+    let now = UnixMillis(1_800_000_000_000);
+    let mut tr = TaskRouter::new(1, 5_000);
+    let ws = tr.add_workspace(&cfg.workspaces[0], now).unwrap();
+    // No Sales worker available: the Sales step is skipped at once, without waiting for its 60 s timeout.
+    let t1 = tr
+        .create_task(&ws, &params(json!({"Attributes": {}})), now)
+        .unwrap();
+    tr.handle_timeout(now);
+    assert_eq!(
+        pending_for(&tr, &t1).unwrap().as_str(),
+        "WK00000000000000000000000000000013"
+    );
+    // Both Sales workers available: order_by picks level 5 first.
+    set_activity(
+        &mut tr,
+        &ws,
+        "WK00000000000000000000000000000011",
+        "Available",
+        now,
+    );
+    set_activity(
+        &mut tr,
+        &ws,
+        "WK00000000000000000000000000000012",
+        "Available",
+        now,
+    );
+    let t2 = tr
+        .create_task(&ws, &params(json!({"Attributes": {}})), now)
+        .unwrap();
+    tr.handle_timeout(now);
+    assert_eq!(
+        pending_for(&tr, &t2).unwrap().as_str(),
+        "WK00000000000000000000000000000012"
+    );
+    // One Sales worker busy, the other available: the next task goes to s1.
+    let t3 = tr
+        .create_task(&ws, &params(json!({"Attributes": {}})), now)
+        .unwrap();
+    tr.handle_timeout(now);
+    assert_eq!(
+        pending_for(&tr, &t3).unwrap().as_str(),
+        "WK00000000000000000000000000000011"
+    );
+    // Sales workers available (so no skip) but all busy: the task waits in Sales, not in All.
+    let t4 = tr
+        .create_task(&ws, &params(json!({"Attributes": {}})), now)
+        .unwrap();
+    tr.handle_timeout(now);
+    assert_eq!(pending_for(&tr, &t4), None);
+    assert_eq!(
+        tr.tasks[&t4]
+            .queue
+            .map(|q| tr.queues[&q].name.clone())
+            .as_deref(),
+        Some("Sales")
+    );
+    tr.handle_timeout(now.plus_secs(60));
+    assert_eq!(
+        tr.tasks[&t4]
+            .queue
+            .map(|q| tr.queues[&q].name.clone())
+            .as_deref(),
+        Some("All"),
+        "after the 60 s timeout it moves on"
+    );
+}
