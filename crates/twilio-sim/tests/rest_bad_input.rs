@@ -68,7 +68,14 @@ async fn malformed_requests_change_nothing() {
             .send()
             .await
             .unwrap();
-        assert!(r.status().is_client_error(), "{}", r.status());
+        let status = r.status();
+        assert!(status.is_client_error(), "{status}");
+        let err: serde_json::Value = r
+            .json()
+            .await
+            .expect("Twilio error JSON, even for an over-limit body");
+        assert_eq!(err["status"], status.as_u16());
+        assert!(err["code"].is_u64());
     }
     let t = worker_token(BOB, 3600);
     let (st, body) = proxy(

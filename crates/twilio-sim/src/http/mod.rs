@@ -59,5 +59,22 @@ pub fn app(shared: Arc<Shared>) -> Router {
         .merge(crate::calls::router(calls))
         .fallback(|| async { ApiError::not_found("path") })
         .layer(DefaultBodyLimit::max(crate::params::MAX_BODY))
+        .layer(axum::middleware::map_response(twilio_shaped_rejections))
         .with_state(shared)
+}
+
+/// Extractor rejections (an over-limit body: 413, a bad upgrade, …) come back from axum as plain text; give them
+/// Twilio's error JSON like every other failure. JSON responses pass through untouched.
+async fn twilio_shaped_rejections(r: axum::response::Response) -> axum::response::Response {
+    let is_json = r
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let status = r.status();
+    if !status.is_client_error() || is_json || status == axum::http::StatusCode::NOT_FOUND {
+        return r;
+    }
+    let message = status.canonical_reason().unwrap_or("Bad request");
+    axum::response::IntoResponse::into_response(ApiError::new(status.as_u16(), 20001, message))
 }
