@@ -25,7 +25,7 @@ fn setup(hooks: &Hooks, timeout: u32) {
         "/assign",
         json!({
             "instruction": "conference",
-            "to": "client:agent_1?TaskSid={{TaskSid}}&ReservationSid={{ReservationSid}}",
+            "to": "client:{{WorkerName}}?TaskSid={{TaskSid}}&ReservationSid={{ReservationSid}}",
             "from": "+81312345678",
             "timeout": timeout,
             "status_callback": hooks.url("/leg"),
@@ -95,6 +95,17 @@ async fn conference_instruction_bridges_caller_and_agent_and_hangup_wraps_the_ta
         "the task names the caller's CallSid"
     );
 
+    let (_, t) = rest(
+        &sim,
+        Method::GET,
+        &format!("/v1/Workspaces/{WS}/Tasks/{task}"),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        t["assignment_status"], "reserved",
+        "the reservation waits for the agent to answer"
+    );
     eventually("initiated + ringing for the agent leg", 5, async || {
         (hooks.hits("/leg").len() >= 2).then_some(())
     })
@@ -138,6 +149,17 @@ async fn conference_instruction_bridges_caller_and_agent_and_hangup_wraps_the_ta
         .collect();
     assert_eq!(legs, ["initiated", "ringing", "in-progress"]);
     assert_eq!(call(&sim, &customer).await["conference"], cf.as_str());
+    let (_, t) = rest(
+        &sim,
+        Method::GET,
+        &format!("/v1/Workspaces/{WS}/Tasks/{task}"),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        t["assignment_status"], "assigned",
+        "accepted when the agent answered"
+    );
 
     // The agent hears the caller's tone through its leg.
     eventually("the agent hears 440 Hz", 10, async || {
@@ -255,7 +277,7 @@ async fn conference_instruction_bridges_caller_and_agent_and_hangup_wraps_the_ta
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unanswered_agent_leg_reports_no_answer_and_the_caller_stays_queued() {
+async fn an_unanswered_agent_leg_reports_no_answer_and_a_rejection_rings_again() {
     let hooks = Hooks::start().await;
     setup(&hooks, 1);
     let sim = start_sim(&hooks, Some("/assign")).await;
@@ -267,9 +289,18 @@ async fn an_unanswered_agent_leg_reports_no_answer_and_the_caller_stays_queued()
     )
     .await;
     let customer = placed["sid"].as_str().unwrap().to_owned();
-    let ServerMessage::Invite(_) = device.recv().await else {
+    let ServerMessage::Invite(inv) = device.recv().await else {
         panic!("expected invite")
     };
+    let params = decode_params(&inv.parameters.params);
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let (task, reservation) = (get("TaskSid"), get("ReservationSid"));
     let ServerMessage::Cancel(_) = device.recv().await else {
         panic!("expected cancel after the ring timeout")
     };
@@ -294,4 +325,67 @@ async fn an_unanswered_agent_leg_reports_no_answer_and_the_caller_stays_queued()
         "still waiting in the queue: {v}"
     );
     assert!(v["conference"].is_null());
+
+    // The reservation is still pending, so the backend's reject (spec §5.9) works and TaskRouter offers the
+    // task to the next agent, whose Device rings for a new reservation.
+    let mut device2 = registered(&sim, "agent_2").await;
+    let (st, _) = rest(
+        &sim,
+        Method::POST,
+        &format!("/v1/Workspaces/{WS}/Workers/{AGENT2}"),
+        &[("ActivitySid", AVAILABLE)],
+    )
+    .await;
+    assert_eq!(st, 200);
+    let path = format!("/v1/Workspaces/{WS}/Tasks/{task}/Reservations/{reservation}");
+    let (st, r) = rest(
+        &sim,
+        Method::POST,
+        &path,
+        &[
+            ("ReservationStatus", "rejected"),
+            ("WorkerActivitySid", OFFLINE),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{r}");
+    let Some(ServerMessage::Invite(again)) =
+        device2.try_recv(std::time::Duration::from_secs(5)).await
+    else {
+        let ev = get_json(&sim, "/_sim/events").await;
+        panic!("expected an invite for agent_2: {ev}")
+    };
+    let params = decode_params(&again.parameters.params);
+    let second = params
+        .iter()
+        .find(|(n, _)| n == "ReservationSid")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert_ne!(second, reservation);
+
+    // The caller gives up while the Device rings: the ringing is canceled and the task with it.
+    post_json(&sim, &format!("/_sim/calls/{customer}/hangup"), json!({})).await;
+    let ServerMessage::Cancel(_) = device2.recv().await else {
+        panic!("expected cancel after the caller left")
+    };
+    eventually("the task to be canceled", 5, async || {
+        let (_, t) = rest(
+            &sim,
+            Method::GET,
+            &format!("/v1/Workspaces/{WS}/Tasks/{task}"),
+            &[],
+        )
+        .await;
+        (t["assignment_status"] == "canceled").then_some(())
+    })
+    .await;
+    eventually("the second leg reported canceled", 5, async || {
+        let l: Vec<String> = hooks
+            .hits("/leg")
+            .iter()
+            .filter_map(|h| h.get("CallStatus").map(str::to_owned))
+            .collect();
+        (l.last().map(String::as_str) == Some("canceled")).then_some(())
+    })
+    .await;
 }

@@ -254,6 +254,16 @@ pub fn end_task(calls: &Calls, t: QueuedTask, reason: &str) {
     }
 }
 
+/// Moves an accepted reservation and its task to `wrapping` (a conference with its agent ended).
+pub fn wrap_after_conference(calls: &Calls, t: QueuedTask, r: &ReservationSid) {
+    if let Err(e) = wrap(calls, t, r) {
+        calls.log(
+            "call.task_wrap_failed",
+            json!({ "task": t.task, "code": e.code, "message": e.message }),
+        );
+    }
+}
+
 fn wrap(calls: &Calls, t: QueuedTask, r: &ReservationSid) -> Result<(), ApiError> {
     let mut p = Params::default();
     p.0.insert("ReservationStatus".into(), "wrapping".into());
@@ -278,7 +288,7 @@ pub fn observe(calls: &Calls) {
         let orders: Vec<Instruction> = tr
             .reservations
             .values()
-            .filter(|r| r.status == ResStatus::Accepted)
+            .filter(|r| matches!(r.status, ResStatus::Pending | ResStatus::Accepted))
             .filter_map(|r| {
                 let i = r.instruction.as_ref()?;
                 if i.get("instruction").and_then(Value::as_str) != Some("conference") {

@@ -346,6 +346,8 @@ impl Calls {
                 outbox: Mutex::new(HashMap::new()),
             }),
         };
+        // Conference instructions wait for the worker's leg to answer before the reservation is accepted.
+        lock(&shared.tr).defer_conference = true;
         let weak: Weak<Inner> = Arc::downgrade(&calls.inner);
         let observer = Observer(Box::new(move || {
             if let Some(inner) = weak.upgrade() {
@@ -385,6 +387,12 @@ impl Calls {
 
     pub(crate) fn log(&self, kind: &str, data: Value) {
         self.inner.shared.log(kind, data);
+    }
+
+    /// A fresh `CA…` SID (for legs that fail before any edge minted one).
+    pub(crate) fn mint_sid(&self) -> CallSid {
+        let mut st = self.state();
+        self.mint(&mut st)
     }
 
     fn mint(&self, st: &mut State) -> CallSid {

@@ -18,46 +18,28 @@
 //! worker leg. When the conference ends its reservation and task go to `wrapping`. If the worker leg fails
 //! (`no-answer`, `busy` for a rejected call, `failed`) the caller stays queued and the conference never starts.
 
+pub mod instruction;
+pub mod legs;
 pub mod rest;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::{json, Value};
-use tsunagi_twilio::sid::{
-    AccountSid, CallSid, ConferenceSid, ReservationSid, TaskSid, WorkspaceSid,
-};
+use serde_json::json;
+use tsunagi_twilio::sid::{AccountSid, CallSid, ConferenceSid, ReservationSid, TaskSid};
 
 use crate::calls::{hooks, Calls, Cmd, QueuedTask};
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::shared::lock;
-use crate::voice::{CallState, PlaceCall};
+
+pub use instruction::{start_instruction, Instruction};
+pub use legs::{ring_client, split_uri, ClientLeg, LegCallback};
 
 /// Ended conferences kept for inspection.
 pub const MAX_ENDED: usize = 1_000;
 /// Participants per conference.
 pub const MAX_PARTICIPANTS: usize = 250;
-
-/// A `conference` instruction accepted on a reservation.
-#[derive(Debug, Clone)]
-pub struct Instruction {
-    /// Workspace.
-    pub workspace: WorkspaceSid,
-    /// Task (the conference's FriendlyName).
-    pub task: TaskSid,
-    /// Reservation.
-    pub reservation: ReservationSid,
-    /// Workspace account.
-    pub account: AccountSid,
-    /// Instruction keys in PascalCase (`To`, `From`, `StatusCallback`, …).
-    pub params: Params,
-    /// Task attributes (`call_sid` names the caller).
-    pub task_attributes: Value,
-    /// Worker attribute `contact_uri`.
-    pub contact_uri: Option<String>,
-}
 
 /// Conference status callback target.
 #[derive(Debug, Clone, Serialize)]
@@ -122,7 +104,7 @@ pub struct ConferenceView {
     pub task_sid: Option<TaskSid>,
 }
 
-struct Conf {
+pub(crate) struct Conf {
     view: ConferenceView,
     callback: Option<Callback>,
     seq: u64,
@@ -132,11 +114,11 @@ struct Conf {
 /// All conferences.
 #[derive(Default)]
 pub struct State {
-    confs: BTreeMap<ConferenceSid, Conf>,
+    pub(crate) confs: BTreeMap<ConferenceSid, Conf>,
     minted: u64,
 }
 
-fn st(calls: &Calls) -> std::sync::MutexGuard<'_, State> {
+pub(crate) fn st(calls: &Calls) -> std::sync::MutexGuard<'_, State> {
     lock(&calls.inner.conf)
 }
 
@@ -438,8 +420,9 @@ pub fn end(calls: &Calls, cf: &ConferenceSid, reason: &'static str, ending: Opti
     for p in &left {
         release(calls, p);
     }
-    if let Some((t, _)) = task {
-        hooks::end_task(calls, t, reason);
+    // Only a conference that started had its reservation accepted; a failed first leg leaves the task alone.
+    if let Some((t, r)) = task.filter(|_| was_started) {
+        hooks::wrap_after_conference(calls, t, &r);
     }
 }
 
@@ -589,364 +572,4 @@ pub fn caller_tone_changed(calls: &Calls, call: &CallSid, hz: Option<f64>) {
     for leg in legs {
         let _ = calls.voice().set_tone(&leg, hz);
     }
-}
-
-/// Splits `client:agent_1?TaskSid=WT…&ReservationSid=WR…` into the URI and its custom parameters.
-pub fn split_uri(to: &str) -> (String, Vec<(String, String)>) {
-    match to.split_once('?') {
-        Some((uri, q)) => (
-            uri.to_owned(),
-            form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        ),
-        None => (to.to_owned(), Vec::new()),
-    }
-}
-
-/// A leg's status callback target and events.
-#[derive(Debug, Clone)]
-pub struct LegCallback {
-    url: String,
-    method: String,
-    events: Vec<String>,
-}
-
-impl LegCallback {
-    /// From `StatusCallback`, `StatusCallbackMethod`, `StatusCallbackEvent` (default `completed`).
-    pub fn from_params(p: &Params, prefix: &str) -> Option<Self> {
-        let url = p
-            .str(&format!("{prefix}StatusCallback"))
-            .filter(|u| !u.is_empty())?;
-        let events = p
-            .str(&format!("{prefix}StatusCallbackEvent"))
-            .map(|e| parse_events(&e))
-            .filter(|e| !e.is_empty())
-            .unwrap_or_else(|| vec!["completed".into()]);
-        Some(Self {
-            url,
-            method: p
-                .str(&format!("{prefix}StatusCallbackMethod"))
-                .unwrap_or_else(|| "POST".into()),
-            events,
-        })
-    }
-
-    fn send(
-        &self,
-        calls: &Calls,
-        leg: &ClientLeg,
-        base: &[(String, String)],
-        event: &str,
-        status: &str,
-        seq: u32,
-    ) {
-        if !self.events.iter().any(|e| e == event) {
-            return;
-        }
-        let mut p = base.to_vec();
-        p.push(("CallStatus".into(), status.into()));
-        p.push(("CallbackSource".into(), "call-progress-events".into()));
-        p.push(("SequenceNumber".into(), seq.to_string()));
-        p.push(("Timestamp".into(), calls.shared().now().iso8601()));
-        let job = hooks::Job {
-            account: leg.account,
-            url: self.url.clone(),
-            method: self.method.clone(),
-            params: p,
-            kind: "leg.status_callback",
-        };
-        // A leg shares its conference's queue: `answered` goes out before the `participant-join` it causes.
-        hooks::send_webhook(calls, leg.conference.as_str(), job);
-    }
-}
-
-/// Options of a client participant leg (instruction or REST create).
-#[derive(Debug, Clone)]
-pub struct ClientLeg {
-    /// Account.
-    pub account: AccountSid,
-    /// Conference to join on answer.
-    pub conference: ConferenceSid,
-    /// `client:id` (custom parameters already split off).
-    pub to: String,
-    /// Custom parameters.
-    pub params: Vec<(String, String)>,
-    /// Caller id shown.
-    pub from: String,
-    /// Ring timeout, ms.
-    pub timeout_ms: u64,
-    /// The participant as it will join.
-    pub participant: Participant,
-    /// Leg status callback.
-    pub callback: Option<LegCallback>,
-    /// Caller to bridge in after the answer (instruction only), with its participant settings.
-    pub bridge: Option<(CallSid, Participant)>,
-}
-
-async fn watch_client(calls: Calls, sid: CallSid, leg: ClientLeg, base: Vec<(String, String)>) {
-    let voice = calls.voice().clone();
-    let ring_until = tokio::time::Instant::now() + Duration::from_millis(leg.timeout_ms);
-    let mut answered_at: Option<tokio::time::Instant> = None;
-    let mut tick = tokio::time::interval(Duration::from_millis(crate::calls::driver::LEG_POLL_MS));
-    let caller_live = |c: &Option<(CallSid, Participant)>| {
-        c.as_ref()
-            .is_none_or(|(c, _)| calls.view(c).is_some_and(|v| v.status.is_live()))
-    };
-    let final_status: &str = loop {
-        tick.tick().await;
-        let state = voice.call(&sid).map(|v| v.state);
-        match (state, answered_at) {
-            (Some(CallState::Ringing), _) if tokio::time::Instant::now() >= ring_until => {
-                let _ = voice.hangup(&sid);
-                break "no-answer";
-            }
-            (Some(CallState::Ringing), _) if !caller_live(&leg.bridge) => {
-                let _ = voice.hangup(&sid);
-                break "canceled";
-            }
-            (Some(CallState::Ringing), _) => {}
-            (Some(CallState::InProgress), None) => {
-                answered_at = Some(tokio::time::Instant::now());
-                if let Some(cb) = &leg.callback {
-                    cb.send(&calls, &leg, &base, "answered", "in-progress", 2);
-                }
-                if let Err(e) = add(&calls, &leg.conference, leg.participant.clone()) {
-                    calls.log(
-                        "conference.join_failed",
-                        json!({ "leg": sid, "code": e.code }),
-                    );
-                    let _ = voice.hangup(&sid);
-                    break "completed";
-                }
-                if let Some((caller, p)) = &leg.bridge {
-                    bridge_caller(&calls, &leg.conference, *caller, p.clone());
-                }
-            }
-            (Some(CallState::InProgress), Some(_)) => {}
-            (Some(CallState::Rejected | CallState::Busy), None) => break "busy",
-            (Some(CallState::NoAnswer), None) => break "no-answer",
-            (Some(CallState::Canceled), None) => break "canceled",
-            (Some(CallState::Failed) | None, None) => break "failed",
-            (Some(_) | None, _) => break "completed",
-        }
-    };
-    let duration = answered_at.map_or(0, |a| a.elapsed().as_secs());
-    if answered_at.is_some() {
-        remove(
-            &calls,
-            &leg.conference,
-            &sid,
-            "participant_hung_up",
-            "completed",
-        );
-    } else {
-        // Never joined: a conference nobody is in does not outlive its failed first leg.
-        let empty = st(&calls)
-            .confs
-            .get(&leg.conference)
-            .is_some_and(|c| c.view.participants.is_empty());
-        if empty {
-            end(&calls, &leg.conference, "last-participant-left", None);
-        }
-    }
-    calls.log(
-        "conference.leg_ended",
-        json!({ "leg": sid, "status": final_status }),
-    );
-    if let Some(cb) = &leg.callback {
-        let mut b = base.clone();
-        b.push(("CallDuration".into(), duration.to_string()));
-        cb.send(&calls, &leg, &b, "completed", final_status, 3);
-    }
-}
-
-/// Moves a queued caller into the conference (the instruction's bridge).
-fn bridge_caller(calls: &Calls, cf: &ConferenceSid, caller: CallSid, p: Participant) {
-    let live = calls
-        .view(&caller)
-        .is_some_and(|v| v.status.is_live() && v.queued_task.is_some());
-    if !live {
-        calls.log(
-            "conference.bridge_skipped",
-            json!({ "conference": cf, "call": caller }),
-        );
-        return;
-    }
-    if let Err(e) = add(calls, cf, p) {
-        calls.log(
-            "conference.bridge_failed",
-            json!({ "call": caller, "code": e.code }),
-        );
-        return;
-    }
-    calls.send(&caller, Cmd::Bridged(*cf));
-}
-
-/// Executes a `conference` instruction (see the module docs).
-pub fn start_instruction(calls: &Calls, i: Instruction) {
-    if let Err(e) = try_instruction(calls, &i) {
-        calls.log(
-            "conference.instruction_failed",
-            json!({ "reservation": i.reservation, "code": e.code, "message": e.message }),
-        );
-    }
-}
-
-fn try_instruction(calls: &Calls, i: &Instruction) -> Result<(), ApiError> {
-    let p = &i.params;
-    let caller = i
-        .task_attributes
-        .get("call_sid")
-        .and_then(Value::as_str)
-        .and_then(|c| c.parse::<CallSid>().ok())
-        .filter(|c| calls.view(c).is_some())
-        .ok_or_else(|| {
-            ApiError::new(
-                400,
-                40140,
-                "task attributes have no call_sid of a stand-in call",
-            )
-        })?;
-    let customer = calls
-        .view(&caller)
-        .ok_or_else(|| ApiError::not_found(caller))?;
-    let to = p
-        .str("To")
-        .filter(|t| !t.is_empty())
-        .or_else(|| i.contact_uri.clone())
-        .ok_or_else(|| ApiError::new(400, 40142, "no To and the worker has no contact_uri"))?;
-    let (uri, params) = split_uri(&to);
-    if !uri.starts_with("client:") {
-        return Err(ApiError::new(
-            400,
-            40142,
-            "the stand-in rings client: contact URIs only",
-        ));
-    }
-    let callback = LegCallback::from_params(p, "");
-    let conf_callback = LegCallback::from_params(p, "Conference").map(|c| Callback {
-        url: c.url,
-        method: c.method,
-        events: if p.has("ConferenceStatusCallbackEvent") {
-            c.events
-        } else {
-            vec!["start".into(), "end".into()]
-        },
-    });
-    let cf = find_or_create(
-        calls,
-        i.account,
-        i.task.as_str(),
-        p.str("Region"),
-        conf_callback,
-    )?;
-    {
-        let mut s = st(calls);
-        if let Some(c) = s.confs.get_mut(&cf) {
-            c.task = Some((
-                QueuedTask {
-                    workspace: i.workspace,
-                    task: i.task,
-                },
-                i.reservation,
-            ));
-            c.view.task_sid = Some(i.task);
-        }
-    }
-    let timeout_s = p.u64("Timeout").ok().flatten().unwrap_or(60).clamp(1, 600);
-    let worker = Participant {
-        call_sid: caller, // replaced by the leg's SID below
-        kind: "client",
-        label: Some("worker".into()),
-        muted: p.bool("Muted").ok().flatten().unwrap_or(false),
-        hold: false,
-        end_conference_on_exit: p
-            .bool("EndConferenceOnExit")
-            .ok()
-            .flatten()
-            .unwrap_or(false),
-        start_conference_on_enter: p
-            .bool("StartConferenceOnEnter")
-            .ok()
-            .flatten()
-            .unwrap_or(true),
-        coaching: false,
-        call_sid_to_coach: None,
-        status: "connected",
-    };
-    let customer_p = Participant {
-        call_sid: caller,
-        kind: "pstn",
-        label: Some("customer".into()),
-        muted: false,
-        hold: false,
-        end_conference_on_exit: p
-            .bool("EndConferenceOnCustomerExit")
-            .ok()
-            .flatten()
-            .unwrap_or(false),
-        start_conference_on_enter: true,
-        coaching: false,
-        call_sid_to_coach: None,
-        status: "connected",
-    };
-    let from = p
-        .str("From")
-        .filter(|f| !f.is_empty())
-        .unwrap_or(customer.from);
-    let leg = ClientLeg {
-        account: i.account,
-        conference: cf,
-        to: uri,
-        params,
-        from,
-        timeout_ms: timeout_s * 1_000,
-        participant: worker,
-        callback,
-        bridge: Some((caller, customer_p)),
-    };
-    ring_client(calls, leg).map(|_| ())
-}
-
-/// Rings a client leg and joins it to its conference on answer; returns the leg's CallSid (minted by the voice
-/// edge, which also becomes the participant's CallSid).
-pub fn ring_client(calls: &Calls, mut leg: ClientLeg) -> Result<CallSid, ApiError> {
-    let tone = leg
-        .bridge
-        .as_ref()
-        .and_then(|(c, _)| calls.view(c))
-        .and_then(|v| v.tone_hz);
-    let placed = calls.voice().place_call(PlaceCall {
-        to: leg.to.clone(),
-        from: leg.from.clone(),
-        params: leg.params.clone(),
-        tone_hz: tone,
-    })?;
-    leg.participant.call_sid = placed.sid;
-    start_watch(calls, placed.sid, leg);
-    Ok(placed.sid)
-}
-
-fn start_watch(calls: &Calls, sid: CallSid, leg: ClientLeg) {
-    let base: Vec<(String, String)> = vec![
-        ("AccountSid".into(), leg.account.to_string()),
-        ("ApiVersion".into(), "2010-04-01".into()),
-        ("CallSid".into(), sid.to_string()),
-        ("Direction".into(), "outbound-api".into()),
-        ("From".into(), leg.from.clone()),
-        ("To".into(), leg.to.clone()),
-        ("Called".into(), leg.to.clone()),
-        ("Caller".into(), leg.from.clone()),
-    ];
-    if let Some(cb) = &leg.callback {
-        cb.send(calls, &leg, &base, "initiated", "initiated", 0);
-        cb.send(calls, &leg, &base, "ringing", "ringing", 1);
-    }
-    calls.log(
-        "conference.leg_ringing",
-        json!({ "conference": leg.conference, "leg": sid }),
-    );
-    let me = calls.clone();
-    tokio::spawn(async move { watch_client(me, sid, leg, base).await });
 }

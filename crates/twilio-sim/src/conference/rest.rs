@@ -262,6 +262,7 @@ fn create(
                 participant: participant.clone(),
                 callback,
                 bridge: None,
+                reservation: None,
             },
         )?
     } else {

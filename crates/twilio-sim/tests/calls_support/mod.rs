@@ -19,6 +19,9 @@ pub const AUTH_TOKEN: &str = "calls-auth-token";
 pub const WS: &str = "WS00000000000000000000000000000001";
 pub const WF: &str = "WW00000000000000000000000000000001";
 pub const AGENT: &str = "WK00000000000000000000000000000001";
+pub const AGENT2: &str = "WK00000000000000000000000000000002";
+pub const OFFLINE: &str = "WA00000000000000000000000000000001";
+pub const AVAILABLE: &str = "WA00000000000000000000000000000002";
 pub const NUMBER: &str = "+815012340000";
 pub const BROKEN: &str = "+815012340001";
 pub const DEAD: &str = "+815012340002";
@@ -190,10 +193,13 @@ voice_url = "{dead}"
 account = "{ACCOUNT}"
 sid = "{WS}"
 friendly_name = "Support"
-activities = [{{ name = "Offline", available = false }}, {{ name = "Available", available = true }}]
+activities = [{{ sid = "{OFFLINE}", name = "Offline", available = false }}, {{ sid = "{AVAILABLE}", name = "Available", available = true }}]
 default_activity = "Available"
 queues = [{{ name = "All" }}]
-workers = [{{ sid = "{AGENT}", name = "agent_1", attributes = {{ contact_uri = "client:agent_1" }} }}]
+workers = [
+  {{ sid = "{AGENT}", name = "agent_1", attributes = {{ contact_uri = "client:agent_1" }} }},
+  {{ sid = "{AGENT2}", name = "agent_2", activity = "Offline", attributes = {{ contact_uri = "client:agent_2" }} }},
+]
 [[workspaces.workflows]]
 sid = "{WF}"
 name = "inbound"
