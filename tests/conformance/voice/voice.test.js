@@ -137,6 +137,7 @@ test('voice-sdk 2.18.5 against the stand-in', { timeout: 180000 }, async (t) => 
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
 
+  await page.exposeFunction('freshToken', () => voiceToken('alice'));
   const events = () => page.evaluate(() => window.events);
   let seen = 0; // events before this index belong to earlier steps
   const waitEvent = async (name, ms = 15000) => until(`page event '${name}'`, async () => {
@@ -159,11 +160,35 @@ test('voice-sdk 2.18.5 against the stand-in', { timeout: 180000 }, async (t) => 
   {
     await page.goto(web.url);
 
-    await t.test('registers with a twilio-node Access Token', async () => {
-      assert.equal(await page.evaluate(([tok, c]) => window.setupDevice(tok, c), [voiceToken('alice'), `127.0.0.1:${sim.port}`]), 'ok');
+    await t.test('bad tokens are refused with the SDK\'s access-token errors', async () => {
+      const chunderw = `127.0.0.1:${sim.port}`;
+      assert.equal(await page.evaluate(([c]) => window.tryToken('not.a.jwt', c), [chunderw]), 20101);
+      const { AccessToken } = twilio.jwt;
+      const expired = new AccessToken(ACCOUNT, KEY, SECRET, { identity: 'alice', ttl: 60 });
+      expired.addGrant(new AccessToken.VoiceGrant({ incomingAllow: true }));
+      const past = Math.floor(Date.now() / 1000) - 3600;
+      const realNow = Date.now;
+      Date.now = () => past * 1000; // twilio-node stamps iat/exp from Date.now
+      let jwt;
+      try { jwt = expired.toJwt(); } finally { Date.now = realNow; }
+      assert.equal(await page.evaluate(([tok, c]) => window.tryToken(tok, c), [jwt, chunderw]), 20104);
+      const forged = new AccessToken(ACCOUNT, KEY, 'not-the-secret', { identity: 'alice' });
+      forged.addGrant(new AccessToken.VoiceGrant({ incomingAllow: true }));
+      assert.equal(await page.evaluate(([tok, c]) => window.tryToken(tok, c), [forged.toJwt(), chunderw]), 20101);
+    });
+
+    await t.test('registers with a twilio-node Access Token and refreshes it before expiry', async () => {
+      // 12 s token: the SDK warns 10 s before expiry (tokenRefreshMs) and the page calls updateToken.
+      assert.equal(await page.evaluate(([tok, c]) => window.setupDevice(tok, c), [voiceToken('alice', 12), `127.0.0.1:${sim.port}`]), 'ok');
       const reg = await waitEvent('registered');
       assert.equal(reg.data.identity, 'alice');
       assert.deepEqual((await sim.api('clients')).registered, ['alice']);
+      await waitEvent('tokenWillExpire', 8000);
+      await until('the refreshed token at the stand-in', async () => {
+        const r = await fetch(`http://127.0.0.1:${sim.port}/_sim/events?kind=voice.listen`);
+        const { log } = await r.json();
+        return log.some((e) => e.kind === 'voice.listen' && e.data.ttl > 3000);
+      });
     });
 
     let sid;
