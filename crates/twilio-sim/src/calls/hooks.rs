@@ -284,16 +284,15 @@ pub fn observe(calls: &Calls) {
         .filter_map(|c| c.view.queued_task.map(|t| (c.view.sid, t)))
         .collect();
     let (orders, ended) = {
-        let tr = lock(&calls.shared().tr);
-        let orders: Vec<Instruction> = tr
-            .reservations
-            .values()
-            .filter(|r| matches!(r.status, ResStatus::Pending | ResStatus::Accepted))
+        let mut tr = lock(&calls.shared().tr);
+        // The engine queues each deferred `conference` instruction once; draining keeps this O(new).
+        let new = std::mem::take(&mut tr.conference_instructions);
+        let orders: Vec<Instruction> = new
+            .iter()
+            .filter_map(|sid| tr.reservations.get(sid))
+            .filter(|r| r.status == ResStatus::Pending)
             .filter_map(|r| {
                 let i = r.instruction.as_ref()?;
-                if i.get("instruction").and_then(Value::as_str) != Some("conference") {
-                    return None;
-                }
                 let task = tr.tasks.get(&r.task)?;
                 let worker = tr.workers.get(&r.worker)?;
                 Some(Instruction {

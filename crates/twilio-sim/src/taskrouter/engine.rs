@@ -115,6 +115,8 @@ pub struct TaskRouter {
     /// Set by the call engine (`crate::calls`): a `conference` instruction records itself on the reservation,
     /// which stays pending until the worker's leg answers (backend-spec §9); unset, it accepts at once.
     pub defer_conference: bool,
+    /// Reservations that received a deferred `conference` instruction, for the call engine to take.
+    pub conference_instructions: Vec<ReservationSid>,
 }
 
 fn parse_sid<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, ApiError> {
@@ -139,6 +141,7 @@ impl TaskRouter {
             effects: Vec::new(),
             route_due: false,
             defer_conference: false,
+            conference_instructions: Vec::new(),
         }
     }
 
@@ -1436,6 +1439,7 @@ impl TaskRouter {
                     r.instruction = instruction;
                     r.updated = now;
                     r.version += 1;
+                    self.conference_instructions.push(rsid);
                 } else {
                     self.accept(&rsid, instruction, post_work, now);
                 }
