@@ -3,6 +3,7 @@
 //! server's assignment callback answers the jp1 conference instruction, the agent's Device (registered with a
 //! token from the server) rings with the TaskSid and answers; the server pushes the ConferenceSid and the
 //! customer to the agent, and hold, unhold, hang-up and completion act on the real conference and task.
+//! Scenario 7: a supervisor monitors, then coaches, then barges into the same conference.
 
 mod common;
 
@@ -30,8 +31,19 @@ async fn next_event(ws: &mut Ws) -> Value {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inbound_call_to_the_owner_with_context_push_hold_hangup_and_completion() {
+struct Live {
+    s: Stack,
+    session: String,
+    events: Ws,
+    task: String,
+    cf: String,
+    customer: String,
+    agent_leg: String,
+    _device: Device,
+}
+
+/// Brings a call from the customer to the owner's answered Device, with the context pushed.
+async fn live_call() -> Live {
     let s = stack(true).await;
     s.app.seed_crm().await;
     s.set_activity(OWNER_WORKER, AVAILABLE).await;
@@ -90,6 +102,29 @@ async fn inbound_call_to_the_owner_with_context_push_hold_hangup_and_completion(
         .await;
     assert_eq!(conf["friendly_name"], task.as_str());
     assert_eq!(conf["region"], "jp1");
+    Live {
+        s,
+        session,
+        events,
+        task,
+        cf,
+        customer,
+        agent_leg,
+        _device: device,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_call_to_the_owner_with_context_push_hold_hangup_and_completion() {
+    let Live {
+        s,
+        session,
+        mut events,
+        task,
+        cf,
+        customer,
+        ..
+    } = live_call().await;
 
     // Hold and unhold the customer through the server.
     for (action, held) in [("hold", true), ("unhold", false)] {
@@ -156,4 +191,83 @@ async fn inbound_call_to_the_owner_with_context_push_hold_hangup_and_completion(
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, t) = s.tr(Method::GET, &format!("Tasks/{task}"), &[]).await;
     assert_eq!(t["assignment_status"], "completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisor_monitors_then_coaches_then_barges() {
+    let Live {
+        s,
+        task,
+        cf,
+        agent_leg,
+        ..
+    } = live_call().await;
+    s.app
+        .add_agent(
+            "agent_9001",
+            "yamamoto",
+            "pw9",
+            None,
+            tsunagi_server::auth::Role::Supervisor,
+        )
+        .await;
+    let sup = s.app.login("yamamoto", "pw9").await;
+    let (_, token) = s
+        .app
+        .json(authed("POST", "/v1/token", &sup, Some("1.0.0")))
+        .await;
+    let mut sup_device = Device::register(&s.sim.ws_url(), token["token"].as_str().unwrap()).await;
+    let supervise = |mode: &'static str| {
+        axum::http::Request::post(format!("/v1/supervise/{task}"))
+            .header("authorization", format!("Bearer {sup}"))
+            .header("x-client-version", "1.0.0")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(json!({ "mode": mode }).to_string()))
+            .unwrap()
+    };
+    let participant = || async {
+        s.voice(
+            Method::GET,
+            &format!("Conferences/{cf}/Participants/supervisor-agent_9001.json"),
+            &[],
+        )
+        .await
+        .1
+    };
+
+    let (status, body) = s.app.json(supervise("monitor")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let invite = sup_device.invite().await;
+    assert_eq!(invite.parameters.to, "client:agent_9001");
+    sup_device.answer(&invite).await;
+    let p = s
+        .eventually("the supervisor to join", || async {
+            let p = participant().await;
+            (p["status"] == "connected" || p["muted"].is_boolean()).then_some(p)
+        })
+        .await;
+    assert_eq!(
+        (p["muted"].clone(), p["coaching"].clone()),
+        (json!(true), json!(false)),
+        "{p}"
+    );
+
+    let (status, _) = s.app.json(supervise("coach")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let p = participant().await;
+    assert_eq!(
+        (p["muted"].clone(), p["coaching"].clone()),
+        (json!(false), json!(true)),
+        "{p}"
+    );
+    assert_eq!(p["call_sid_to_coach"], agent_leg.as_str());
+
+    let (status, _) = s.app.json(supervise("barge")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let p = participant().await;
+    assert_eq!(
+        (p["muted"].clone(), p["coaching"].clone()),
+        (json!(false), json!(false)),
+        "{p}"
+    );
 }
