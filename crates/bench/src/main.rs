@@ -61,6 +61,9 @@ enum Scenario {
         /// Calls open at once (default: half the agents).
         #[arg(long)]
         concurrency: Option<usize>,
+        /// Calls placed per second (0: as fast as the concurrency allows).
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
         #[command(flatten)]
         agent: AgentArgs,
     },
@@ -89,11 +92,13 @@ enum Scenario {
     },
 }
 
+/// Logs go to stderr, off unless `RUST_LOG` asks (under load, the server's per-request errors would drown the
+/// output; they are counted in the results as `server_5xx`).
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -127,6 +132,7 @@ async fn run(cli: &Cli) -> anyhow::Result<Report> {
             agents,
             calls,
             concurrency,
+            rate,
             agent,
         } => {
             let agents = agents.unwrap_or(q(20, 300));
@@ -134,6 +140,7 @@ async fn run(cli: &Cli) -> anyhow::Result<Report> {
                 agents,
                 calls: calls.unwrap_or(q(100, 1000)),
                 concurrency: concurrency.unwrap_or((agents / 2).max(1)),
+                rate,
                 behaviour: agent.behaviour(),
             })
             .await?

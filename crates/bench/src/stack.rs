@@ -414,6 +414,22 @@ impl Stack {
         Ok(roster_entries(agents))
     }
 
+    /// The server's count of 5xx answers so far (its `/metrics`); `None` if unreadable.
+    pub async fn server_5xx(&self) -> Option<u64> {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.server_url))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("tsunagi_http_responses_total{class=\"5xx\"} "))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
     /// How long to allow for a phase involving every agent: `base` plus 20 ms per agent.
     pub fn allowance(&self, base: Duration) -> Duration {
         base + Duration::from_millis(20 * self.agents as u64)

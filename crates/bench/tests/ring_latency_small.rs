@@ -12,6 +12,7 @@ async fn every_call_rings_once_and_completes() {
         agents: 4,
         calls: 8,
         concurrency: 2,
+        rate: 0.0,
         behaviour: Behaviour {
             answer_after: Duration::from_millis(20),
             talk_for: Duration::from_millis(50),

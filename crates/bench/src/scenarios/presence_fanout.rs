@@ -211,6 +211,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
         .filter(|i| roster.get(&agent_id(*i)).map(String::as_str) != Some("Available"))
         .count();
     let stuck_workers = workers_not_in(stack, "Available").await?;
+    let server_5xx = stack.server_5xx().await;
     let log = pop.recorder.lock();
     let stuck_agents = log.not_available();
     let rate_limited = log.errors_of(ErrorKind::PresenceFailed);
@@ -243,6 +244,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
             "roster_bytes": bytes,
             "sign_in_s": (pop.sign_in.as_secs_f64() * 10.0).round() / 10.0,
             "core_errors": core_errors,
+            "server_5xx": server_5xx,
         }),
         invariants,
         json!({"change_to_roster_p99_ms_max": GOAL_P99_MS, "met": p99.is_some_and(|v| v <= GOAL_P99_MS)}),

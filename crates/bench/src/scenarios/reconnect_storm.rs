@@ -85,6 +85,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
     let stuck_workers = workers_not_in(stack, "Available").await?;
     let statuses = stack.task_statuses(&created).await?;
 
+    let server_5xx = stack.server_5xx().await;
     let log = recorder.lock();
     let reconnects: Vec<Duration> = log
         .agents
@@ -142,6 +143,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
             "storm_calls_completed": statuses.iter().filter(|s| *s == "completed").count(),
             "sign_in_s": (pop.sign_in.as_secs_f64() * 10.0).round() / 10.0,
             "core_errors": core_errors,
+            "server_5xx": server_5xx,
         }),
         invariants,
         json!({"all_available_s_max": GOAL_RECOVERY_S, "met": recovered.is_ok() && recovery_s <= GOAL_RECOVERY_S}),

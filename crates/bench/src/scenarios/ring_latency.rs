@@ -6,7 +6,8 @@
 //! timer tick), and `push_to_ring` is from the stand-in's `reservation.created` push (its scenario log, Unix ms)
 //! to the ring, the part Tsunagi owns (millisecond resolution).
 //!
-//! At most `concurrency` calls are open at a time (below the number of agents), so a call never waits in the
+//! Calls are placed at `rate` per second (a real 300-agent floor sees a few per second; the default 20/s is
+//! already well above), and at most `concurrency` are open at a time (below the number of agents), so a call never waits in the
 //! queue for a free agent: the figure is the ring path, not queueing.
 
 use std::time::{Duration, Instant};
@@ -34,6 +35,8 @@ pub struct Params {
     pub calls: usize,
     /// Calls open at once.
     pub concurrency: usize,
+    /// Calls placed per second (0: as fast as `concurrency` allows).
+    pub rate: f64,
     /// The agents' behaviour.
     pub behaviour: Behaviour,
 }
@@ -67,6 +70,10 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
             stalled = true;
             break;
         }
+        if p.rate > 0.0 {
+            let due = placing + Duration::from_secs_f64(n as f64 / p.rate);
+            tokio::time::sleep_until(due.into()).await;
+        }
         let attrs = tsunagi_server::inbound::attributes(
             &format!("CA{:032x}", n + 1),
             &format!("+8150{:08}", n),
@@ -93,6 +100,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
     let statuses = stack.task_statuses(&sids).await?;
     let stuck_workers = workers_not_in(stack, "Available").await?;
     let pushes = stack.pushes("reservation.created").await?;
+    let server_5xx = stack.server_5xx().await;
     let log = recorder.lock();
     let mut latencies = Vec::with_capacity(total);
     let mut firsts: Vec<Ring> = Vec::with_capacity(total);
@@ -139,6 +147,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
             "agents": p.agents,
             "calls": p.calls,
             "concurrency": concurrency,
+            "rate_per_s": p.rate,
             "answer_after_ms": ms(p.behaviour.answer_after),
             "talk_ms": ms(p.behaviour.talk_for),
             "wrap_ms": ms(p.behaviour.wrap_for),
@@ -155,6 +164,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
             "calls_per_s": (total as f64 / placing_s * 10.0).round() / 10.0,
             "sign_in_s": (pop.sign_in.as_secs_f64() * 10.0).round() / 10.0,
             "core_errors": core_errors,
+            "server_5xx": server_5xx,
         }),
         invariants,
         json!({
