@@ -1,10 +1,4 @@
-//! Sessions, registration and calls: what the Voice edge decides.
-//!
-//! A *session* is one signaling WebSocket. It becomes authenticated by a `listen` whose Access Token verifies
-//! (`crate::auth::Accounts::verify_token`: signature, issuer key, account, expiry, force-expired `jti`), and
-//! registered by `register{media:{audio:true}}`. Token failures answer `error` with the Voice codes the SDK maps
-//! (spec §2.9): **31205** for an expired token (→ SDK 20104), **31204** for any other invalid token (→ 20101);
-//! `register` before a successful `listen` gets **31204** too. The socket stays open, as the SDK expects.
+//! Calls: what the Voice edge decides, and the [`Voice`] handle holding sessions and calls.
 //!
 //! Calls (`CA…` SIDs minted from the config seed, so runs are reproducible):
 //!
@@ -24,24 +18,20 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 use tsunagi_twilio::pstream::{
-    self, Ack, CallMessage, CallOnly, CallRef, ClientInvite, ClientMessage, Connected,
-    ConnectedToken, Empty, ErrorInfo, InviteParameters, Ringing, ServerAnswer, ServerHangup,
-    ServerInvite, ServerMessage,
+    self, Ack, CallMessage, CallOnly, CallRef, ClientInvite, ErrorInfo, InviteParameters, Ringing,
+    ServerAnswer, ServerHangup, ServerInvite, ServerMessage,
 };
 use tsunagi_twilio::sid::CallSid;
-use tsunagi_twilio::token::Claims;
 
+use super::model::{CallState, CallView, Direction, NumberBehaviour, Party, PlaceCall};
+use super::session::{Out, Session};
 use super::VoiceConfig;
 use crate::error::ApiError;
 use crate::media::{AudioReport, LegOptions, MediaLeg, PendingOffer};
 use crate::shared::{lock, Shared};
 
-/// Frames queued per session before the socket is considered stuck.
-pub const SESSION_QUEUE: usize = 256;
 /// DTMF digits kept per call.
 pub const MAX_DTMF: usize = 256;
 /// Call messages kept per call.
@@ -52,7 +42,7 @@ pub const MAX_ENDED_CALLS: usize = 1_000;
 pub const MAX_LIVE_CALLS: usize = 256;
 
 /// Voice error codes the stand-in sends.
-mod code {
+pub(super) mod code {
     /// Generic error.
     pub const GENERIC: u32 = 31000;
     /// Signaling connection error (used for failed reconnects).
@@ -65,130 +55,6 @@ mod code {
     pub const UNAVAILABLE: u32 = 31480;
     /// Callee busy.
     pub const BUSY: u32 = 31486;
-}
-
-/// What a session's socket task must do.
-#[derive(Debug, Clone)]
-pub enum Out {
-    /// Send this text frame.
-    Frame(String),
-    /// Drop the connection without a close frame (the SDK sees 1006 and reconnects).
-    Drop,
-}
-
-/// Who placed the call, seen from the SDK.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// The stand-in calls the SDK (`Device` `incoming`).
-    Incoming,
-    /// The SDK calls out (`device.connect`).
-    Outgoing,
-}
-
-/// A call's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallState {
-    /// Invited / ringing.
-    Ringing,
-    /// Answered; media flows.
-    InProgress,
-    /// Hung up after the answer.
-    Completed,
-    /// Given up before the answer (caller hung up, or the SDK hung up its outgoing call).
-    Canceled,
-    /// The SDK rejected it.
-    Rejected,
-    /// Outgoing call to a busy number.
-    Busy,
-    /// Outgoing call nobody answered.
-    NoAnswer,
-    /// Media negotiation failed.
-    Failed,
-}
-
-impl CallState {
-    fn is_live(self) -> bool {
-        matches!(self, Self::Ringing | Self::InProgress)
-    }
-}
-
-/// Which side ended a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Party {
-    /// The SDK (hangup / reject).
-    Client,
-    /// The stand-in (control API or number behaviour).
-    Sim,
-}
-
-/// How a dialled number behaves for outgoing calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum NumberBehaviour {
-    /// Rings, then answers and plays the outgoing tone.
-    #[default]
-    Answer,
-    /// Rings, then fails with 31486.
-    Busy,
-    /// Rings until `no_answer_ms`, then fails with 31480.
-    NoAnswer,
-}
-
-/// An incoming call to place (`POST /_sim/voice/calls`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlaceCall {
-    /// Identity of the registered client (`alice` or `client:alice`).
-    pub to: String,
-    /// Caller (`+15551230000`).
-    #[serde(default = "default_from")]
-    pub from: String,
-    /// Custom parameters (TwiML `<Parameter>`s), in order.
-    #[serde(default)]
-    pub params: Vec<(String, String)>,
-    /// Tone the caller plays, Hz.
-    #[serde(default)]
-    pub tone_hz: Option<f64>,
-}
-
-fn default_from() -> String {
-    "+15550100000".into()
-}
-
-/// A call as the control API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct CallView {
-    /// SID.
-    pub sid: CallSid,
-    /// Direction.
-    pub direction: Direction,
-    /// State.
-    pub state: CallState,
-    /// Who ended it.
-    pub ended_by: Option<Party>,
-    /// Client identity.
-    pub identity: String,
-    /// Caller.
-    pub from: String,
-    /// Callee.
-    pub to: String,
-    /// Custom (incoming) or connect (outgoing) parameters.
-    pub params: Vec<(String, String)>,
-    /// DTMF digits received, over signaling (`dtmf` frames) and in-band (RFC 4733); the SDK uses one per call.
-    pub dtmf: String,
-    /// Call messages received from the SDK.
-    pub messages: Vec<Value>,
-    /// Whether ICE + DTLS completed on the leg.
-    pub media_connected: bool,
-    /// What the leg received.
-    pub audio: Option<AudioReport>,
-    /// Tone the leg plays.
-    pub tone_hz: Option<f64>,
-    /// Times the call was rebound to a new socket.
-    pub reconnects: u32,
 }
 
 enum Media {
@@ -281,22 +147,16 @@ impl Call {
     }
 }
 
-struct Session {
-    tx: mpsc::Sender<Out>,
-    claims: Option<Claims>,
-    registered: bool,
-}
-
 #[derive(Default)]
-struct State {
-    sessions: HashMap<u64, Session>,
+pub(super) struct State {
+    pub(super) sessions: HashMap<u64, Session>,
     calls: BTreeMap<CallSid, Call>,
     numbers: HashMap<String, NumberBehaviour>,
     minted: u64,
 }
 
 impl State {
-    fn send(&self, session: Option<u64>, msg: &ServerMessage) {
+    pub(super) fn send(&self, session: Option<u64>, msg: &ServerMessage) {
         let Some(s) = session.and_then(|id| self.sessions.get(&id)) else {
             return;
         };
@@ -344,13 +204,13 @@ impl State {
 /// The Voice edge: sessions and calls. Cheap to clone.
 #[derive(Clone)]
 pub struct Voice {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    config: VoiceConfig,
-    state: Mutex<State>,
+pub(super) struct Inner {
+    pub(super) shared: Arc<Shared>,
+    pub(super) config: VoiceConfig,
+    pub(super) state: Mutex<State>,
 }
 
 impl std::fmt::Debug for Voice {
@@ -389,7 +249,7 @@ impl Voice {
         &self.inner.config
     }
 
-    fn log(&self, kind: &str, data: Value) {
+    pub(super) fn log(&self, kind: &str, data: Value) {
         self.inner.shared.log(kind, data);
     }
 
@@ -399,155 +259,6 @@ impl Voice {
             (u128::from(self.inner.shared.config.seed) << 64)
                 | (0x5600_0000 + u128::from(st.minted)),
         )
-    }
-
-    /// Registers a new socket; returns its id and the receiver its task writes from.
-    pub fn open_session(&self) -> (u64, mpsc::Receiver<Out>) {
-        let id = self.inner.shared.next_id();
-        let (tx, rx) = mpsc::channel(SESSION_QUEUE);
-        lock(&self.inner.state).sessions.insert(
-            id,
-            Session {
-                tx,
-                claims: None,
-                registered: false,
-            },
-        );
-        self.log("voice.socket.open", json!({ "session": id }));
-        (id, rx)
-    }
-
-    /// Forgets a closed socket. Its calls stay up for a signaling reconnect.
-    pub fn close_session(&self, id: u64) {
-        lock(&self.inner.state).sessions.remove(&id);
-        self.log("voice.socket.close", json!({ "session": id }));
-    }
-
-    /// Handles one decoded client frame.
-    pub fn on_message(&self, session: u64, msg: ClientMessage) {
-        match msg {
-            ClientMessage::Listen(l) => self.listen(session, &l.token),
-            ClientMessage::Register(r) => self.register(session, r.media.audio),
-            ClientMessage::Invite(inv) => self.invite(session, inv),
-            ClientMessage::Answer(a) => self.answer(session, &a.callsid, &a.sdp),
-            ClientMessage::Reject(r) => {
-                self.client_end(session, &r.callsid, CallState::Rejected, "reject")
-            }
-            ClientMessage::Hangup(h) => {
-                self.client_end(session, &h.callsid, CallState::Completed, "hangup")
-            }
-            ClientMessage::Dtmf(d) => self.dtmf(&d.callsid, &d.dtmf),
-            ClientMessage::Message(m) => self.message(session, m),
-            ClientMessage::Reinvite(r) => {
-                // ICE restarts are not modelled: the leg keeps its address, so the SDK's checks still succeed.
-                self.log(
-                    "voice.reinvite.ignored",
-                    json!({ "call": r.callsid.to_string() }),
-                );
-            }
-            other => self.log("voice.frame.ignored", json!({ "type": other.type_name() })),
-        }
-    }
-
-    /// Reports an undecodable frame to the scenario log (never echoed back: the SDK would throw on it).
-    pub fn on_bad_frame(&self, session: u64, error: &pstream::PStreamError) {
-        self.log(
-            "voice.frame.invalid",
-            json!({ "session": session, "error": error.to_string() }),
-        );
-    }
-
-    fn listen(&self, session: u64, jwt: &str) {
-        let now = self.inner.shared.now().secs();
-        let verified = lock(&self.inner.shared.accounts).verify_token(jwt, now);
-        let mut st = lock(&self.inner.state);
-        let reply = match verified {
-            Ok(claims) if claims.grants.voice.is_none() => ServerMessage::error(
-                code::TOKEN_INVALID,
-                "JWT token is invalid: it has no voice grant",
-            ),
-            Ok(claims) => {
-                let identity = claims.grants.identity.clone();
-                let ttl = claims.exp.saturating_sub(now);
-                if let Some(s) = st.sessions.get_mut(&session) {
-                    s.claims = Some(claims);
-                }
-                self.log(
-                    "voice.listen",
-                    json!({ "session": session, "identity": identity, "ttl": ttl }),
-                );
-                ServerMessage::Connected(Connected {
-                    region: Some(self.inner.config.region.clone()),
-                    edge: Some(self.inner.config.edge.clone()),
-                    gateway: None,
-                    token: Some(ConnectedToken { identity, ttl }),
-                })
-            }
-            Err(e) => {
-                let c = if e.code == 20104 {
-                    code::TOKEN_EXPIRED
-                } else {
-                    code::TOKEN_INVALID
-                };
-                self.log(
-                    "voice.listen.refused",
-                    json!({ "session": session, "code": c, "token_code": e.code }),
-                );
-                // A refused token also revokes what an earlier `listen` on this socket granted.
-                if let Some(s) = st.sessions.get_mut(&session) {
-                    s.claims = None;
-                    s.registered = false;
-                }
-                ServerMessage::error(c, e.message)
-            }
-        };
-        st.send(Some(session), &reply);
-    }
-
-    fn register(&self, session: u64, audio: bool) {
-        let mut st = lock(&self.inner.state);
-        let Some(s) = st.sessions.get_mut(&session) else {
-            return;
-        };
-        let reply = match &s.claims {
-            None => ServerMessage::error(
-                code::TOKEN_INVALID,
-                "JWT token is invalid: register before listen",
-            ),
-            Some(c) if audio && !c.grants.voice.as_ref().is_some_and(|v| v.allows_incoming()) => {
-                ServerMessage::error(
-                    code::TOKEN_INVALID,
-                    "JWT token is invalid: incoming calls are not allowed",
-                )
-            }
-            Some(c) => {
-                s.registered = audio;
-                self.log(
-                    "voice.register",
-                    json!({ "session": session, "identity": c.grants.identity, "audio": audio }),
-                );
-                if audio {
-                    ServerMessage::Ready(Empty {})
-                } else {
-                    ServerMessage::Offline(Empty {})
-                }
-            }
-        };
-        st.send(Some(session), &reply);
-    }
-
-    /// Identities with a registered socket.
-    pub fn registered(&self) -> Vec<String> {
-        let st = lock(&self.inner.state);
-        let mut ids: Vec<String> = st
-            .sessions
-            .values()
-            .filter(|s| s.registered)
-            .filter_map(|s| s.claims.as_ref().map(|c| c.grants.identity.clone()))
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
     }
 
     /// Rings a registered client: sends `invite` with an SDP offer from a new media leg.
@@ -632,7 +343,7 @@ impl Voice {
         Ok(view)
     }
 
-    fn answer(&self, session: u64, r: &CallRef, sdp: &str) {
+    pub(super) fn answer(&self, session: u64, r: &CallRef, sdp: &str) {
         let mut st = lock(&self.inner.state);
         let Some(call) = st.call_mut(r) else { return };
         if call.direction != Direction::Incoming || call.state != CallState::Ringing {
@@ -670,7 +381,7 @@ impl Voice {
         }
     }
 
-    fn client_end(&self, session: u64, r: &CallRef, requested: CallState, what: &str) {
+    pub(super) fn client_end(&self, session: u64, r: &CallRef, requested: CallState, what: &str) {
         let mut st = lock(&self.inner.state);
         let Some(call) = st.call_mut(r) else { return };
         if !call.state.is_live() || call.session != Some(session) {
@@ -690,7 +401,7 @@ impl Voice {
         );
     }
 
-    fn dtmf(&self, r: &CallRef, digits: &str) {
+    pub(super) fn dtmf(&self, r: &CallRef, digits: &str) {
         if !valid_dtmf(digits) {
             self.log("voice.dtmf.invalid", json!({ "call": r.to_string() }));
             return;
@@ -705,7 +416,7 @@ impl Voice {
         }
     }
 
-    fn message(&self, session: u64, m: CallMessage) {
+    pub(super) fn message(&self, session: u64, m: CallMessage) {
         let mut st = lock(&self.inner.state);
         let Some(call) = st.call_mut(&m.callsid) else {
             return;
@@ -721,7 +432,7 @@ impl Voice {
         st.send(Some(session), &ack);
     }
 
-    fn invite(&self, session: u64, inv: ClientInvite) {
+    pub(super) fn invite(&self, session: u64, inv: ClientInvite) {
         match inv.reconnect {
             Some(token) => self.reconnect(session, &inv.callsid, &token),
             None => self.outgoing(session, inv),
@@ -1015,15 +726,6 @@ impl Voice {
     pub fn set_number(&self, number: String, behaviour: NumberBehaviour) {
         lock(&self.inner.state).numbers.insert(number, behaviour);
     }
-
-    /// Drops every signaling socket without a close frame; returns how many.
-    pub fn drop_sockets(&self) -> usize {
-        let st = lock(&self.inner.state);
-        for s in st.sessions.values() {
-            let _ = s.tx.try_send(Out::Drop);
-        }
-        st.sessions.len()
-    }
 }
 
 #[cfg(test)]
@@ -1042,11 +744,5 @@ mod tests {
     fn identity_strips_client_prefix() {
         assert_eq!(identity_of("client:alice"), "alice");
         assert_eq!(identity_of("alice"), "alice");
-    }
-
-    #[test]
-    fn number_behaviour_reads_kebab_case() {
-        let b: NumberBehaviour = serde_json::from_str("\"no-answer\"").unwrap();
-        assert_eq!(b, NumberBehaviour::NoAnswer);
     }
 }

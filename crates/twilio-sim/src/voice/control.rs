@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tsunagi_twilio::sid::CallSid;
 
-use super::calls::{CallView, NumberBehaviour, PlaceCall};
+use super::model::{CallView, NumberBehaviour, PlaceCall};
 use super::Voice;
 use crate::error::ApiError;
 

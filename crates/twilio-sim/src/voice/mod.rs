@@ -6,16 +6,18 @@
 //! | `/_sim/voice/…` | scenario control: place/hang up calls, set how dialled numbers behave, drop sockets ([`control`]) |
 //!
 //! - [`signal`]: one task per WebSocket (thin: decode with `tsunagi_twilio::pstream`, hand over, write, heartbeat).
-//! - [`calls`]: every decision — token checks with Twilio's error codes, registration, the call state machine,
-//!   reconnect tokens — in [`Voice`], which holds the sessions and calls.
-//! - Media: [`crate::media`] legs, ICE-lite PCMU; each leg plays a tone and detects what it hears.
+//! - [`session`]: `listen`/`register` with Twilio's token error codes; [`calls`]: the call state machine, media
+//!   legs and reconnect tokens. Both are methods of [`Voice`], which holds the sessions and calls.
+//! - [`model`]: the serde types the control API and other stand-in modules use.
+//! - Media: [`crate::media`] legs, ICE-lite PCMU + telephone-event; each leg plays a tone and detects what it hears.
+//! - [`tls`]: the stand-in's one port also speaks TLS (self-signed), because the SDK only dials `wss://`.
 //!
-//! Mount with [`router`] (generic over the outer router's state) or run alone with [`serve`].
-//! The SDK only speaks `wss://`; the stand-in serves plain `ws://`, so a test page either maps the URL (a
-//! `WebSocket` subclass loaded before the SDK) or a TLS proxy fronts the port (spec §1.2).
+//! Mount with [`router`] (generic over the outer router's state) or run alone with [`serve`] (plain only).
 
 pub mod calls;
 pub mod control;
+pub mod model;
+pub mod session;
 pub mod signal;
 pub mod tls;
 
@@ -25,7 +27,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
-pub use calls::{CallState, CallView, Direction, NumberBehaviour, PlaceCall, Voice};
+pub use calls::Voice;
+pub use model::{CallState, CallView, Direction, NumberBehaviour, Party, PlaceCall};
 
 use crate::media::MediaConfig;
 

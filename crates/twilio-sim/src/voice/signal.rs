@@ -11,7 +11,7 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tsunagi_twilio::pstream::{ClientMessage, Frame, HEARTBEAT, MAX_FRAME_BYTES};
 
-use super::calls::Out;
+use super::session::Out;
 use super::Voice;
 
 /// `GET /signal`.
