@@ -57,11 +57,12 @@ function voiceToken(identity, ttl = 3600) {
   return t.toJwt();
 }
 
-async function startSim(dir) {
+async function startSim(dir, { telephoneEvent = true } = {}) {
   const bin = process.env.SIM_BIN;
   if (!bin) throw new Error('SIM_BIN is not set (run tests/conformance/voice/run.sh)');
   let config = fs.readFileSync(path.join(__dirname, 'sim.toml'), 'utf8');
   if (process.env.MEDIA_IP) config = config.replace('ip = "127.0.0.1"', `ip = "${process.env.MEDIA_IP}"`);
+  if (!telephoneEvent) config = config.replace(/media = \{ (.*) \}/, 'media = { $1, telephone_event = false }');
   const configPath = path.join(dir, 'sim.toml');
   fs.writeFileSync(configPath, config);
   const portFile = path.join(dir, 'port');
@@ -103,7 +104,11 @@ function startPageServer() {
   })));
 }
 
-test('voice-sdk 2.18.5 against the stand-in', { timeout: 180000 }, async (t) => {
+/**
+ * A fresh stand-in, page server and Chromium (fresh profile) for one test; everything is torn down by t.after.
+ * Returns the handles and helpers the steps use.
+ */
+async function setup(t, simOptions = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagi-voice-'));
   const wav = path.join(dir, 'mic.wav');
   fs.writeFileSync(wav, toneWav(MIC_HZ));
@@ -112,7 +117,7 @@ test('voice-sdk 2.18.5 against the stand-in', { timeout: 180000 }, async (t) => 
     for (const f of cleanup.reverse()) await f().catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const sim = await startSim(dir);
+  const sim = await startSim(dir, simOptions);
   cleanup.push(sim.stop);
   const web = await startPageServer();
   cleanup.push(web.stop);
@@ -157,8 +162,13 @@ test('voice-sdk 2.18.5 against the stand-in', { timeout: 180000 }, async (t) => 
     return placed.sid;
   };
 
+  await page.goto(web.url);
+  return { sim, page, requests, consoleErrors, events, waitEvent, call, remoteTone, ringAlice };
+}
+
+test('voice-sdk 2.18.5 against the stand-in', { timeout: 180000 }, async (t) => {
+  const { sim, page, requests, consoleErrors, events, waitEvent, call, remoteTone, ringAlice } = await setup(t);
   {
-    await page.goto(web.url);
 
     await t.test('bad tokens are refused with the SDK\'s access-token errors', async () => {
       const chunderw = `127.0.0.1:${sim.port}`;
@@ -330,4 +340,20 @@ test('voice-sdk 2.18.5 against the stand-in', { timeout: 180000 }, async (t) => 
       assert.deepEqual(consoleErrors.filter((m) => /Content Security Policy|pageerror/.test(m)), []);
     });
   }
+});
+
+test('without telephone-event the SDK sends DTMF as signaling frames', { timeout: 120000 }, async (t) => {
+  const { sim, page, waitEvent, call, ringAlice } = await setup(t, { telephoneEvent: false });
+  assert.equal(await page.evaluate(([tok, c]) => window.setupDevice(tok, c), [voiceToken('alice'), `127.0.0.1:${sim.port}`]), 'ok');
+  await waitEvent('registered');
+  const sid = await ringAlice();
+  await page.evaluate(() => window.call.accept());
+  await waitEvent('accept');
+  await until('media', async () => near((await call(sid)).audio?.dominant_hz, MIC_HZ));
+  await page.evaluate(() => { window.call.sendDigits('12'); window.call.sendDigits('#'); });
+  await until('digits 12#', async () => (await call(sid)).dtmf === '12#');
+  const r = await fetch(`http://127.0.0.1:${sim.port}/_sim/events?kind=voice.call.dtmf`);
+  assert.deepEqual((await r.json()).log.map((e) => e.data.digits), ['12', '#'], 'two dtmf frames');
+  await page.evaluate(() => window.call.disconnect());
+  await waitEvent('disconnect');
 });
