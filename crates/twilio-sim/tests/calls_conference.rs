@@ -337,6 +337,7 @@ async fn an_unanswered_agent_leg_reports_no_answer_and_a_rejection_rings_again()
     )
     .await;
     assert_eq!(st, 200);
+    setup(&hooks, 30); // the next agent's leg rings long enough for the caller to give up first
     let path = format!("/v1/Workspaces/{WS}/Tasks/{task}/Reservations/{reservation}");
     let (st, r) = rest(
         &sim,
@@ -388,4 +389,178 @@ async fn an_unanswered_agent_leg_reports_no_answer_and_a_rejection_rings_again()
         (l.last().map(String::as_str) == Some("canceled")).then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dial_conference_with_participants_added_and_kicked_by_rest() {
+    let hooks = Hooks::start().await;
+    hooks.twiml(
+        "/voice",
+        r#"<Response><Dial><Conference statusCallback="/room" statusCallbackEvent="start end join leave" endConferenceOnExit="true" participantLabel="caller" region="jp1">room-1</Conference></Dial></Response>"#,
+    );
+    let sim = start_sim(&hooks, None).await;
+    let mut device = registered(&sim, "agent_1").await;
+    let (_, placed) = post_json(
+        &sim,
+        "/_sim/calls",
+        json!({"from": "+81312345678", "to": NUMBER}),
+    )
+    .await;
+    let caller = placed["sid"].as_str().unwrap().to_owned();
+    let cf = eventually("the caller in room-1", 5, async || {
+        call(&sim, &caller).await["conference"]
+            .as_str()
+            .map(str::to_owned)
+    })
+    .await;
+    let base = format!("/2010-04-01/Accounts/{ACCOUNT}/Conferences");
+
+    // A simulated phone joins by FriendlyName, a client by SID.
+    let (st, p) = rest(
+        &sim,
+        Method::POST,
+        &format!("{base}/room-1/Participants.json"),
+        &[
+            ("From", NUMBER),
+            ("To", "+819055556666"),
+            ("Label", "expert"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 201, "{p}");
+    let expert = p["call_sid"].as_str().unwrap().to_owned();
+    eventually("the expert's phone to answer and join", 5, async || {
+        let (_, ps) = rest(
+            &sim,
+            Method::GET,
+            &format!("{base}/{cf}/Participants.json"),
+            &[],
+        )
+        .await;
+        (ps["participants"].as_array().map(Vec::len) == Some(2)).then_some(())
+    })
+    .await;
+    let (st, p) = rest(
+        &sim,
+        Method::POST,
+        &format!("{base}/{cf}/Participants.json"),
+        &[
+            ("From", NUMBER),
+            ("To", "client:agent_1"),
+            ("Label", "agent"),
+            ("Muted", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 201, "{p}");
+    let ServerMessage::Invite(inv) = device.recv().await else {
+        panic!("expected invite")
+    };
+    let (_leg, answer) = MediaLeg::answer(
+        &MediaConfig::default(),
+        &inv.sdp,
+        LegOptions {
+            ice_lite: false,
+            tone_hz: None,
+        },
+    )
+    .unwrap();
+    device
+        .send(&ClientMessage::Answer(ClientAnswer {
+            callsid: inv.callsid.into(),
+            sdp: answer,
+        }))
+        .await;
+    let ps = eventually("three participants", 10, async || {
+        let (_, ps) = rest(
+            &sim,
+            Method::GET,
+            &format!("{base}/{cf}/Participants.json"),
+            &[],
+        )
+        .await;
+        (ps["participants"].as_array().map(Vec::len) == Some(3)).then_some(ps)
+    })
+    .await;
+    let agent = ps["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["label"] == "agent")
+        .unwrap()
+        .clone();
+    assert_eq!(agent["muted"], true);
+    assert_eq!(agent["call_sid"], inv.parameters.call_sid.as_str());
+
+    // Kick the expert: its call leaves and ends (no TwiML after the Dial).
+    let r = reqwest::Client::new()
+        .delete(format!(
+            "{}{base}/{cf}/Participants/expert.json",
+            sim.base_url()
+        ))
+        .basic_auth(voice_support::KEY, Some(voice_support::SECRET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    eventually("the expert's call to complete", 5, async || {
+        (call(&sim, &expert).await["status"] == "completed").then_some(())
+    })
+    .await;
+
+    // The caller (endConferenceOnExit) hangs up: the conference ends and the agent's Device is hung up.
+    post_json(&sim, &format!("/_sim/calls/{caller}/hangup"), json!({})).await;
+    assert!(matches!(device.recv().await, ServerMessage::Hangup(_)));
+    let ev = eventually("conference-end", 10, async || {
+        let h = hooks.hits("/room");
+        h.iter()
+            .any(|x| x.get("StatusCallbackEvent") == Some("conference-end"))
+            .then_some(h)
+    })
+    .await;
+    let names: Vec<(&str, &str)> = ev
+        .iter()
+        .map(|h| {
+            (
+                h.get("StatusCallbackEvent").unwrap_or(""),
+                h.get("ParticipantLabel").unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("conference-start", ""),
+            ("participant-join", "caller"),
+            ("participant-join", "expert"),
+            ("participant-join", "agent"),
+            ("participant-leave", "expert"),
+            ("participant-leave", "caller"),
+            ("participant-leave", "agent"),
+            ("conference-end", ""),
+        ]
+    );
+    assert!(ev
+        .iter()
+        .all(|h| h.signature_ok && h.get("FriendlyName") == Some("room-1")));
+    let (_, c) = rest(&sim, Method::GET, &format!("{base}/{cf}.json"), &[]).await;
+    assert_eq!(
+        (c["status"].as_str(), c["reason_conference_ended"].as_str()),
+        (
+            Some("completed"),
+            Some("participant-with-end-conference-on-exit-left")
+        )
+    );
+    let (st, e) = rest(
+        &sim,
+        Method::POST,
+        &format!("{base}/{cf}/Participants.json"),
+        &[("From", NUMBER), ("To", "+819000000000")],
+    )
+    .await;
+    assert_eq!(
+        (st, e["code"].as_u64()),
+        (400, Some(16003)),
+        "no joining a completed conference"
+    );
 }

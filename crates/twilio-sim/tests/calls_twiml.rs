@@ -431,3 +431,35 @@ async fn dial_client_rings_the_registered_device_with_parameters() {
     .await;
     assert!(v["client_leg"].is_null());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_callers_start_with_the_stand_in_and_follow_their_script() {
+    let hooks = Hooks::start().await;
+    hooks.twiml(
+        "/voice",
+        r#"<Response><Say>hello</Say><Pause length="30"/></Response>"#,
+    );
+    let text = format!(
+        "{}\n[[callers]]\nfrom = \"+81311112222\"\nto = \"{NUMBER}\"\ndelay_ms = 50\nscript = [{{ do = \"wait\", ms = 300 }}, {{ do = \"hangup\" }}]\n",
+        config(&hooks, None)
+    );
+    let cfg = tsunagi_twilio_sim::Config::from_toml(&text).expect("config with callers");
+    let sim = tsunagi_twilio_sim::Sim::start_on(cfg, "127.0.0.1:0")
+        .await
+        .expect("start");
+    let v = eventually("the configured caller's call to end", 10, async || {
+        let all = get_json(&sim, "/_sim/calls").await;
+        all.as_array()
+            .and_then(|a| a.iter().find(|c| c["from"] == "+81311112222").cloned())
+            .filter(|c| c["status"] == "completed")
+    })
+    .await;
+    assert_eq!(v["to"], NUMBER);
+    assert_eq!(v["heard"][0]["detail"], "hello");
+    assert_eq!(hooks.hits("/voice")[0].get("From"), Some("+81311112222"));
+    let status = eventually("the completed callback", 5, async || {
+        hooks.hits("/status").pop()
+    })
+    .await;
+    assert_eq!(status.get("CallStatus"), Some("completed"));
+}

@@ -557,7 +557,10 @@ impl Driver {
                     .await
             }
             Some(DialNoun::Number(n)) => self.dial_number(&n.number, timeout_ms, limit_ms).await,
-            Some(DialNoun::Conference(c)) => {
+            Some(DialNoun::Conference(mut c)) => {
+                c.status_callback = c
+                    .status_callback
+                    .map(|u| twiml::resolve(self.doc_url.as_deref(), &u));
                 match crate::conference::join_twiml(&self.calls, &self.sid, &c) {
                     Ok(_) => match self.in_conference().await {
                         Some(s) => DialEnd::CallerEnded(s),
