@@ -78,3 +78,34 @@ async fn call_survives_a_dropped_signaling_socket() {
     };
     assert_eq!(h.error.map(|e| e.code), Some(31005));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_socket_never_comes_back_ends() {
+    let edge = Edge::start().await; // orphan_call_ms = 2 s in the test config
+    let mut c = edge.registered("alice").await;
+    let (_, placed) = edge.post("/_sim/voice/calls", json!({"to": "alice"})).await;
+    let sid = placed["sid"].as_str().unwrap().to_owned();
+    let ServerMessage::Invite(inv) = c.recv().await else {
+        panic!("expected invite")
+    };
+    let opts = LegOptions {
+        ice_lite: false,
+        tone_hz: None,
+    };
+    let (_leg, answer) = MediaLeg::answer(&MediaConfig::default(), &inv.sdp, opts).unwrap();
+    c.send(&ClientMessage::Answer(ClientAnswer {
+        callsid: inv.callsid.into(),
+        sdp: answer,
+    }))
+    .await;
+    wait_for("answered", async || {
+        edge.get(&format!("/_sim/voice/calls/{sid}")).await["state"] == "in_progress"
+    })
+    .await;
+    drop(c);
+    wait_for("orphaned call ends", async || {
+        let v = edge.get(&format!("/_sim/voice/calls/{sid}")).await;
+        v["state"] == "completed" && v["ended_by"] == "sim"
+    })
+    .await;
+}

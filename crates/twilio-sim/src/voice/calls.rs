@@ -694,6 +694,30 @@ impl Voice {
         Ok(view)
     }
 
+    /// Ends the live calls still bound to a socket that closed and was not replaced (no reconnect).
+    pub(super) fn end_orphans(&self, session: u64) {
+        let mut st = lock(&self.inner.state);
+        let mut ended = Vec::new();
+        for call in st.calls.values_mut() {
+            if call.state.is_live() && call.session == Some(session) {
+                let state = if call.state == CallState::Ringing {
+                    CallState::Canceled
+                } else {
+                    CallState::Completed
+                };
+                call.end(state, Party::Sim);
+                ended.push(call.sid);
+            }
+        }
+        drop(st);
+        for sid in ended {
+            self.log(
+                "voice.call.orphaned",
+                json!({ "call": sid, "session": session }),
+            );
+        }
+    }
+
     /// Changes the tone a call's leg plays.
     pub fn set_tone(&self, sid: &CallSid, hz: Option<f64>) -> Result<CallView, ApiError> {
         let mut st = lock(&self.inner.state);

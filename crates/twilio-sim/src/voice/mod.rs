@@ -48,6 +48,10 @@ pub struct VoiceConfig {
     /// Outgoing calls to a no-answer number ring this long before failing.
     #[serde(default = "default_no_answer")]
     pub no_answer_ms: u64,
+    /// A call whose signaling socket closed ends this long after, unless a new socket reconnects it
+    /// (`invite{reconnect}`); the SDK reconnects within about a second.
+    #[serde(default = "default_orphan")]
+    pub orphan_call_ms: u64,
     /// Region sent in `connected` (AWS-style name).
     #[serde(default = "default_region")]
     pub region: String,
@@ -68,6 +72,9 @@ fn default_ring() -> u64 {
 fn default_no_answer() -> u64 {
     3_000
 }
+fn default_orphan() -> u64 {
+    30_000
+}
 fn default_region() -> String {
     "US_EAST_VIRGINIA".into()
 }
@@ -82,6 +89,7 @@ impl Default for VoiceConfig {
             heartbeat_ms: default_heartbeat(),
             ring_ms: default_ring(),
             no_answer_ms: default_no_answer(),
+            orphan_call_ms: default_orphan(),
             region: default_region(),
             edge: default_edge(),
             outgoing_tone_hz: None,

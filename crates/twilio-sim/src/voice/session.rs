@@ -58,6 +58,12 @@ impl Voice {
     pub fn close_session(&self, id: u64) {
         lock(&self.inner.state).sessions.remove(&id);
         self.log("voice.socket.close", json!({ "session": id }));
+        let me = self.clone();
+        let grace = std::time::Duration::from_millis(self.inner.config.orphan_call_ms);
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            me.end_orphans(id);
+        });
     }
 
     /// Handles one decoded client frame.

@@ -54,6 +54,7 @@ api_keys = [{{ sid = "{KEY}", secret = "{SECRET}" }}]
                 heartbeat_ms: 300,
                 ring_ms: 100,
                 no_answer_ms: 300,
+                orphan_call_ms: 2_000,
                 outgoing_tone_hz: Some(440.0),
                 ..VoiceConfig::default()
             },
