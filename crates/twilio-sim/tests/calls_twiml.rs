@@ -28,8 +28,9 @@ async fn ivr_gather_then_enqueue_creates_the_task_and_hangup_cancels_it() {
     );
     hooks.twiml(
         "/wait",
-        r#"<Response><Play>https://example.invalid/hold.mp3</Play></Response>"#,
+        r#"<Response><Play>https://example.invalid/hold.mp3</Play><Redirect method="GET">/wait2</Redirect></Response>"#,
     );
+    hooks.twiml("/wait2", r#"<Response><Say>still waiting</Say></Response>"#);
     let sim = start_sim(&hooks, None).await;
 
     let (status, placed) = post_json(
@@ -81,6 +82,18 @@ async fn ivr_gather_then_enqueue_creates_the_task_and_hangup_cancels_it() {
                 .map(|h| assert!(h.signature_ok && h.method == "GET"))
         },
     )
+    .await;
+
+    eventually("the wait document's redirect", 5, async || {
+        let h = hooks.hits("/wait2").pop()?;
+        assert!(h.signature_ok && h.method == "GET");
+        let v = call(&sim, &sid).await;
+        v["heard"]
+            .as_array()?
+            .iter()
+            .any(|x| x["detail"] == "still waiting")
+            .then_some(())
+    })
     .await;
 
     // The task carries the <Task> JSON (multibyte intact) merged over the call's attributes.
