@@ -3,7 +3,8 @@
 //! server's assignment callback answers the jp1 conference instruction, the agent's Device (registered with a
 //! token from the server) rings with the TaskSid and answers; the server pushes the ConferenceSid and the
 //! customer to the agent, and hold, unhold, hang-up and completion act on the real conference and task.
-//! Scenario 7: a supervisor monitors, then coaches, then barges into the same conference.
+//! Scenario 3: the owner's Device does not answer; the server rejects the reservation and the department's agent
+//! gets the call. Scenario 7: a supervisor monitors, then coaches, then barges into the same conference.
 
 mod common;
 
@@ -270,4 +271,82 @@ async fn supervisor_monitors_then_coaches_then_barges() {
         (json!(false), json!(false)),
         "{p}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_owner_is_rejected_and_the_department_agent_gets_the_call() {
+    let s = stack_with_ring(2).await;
+    s.app.seed_crm().await;
+    s.app
+        .add_agent(
+            "agent_2048",
+            "sato",
+            "pw2",
+            Some(DEPT_WORKER),
+            tsunagi_server::auth::Role::Agent,
+        )
+        .await;
+    s.set_activity(OWNER_WORKER, AVAILABLE).await;
+    s.set_activity(DEPT_WORKER, AVAILABLE).await;
+    let mut devices = Vec::new();
+    for (login, pw) in [("tanaka", "pw"), ("sato", "pw2")] {
+        let session = s.app.login(login, pw).await;
+        let (_, token) = s
+            .app
+            .json(authed("POST", "/v1/token", &session, Some("1.0.0")))
+            .await;
+        devices.push((
+            session,
+            Device::register(&s.sim.ws_url(), token["token"].as_str().unwrap()).await,
+        ));
+    }
+    let (mut owner, mut sato) = (devices.remove(0), devices.remove(0));
+    let mut req = format!("{}/v1/events", s.public.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", sato.0).parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("x-client-version", "1.0.0".parse().unwrap());
+    let (mut sato_events, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+
+    let (_, placed) = s
+        .control(
+            "/_sim/calls",
+            json!({"from": "+81312345678", "to": COMPANY_NUMBER}),
+        )
+        .await;
+    let customer = placed["sid"].as_str().unwrap().to_owned();
+    // The owner's Device rings and is left ringing.
+    let first = owner.1.invite().await;
+    let task = param(&first, "TaskSid");
+    let owner_res = param(&first, "ReservationSid");
+    s.eventually(
+        "the server to reject the unanswered owner's reservation",
+        || async {
+            let r = s.reservations(&task).await;
+            r.iter()
+                .any(|r| r["sid"] == owner_res.as_str() && r["reservation_status"] == "rejected")
+                .then_some(())
+        },
+    )
+    .await;
+    // The owner's 10 s window passes; the department step offers the call to sato.
+    s.advance(10_500).await;
+    let second = sato.1.invite().await;
+    assert_eq!(param(&second, "TaskSid"), task);
+    assert_ne!(param(&second, "ReservationSid"), owner_res);
+    sato.1.answer(&second).await;
+    let ctx = loop {
+        let e = next_event(&mut sato_events).await;
+        if e["type"] == "call.context" && e["customer_call_sid"] == customer.as_str() {
+            break e;
+        }
+    };
+    assert_eq!(ctx["task_sid"], task.as_str());
+    assert_eq!(ctx["customer"]["name"], "山田 花子");
+    let missed = s.app.count("SELECT COUNT(*) FROM call_events WHERE kind = 'agent-leg' AND status = 'no-answer' AND agent_id = 'agent_1024'").await;
+    assert_eq!(missed, 1);
 }

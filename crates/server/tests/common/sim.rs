@@ -108,14 +108,32 @@ pub async fn bare_stack() -> Stack {
     stack_from(|public| sim_config_with(public, false, false)).await
 }
 
+/// Like [`stack`] with the agent leg ringing only `ring_secs` (real time) before no-answer.
+pub async fn stack_with_ring(ring_secs: u64) -> Stack {
+    stack_configured(
+        |public| sim_config(public, true),
+        |c| c.twilio.agent_ring_timeout_secs = ring_secs,
+    )
+    .await
+}
+
 async fn stack_from(sim_text: impl FnOnce(&str) -> String) -> Stack {
+    stack_configured(sim_text, |_| {}).await
+}
+
+async fn stack_configured(
+    sim_text: impl FnOnce(&str) -> String,
+    tweak: impl FnOnce(&mut tsunagi_server::Config),
+) -> Stack {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let public = format!("http://{}", listener.local_addr().expect("addr"));
     let sim_cfg = SimConfig::from_toml(&sim_text(&public)).expect("sim config");
     let sim = Sim::start(sim_cfg).await.expect("sim");
-    let app = test_app_from(config_with(&sim.base_url(), &public)).await;
+    let mut config = config_with(&sim.base_url(), &public);
+    tweak(&mut config);
+    let app = test_app_from(config).await;
     let router = app.router.clone();
     tokio::spawn(async move { axum::serve(listener, router).await });
     Stack {
