@@ -353,6 +353,31 @@ async fn rest_created_call_is_redirected_by_twiml_and_hung_up_idempotently() {
     .await;
     assert_eq!(list["calls"].as_array().map(Vec::len), Some(1));
 
+    // <Enqueue> into a workflow that does not exist, and with attributes that are not a JSON object: Twilio's
+    // error on the call, QueueResult=error, and the TwiML after the <Enqueue> still runs.
+    let bad_enqueue = [("WW0000000000000000000000000000beef", "{}"), (WF, "[1,2]")];
+    for (wf, attrs) in bad_enqueue {
+        let twiml = format!(
+            r#"<Response><Enqueue workflowSid="{wf}"><Task>{attrs}</Task></Enqueue><Say>after the queue</Say></Response>"#
+        );
+        let (st, c) = rest(
+            &sim,
+            Method::POST,
+            &format!("{base}.json"),
+            &[("To", "+819011113333"), ("From", NUMBER), ("Twiml", &twiml)],
+        )
+        .await;
+        assert_eq!(st, 201, "{c}");
+        let sid = c["sid"].as_str().unwrap().to_owned();
+        let v = eventually("the call to end after the failed Enqueue", 10, async || {
+            let v = call(&sim, &sid).await;
+            (v["status"] == "completed").then_some(v)
+        })
+        .await;
+        assert_eq!(v["heard"][0]["detail"], "after the queue", "{v}");
+        assert_eq!(v["errors"].as_array().map(Vec::len), Some(1), "{v}");
+    }
+
     // A busy simulated phone.
     post_json(
         &sim,
