@@ -454,9 +454,9 @@ pub fn update(
     }
     let mut s = st(calls);
     let c = s.confs.get_mut(cf).ok_or_else(|| ApiError::not_found(cf))?;
-    let idx = position(&c.view.participants, key)
+    let part = position(&c.view.participants, key)
+        .and_then(|i| c.view.participants.get_mut(i))
         .ok_or_else(|| ApiError::not_found(format!("Participant {key}")))?;
-    let part = &mut c.view.participants[idx];
     let mut events = Vec::new();
     if let Some(h) = hold.filter(|h| *h != part.hold) {
         part.hold = h;
@@ -508,7 +508,7 @@ fn position(ps: &[Participant], key: &str) -> Option<usize> {
 pub fn participant(calls: &Calls, cf: &ConferenceSid, key: &str) -> Option<Participant> {
     let s = st(calls);
     let c = s.confs.get(cf)?;
-    position(&c.view.participants, key).map(|i| c.view.participants[i].clone())
+    position(&c.view.participants, key).and_then(|i| c.view.participants.get(i).cloned())
 }
 
 /// `<Dial><Conference>`: joins `call` to the named room.
