@@ -47,7 +47,36 @@ pub(crate) async fn request(
 }
 
 fn date(ms: Option<u64>) -> Value {
-    ms.map_or(Value::Null, |m| Value::String(UnixMillis(m).iso8601()))
+    ms.map_or(Value::Null, |m| Value::String(rfc2822(UnixMillis(m))))
+}
+
+/// RFC 2822 in UTC (`Thu, 26 Nov 2026 08:53:57 +0000`), as the 2010-04-01 API writes dates.
+pub fn rfc2822(t: UnixMillis) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    // `iso8601` is `YYYY-MM-DDTHH:MM:SSZ`; reuse its calendar arithmetic.
+    let iso = t.iso8601();
+    let (date, time) = iso.split_once('T').unwrap_or((&iso, "00:00:00Z"));
+    let mut parts = date.split('-');
+    let (y, m, d) = (
+        parts.next().unwrap_or("1970"),
+        parts
+            .next()
+            .and_then(|m| m.parse::<usize>().ok())
+            .unwrap_or(1),
+        parts.next().unwrap_or("01"),
+    );
+    let weekday = DAYS
+        .get(((t.secs() / 86_400) % 7) as usize)
+        .copied()
+        .unwrap_or("Thu");
+    let month = MONTHS.get(m.saturating_sub(1)).copied().unwrap_or("Jan");
+    format!(
+        "{weekday}, {d} {month} {y} {} +0000",
+        time.trim_end_matches('Z')
+    )
 }
 
 /// A call as Twilio renders it.
@@ -322,4 +351,23 @@ async fn update(calls: &Calls, view: &CallView, req: &Req) -> Result<CallView, A
         }
     }
     calls.view(&sid).ok_or_else(|| ApiError::not_found(sid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc2822_dates() {
+        assert_eq!(rfc2822(UnixMillis(0)), "Thu, 01 Jan 1970 00:00:00 +0000");
+        // 2026-11-26T08:53:57Z
+        assert_eq!(
+            rfc2822(UnixMillis(1_795_683_237_000)),
+            "Thu, 26 Nov 2026 08:53:57 +0000"
+        );
+        assert_eq!(
+            rfc2822(UnixMillis(1_709_251_200_000)),
+            "Fri, 01 Mar 2024 00:00:00 +0000"
+        );
+    }
 }

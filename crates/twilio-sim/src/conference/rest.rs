@@ -20,7 +20,7 @@ use tsunagi_twilio::twiml::{Conference, Dial, VoiceResponse};
 
 use super::{ClientLeg, ConferenceView, LegCallback, Participant};
 use crate::calls::driver::Source;
-use crate::calls::rest::request;
+use crate::calls::rest::{request, rfc2822};
 use crate::calls::{Calls, StatusCallback};
 use crate::clock::UnixMillis;
 use crate::error::ApiError;
@@ -39,7 +39,7 @@ pub fn conference_json(c: &ConferenceView) -> Value {
         "sid": c.sid, "account_sid": c.account_sid, "friendly_name": c.friendly_name, "status": c.status,
         "region": c.region, "reason_conference_ended": c.reason_conference_ended,
         "call_sid_ending_conference": c.call_sid_ending_conference,
-        "date_created": UnixMillis(c.created_ms).iso8601(), "date_updated": UnixMillis(c.updated_ms).iso8601(),
+        "date_created": rfc2822(UnixMillis(c.created_ms)), "date_updated": rfc2822(UnixMillis(c.updated_ms)),
         "api_version": "2010-04-01",
         "uri": format!("/2010-04-01/Accounts/{}/Conferences/{}.json", c.account_sid, c.sid),
         "subresource_uris": {
