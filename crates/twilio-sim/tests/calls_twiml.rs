@@ -408,7 +408,7 @@ async fn dial_client_rings_the_registered_device_with_parameters() {
     let hooks = Hooks::start().await;
     hooks.twiml(
         "/voice",
-        r#"<Response><Dial timeout="10" action="/dialed"><Client><Identity>agent_1</Identity><Parameter name="CustomerName" value="山田 花子"/></Client></Dial></Response>"#,
+        r#"<Response><Dial timeout="10" action="/dialed"><Client statusCallback="/child" statusCallbackEvent="initiated ringing answered completed"><Identity>agent_1</Identity><Parameter name="CustomerName" value="山田 花子"/></Client></Dial></Response>"#,
     );
     let sim = start_sim(&hooks, None).await;
     let mut device = registered(&sim, "agent_1").await;
@@ -468,6 +468,21 @@ async fn dial_client_rings_the_registered_device_with_parameters() {
     })
     .await;
     assert!(v["client_leg"].is_null());
+
+    // The dialled leg's own status callbacks, in order, with the caller as parent.
+    let child = eventually("four child-leg callbacks", 5, async || {
+        let h = hooks.hits("/child");
+        (h.len() == 4).then_some(h)
+    })
+    .await;
+    let statuses: Vec<&str> = child.iter().filter_map(|h| h.get("CallStatus")).collect();
+    assert_eq!(
+        statuses,
+        ["initiated", "ringing", "in-progress", "completed"]
+    );
+    assert!(child.iter().all(|h| h.signature_ok
+        && h.get("ParentCallSid") == Some(sid.as_str())
+        && h.get("CallSid") == Some(inv.parameters.call_sid.as_str())));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

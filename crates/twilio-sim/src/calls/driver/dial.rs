@@ -33,8 +33,28 @@ impl Driver {
                         .map(|v| v.from)
                         .unwrap_or_default()
                 });
-                self.dial_client(&c.identity, from, c.parameters, timeout_ms, limit_ms)
-                    .await
+                let child = c.status_callback.as_deref().map(|u| ChildLeg {
+                    url: twiml::resolve(self.doc_url.as_deref(), u),
+                    events: if c.status_callback_event.is_empty() {
+                        vec!["completed".into()]
+                    } else {
+                        c.status_callback_event
+                            .iter()
+                            .flat_map(|e| crate::conference::parse_events(e))
+                            .collect()
+                    },
+                    account: self.account,
+                    key: String::new(),
+                    params: Vec::new(),
+                    seq: 0,
+                });
+                let client = ClientDial {
+                    identity: c.identity,
+                    from,
+                    params: c.parameters,
+                    child,
+                };
+                self.dial_client(client, timeout_ms, limit_ms).await
             }
             Some(DialNoun::Number(n)) => self.dial_number(&n.number, timeout_ms, limit_ms).await,
             Some(DialNoun::Conference(mut c)) => {
@@ -77,18 +97,12 @@ impl Driver {
         }
     }
 
-    async fn dial_client(
-        &mut self,
-        identity: &str,
-        from: String,
-        params: Vec<(String, String)>,
-        timeout_ms: u64,
-        limit_ms: u64,
-    ) -> DialEnd {
+    async fn dial_client(&mut self, c: ClientDial, timeout_ms: u64, limit_ms: u64) -> DialEnd {
+        let to = format!("client:{}", c.identity);
         let placed = self.calls.voice().place_call(PlaceCall {
-            to: format!("client:{identity}"),
-            from,
-            params,
+            to: to.clone(),
+            from: c.from.clone(),
+            params: c.params,
             tone_hz: self.tone,
         });
         let leg = match placed {
@@ -103,14 +117,53 @@ impl Driver {
         };
         self.client_leg = Some(leg);
         self.calls.update(&self.sid, |v| v.client_leg = Some(leg));
-        let end = self.watch_leg(leg, timeout_ms, limit_ms).await;
+        let mut child = c.child.map(|mut ch| {
+            ch.key = leg.to_string();
+            ch.params = vec![
+                ("AccountSid".into(), self.account.to_string()),
+                ("ApiVersion".into(), "2010-04-01".into()),
+                ("CallSid".into(), leg.to_string()),
+                ("ParentCallSid".into(), self.sid.to_string()),
+                ("Direction".into(), "outbound-dial".into()),
+                ("From".into(), c.from.clone()),
+                ("Caller".into(), c.from.clone()),
+                ("To".into(), to.clone()),
+                ("Called".into(), to.clone()),
+            ];
+            ch
+        });
+        if let Some(ch) = child.as_mut() {
+            ch.send(&self.calls, "initiated", "initiated", None);
+            ch.send(&self.calls, "ringing", "ringing", None);
+        }
+        let started = Instant::now();
+        let end = self
+            .watch_leg(leg, timeout_ms, limit_ms, child.as_mut())
+            .await;
         self.client_leg = None;
         self.calls.update(&self.sid, |v| v.client_leg = None);
+        if let Some(ch) = child.as_mut() {
+            let status = match &end {
+                DialEnd::Done(s, _) => *s,
+                _ => match self.calls.voice().call(&leg).map(|v| v.state) {
+                    Some(CallState::Completed) => "completed",
+                    _ => "canceled",
+                },
+            };
+            let secs = started.elapsed().as_secs().to_string();
+            ch.send(&self.calls, "completed", status, Some(secs));
+        }
         end
     }
 
     /// Follows a voice-edge leg until it ends, the caller ends, or a timer fires.
-    async fn watch_leg(&mut self, leg: CallSid, timeout_ms: u64, limit_ms: u64) -> DialEnd {
+    async fn watch_leg(
+        &mut self,
+        leg: CallSid,
+        timeout_ms: u64,
+        limit_ms: u64,
+        mut child: Option<&mut ChildLeg>,
+    ) -> DialEnd {
         let voice = self.calls.voice().clone();
         let ring_until = Instant::now() + Duration::from_millis(timeout_ms);
         let mut talk_until: Option<Instant> = None;
@@ -123,6 +176,11 @@ impl Driver {
                 }
                 Some(CallState::Ringing) => {}
                 Some(CallState::InProgress) => {
+                    if talk_until.is_none() {
+                        if let Some(ch) = child.as_deref_mut() {
+                            ch.send(&self.calls, "answered", "in-progress", None);
+                        }
+                    }
                     let until = *talk_until
                         .get_or_insert_with(|| Instant::now() + Duration::from_millis(limit_ms));
                     if Instant::now() >= until {
@@ -187,5 +245,56 @@ impl Driver {
                 _ => {}
             }
         }
+    }
+}
+
+/// A `<Client>` to ring.
+struct ClientDial {
+    identity: String,
+    from: String,
+    params: Vec<(String, String)>,
+    child: Option<ChildLeg>,
+}
+
+/// The dialled leg's own `statusCallback` (`initiated ringing answered completed`, with `ParentCallSid`).
+struct ChildLeg {
+    url: String,
+    events: Vec<String>,
+    account: tsunagi_twilio::sid::AccountSid,
+    /// The leg's CallSid: its callbacks share one ordered queue.
+    key: String,
+    params: Vec<(String, String)>,
+    seq: u32,
+}
+
+impl ChildLeg {
+    fn send(
+        &mut self,
+        calls: &crate::calls::Calls,
+        event: &str,
+        status: &str,
+        duration: Option<String>,
+    ) {
+        let seq = self.seq;
+        self.seq += 1;
+        if !self.events.iter().any(|e| e == event) {
+            return;
+        }
+        let mut p = self.params.clone();
+        p.push(("CallStatus".into(), status.into()));
+        p.push(("CallbackSource".into(), "call-progress-events".into()));
+        p.push(("SequenceNumber".into(), seq.to_string()));
+        p.push(("Timestamp".into(), calls.shared().now().iso8601()));
+        if let Some(d) = duration {
+            p.push(("CallDuration".into(), d));
+        }
+        let job = crate::calls::hooks::Job {
+            account: self.account,
+            url: self.url.clone(),
+            method: "POST".into(),
+            params: p,
+            kind: "call.child_status_callback",
+        };
+        crate::calls::hooks::send_webhook(calls, &self.key, job);
     }
 }
