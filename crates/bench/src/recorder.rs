@@ -124,6 +124,19 @@ impl Log {
             .count()
     }
 
+    /// Errors over all agents, counted by kind (its camelCase wire name).
+    pub fn error_kinds(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for kind in self.agents.iter().flat_map(|a| &a.errors) {
+            let name = serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| format!("{kind:?}"));
+            *out.entry(name).or_insert(0) += 1;
+        }
+        out
+    }
+
     /// Errors of any kind over all agents.
     pub fn errors(&self) -> usize {
         self.agents.iter().map(|a| a.errors.len()).sum()

@@ -13,7 +13,8 @@ pub struct Invariants {
     pub lost: usize,
     /// Tasks that rang more than once (twice at one agent, or at two agents).
     pub double: usize,
-    /// Agents (or workers) not back to Available at the end, and changes never seen.
+    /// Agents not Available after sign-in, agents (or workers) not back to Available at the end, and presence
+    /// changes the roster never showed (an agent may count twice).
     pub stuck: usize,
     /// Presence writes refused by the platform (a Sync `54009` or REST `429` would land here; the presence path
     /// writes no Sync object: agents set their TaskRouter activity and the server aggregates the roster).

@@ -215,7 +215,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
     let log = pop.recorder.lock();
     let stuck_agents = log.not_available();
     let rate_limited = log.errors_of(ErrorKind::PresenceFailed);
-    let core_errors = log.errors();
+    let core_errors = log.error_kinds();
     drop(log);
     let (pushes, bytes) = *watch.pushes.lock().unwrap_or_else(|e| e.into_inner());
 
@@ -223,7 +223,11 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
     let invariants = Invariants {
         lost: 0,
         double: 0,
-        stuck: missed_break + missed_back + roster_wrong.max(stuck_agents) + stuck_workers,
+        stuck: pop.sign_in_stuck.len()
+            + missed_break
+            + missed_back
+            + roster_wrong.max(stuck_agents)
+            + stuck_workers,
         rate_limited_54009: rate_limited,
     };
     let p99 = summary.map(|s| s.p99_ms);
@@ -243,6 +247,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
             "roster_pushes": pushes,
             "roster_bytes": bytes,
             "sign_in_s": (pop.sign_in.as_secs_f64() * 10.0).round() / 10.0,
+            "sign_in_stuck": pop.sign_in_stuck,
             "core_errors": core_errors,
             "server_5xx": server_5xx,
         }),

@@ -114,13 +114,13 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
     }
     let stuck_agents = log.not_available();
     let rate_limited = log.errors_of(ErrorKind::PresenceFailed);
-    let core_errors = log.errors();
+    let core_errors = log.error_kinds();
     drop(log);
 
     let invariants = Invariants {
         lost,
         double,
-        stuck: stuck_agents.max(never_reconnected) + stuck_workers,
+        stuck: pop.sign_in_stuck.len() + stuck_agents.max(never_reconnected) + stuck_workers,
         rate_limited_54009: rate_limited,
     };
     let recovery_s = (all_available.as_secs_f64() * 100.0).round() / 100.0;
@@ -142,6 +142,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
             "never_reconnected": never_reconnected,
             "storm_calls_completed": statuses.iter().filter(|s| *s == "completed").count(),
             "sign_in_s": (pop.sign_in.as_secs_f64() * 10.0).round() / 10.0,
+            "sign_in_stuck": pop.sign_in_stuck,
             "core_errors": core_errors,
             "server_5xx": server_5xx,
         }),

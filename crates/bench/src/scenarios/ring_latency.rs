@@ -130,14 +130,14 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
     }
     let stuck_agents = log.not_available();
     let rate_limited = log.errors_of(ErrorKind::PresenceFailed);
-    let core_errors = log.errors();
+    let core_errors = log.error_kinds();
     drop(log);
     let summary = Summary::of(&latencies);
     let from_push = Summary::of(&push_to_ring(&firsts, &pushes));
     let invariants = Invariants {
         lost,
         double,
-        stuck: stuck_agents + stuck_workers,
+        stuck: pop.sign_in_stuck.len() + stuck_agents + stuck_workers,
         rate_limited_54009: rate_limited,
     };
     let p99 = summary.map(|s| s.p99_ms);
@@ -163,6 +163,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
             "all_ended": drained,
             "calls_per_s": (total as f64 / placing_s * 10.0).round() / 10.0,
             "sign_in_s": (pop.sign_in.as_secs_f64() * 10.0).round() / 10.0,
+            "sign_in_stuck": pop.sign_in_stuck,
             "core_errors": core_errors,
             "server_5xx": server_5xx,
         }),
