@@ -350,3 +350,63 @@ async fn unanswered_owner_is_rejected_and_the_department_agent_gets_the_call() {
     let missed = s.app.count("SELECT COUNT(*) FROM call_events WHERE kind = 'agent-leg' AND status = 'no-answer' AND agent_id = 'agent_1024'").await;
     assert_eq!(missed, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_abandoning_in_queue_is_reported_as_abandoned() {
+    let s = stack(true).await;
+    s.app.seed_crm().await;
+    s.app
+        .add_agent(
+            "agent_9001",
+            "yamamoto",
+            "pw9",
+            None,
+            tsunagi_server::auth::Role::Supervisor,
+        )
+        .await;
+    // Nobody is available: the caller waits in the queue, then hangs up.
+    let (_, placed) = s
+        .control(
+            "/_sim/calls",
+            json!({"from": "+81312345678", "to": COMPANY_NUMBER}),
+        )
+        .await;
+    let customer = placed["sid"].as_str().unwrap().to_owned();
+    // The server learns the task from the workspace's task.created event.
+    let task = s
+        .eventually("the server to record the queued task", || async {
+            use sqlx::Row as _;
+            let row = sqlx::query("SELECT task_sid FROM calls WHERE customer_call_sid = $1")
+                .bind(customer.as_str())
+                .fetch_optional(&s.app.state.db.pool)
+                .await
+                .unwrap();
+            row.map(|r| r.try_get::<String, _>(0).unwrap())
+        })
+        .await;
+    let (status, _) = s
+        .control(&format!("/_sim/calls/{customer}/hangup"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    s.eventually("the server to see the task canceled", || async {
+        let row = tsunagi_server::calls::get(&s.app.state.db, &task)
+            .await
+            .unwrap();
+        row.filter(|r| r.status == tsunagi_server::calls::CallStatus::Abandoned)
+    })
+    .await;
+    let sup = s.app.login("yamamoto", "pw9").await;
+    let now = tsunagi_server::db::now_unix();
+    let uri = format!("/v1/reports/calls?from={}&to={}", now - 60, now + 60);
+    let (status, r) = s.app.json(authed("GET", &uri, &sup, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            r["interactions"].clone(),
+            r["abandoned"].clone(),
+            r["answered"].clone()
+        ),
+        (json!(1), json!(1), json!(0)),
+        "{r}"
+    );
+}
