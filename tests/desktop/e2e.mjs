@@ -59,29 +59,28 @@ const trayShows = (label, colour) =>
 const workerActivity = async () => (await sim.worker(TANAKA)).activity_name;
 const logDir = join(process.env.XDG_DATA_HOME ?? join(process.env.HOME, '.local', 'share'), 'jp.tsunagi.desktop', 'logs');
 const readLog = () => (existsSync(logDir) ? readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8')).join('') : '');
-/** The agent's call leg, as the conference instruction dials it: `client:agent_1024` with the join key. */
-const agentLeg = async (task, reservation) => {
-  const res = await fetch(`${SIM_URL}/_sim/voice/calls`, {
+/**
+ * A customer (山田 花子, +81312345678, owned by tanaka in the demo CRM) dials the contact center's number: the
+ * stand-in calls the server's Voice webhook, which enqueues a task; TaskRouter reserves tanaka and the server's
+ * conference instruction dials tanaka's Device. Resolves to the caller's call and its task.
+ */
+const customerCalls = async () => {
+  const res = await fetch(`${SIM_URL}/_sim/calls`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ to: 'agent_1024', from: '+81312345678', params: [['TaskSid', task], ['ReservationSid', reservation]] }),
+    body: JSON.stringify({ from: '+81312345678', to: '+81501234567', tone_hz: 440, script: [{ do: 'wait', ms: 120000 }, { do: 'hangup' }] }),
   });
-  const leg = await res.json();
-  assert.ok(leg.sid?.startsWith('CA'), `agent leg placed: ${JSON.stringify(leg)}`);
-  return leg;
+  const call = await res.json();
+  assert.ok(call.sid?.startsWith('CA'), `customer call placed: ${JSON.stringify(call)}`);
+  const queued = await waitFor('customer queued as a task', async () => (await customerCall(call.sid)).queued_task);
+  return { call: call.sid, task: queued.task };
 };
-const legState = async (sid) => (await (await fetch(`${SIM_URL}/_sim/voice/calls/${sid}`)).json());
-const inboundCall = (n) =>
-  sim.createTask({
-    type: 'inbound_call',
-    call_sid: `CA0000000000000000000000000000000${n}`,
-    from: '+81312345678',
-    to: '+81501234567',
-    route_owner: true,
-    customer_id: 'C-000123',
-    customer_name_enc: encodeURIComponent('山田 花子'),
-    department_id: 'sales',
-    owner_worker_sid: TANAKA,
+const customerCall = async (sid) => (await fetch(`${SIM_URL}/_sim/calls/${sid}`)).json();
+/** The agent leg the conference instruction dialled for `task` (a call to tanaka's Device carrying the TaskSid). */
+const agentLeg = (task) =>
+  waitFor('agent leg dialled', async () => {
+    const legs = await (await fetch(`${SIM_URL}/_sim/voice/calls`)).json();
+    return legs.find((l) => l.identity === 'agent_1024' && l.params.some(([k, v]) => k === 'TaskSid' && v === task));
   });
 
 const wd = await WebDriver.start(driverUrl, app);
@@ -135,14 +134,15 @@ try {
   await trayShows('Available', DISC.available);
   console.log('ok - tray Away/Available: window, tray icon and TaskRouter activity follow');
 
-  // 5. A customer calls: the reservation rings first (window, ringing tray icon, one OS notification with Answer /
-  //    Decline); then the agent leg reaches the Voice Device with the task's parameters and joins the same ring.
+  // 5. A customer calls the contact center: the reservation rings first (window, ringing tray icon, one OS
+  //    notification with Answer / Decline); the conference instruction's agent leg reaches the Voice Device with the
+  //    task's parameters and joins the same ring.
   await wd.waitForText('#voice-status', (t) => t === 'Phone: ready', { what: 'Voice Device registered' });
   const clients = await (await fetch(`${SIM_URL}/_sim/voice/clients`)).json();
   assert.ok(JSON.stringify(clients.registered).includes('agent_1024'), `agent_1024 registered: ${JSON.stringify(clients)}`);
   const before = notifications().length;
-  const task1 = await inboundCall(1);
-  await wd.waitForText('.ring .crm-name', (t) => t === '山田 花子', { what: 'ring with CRM name' });
+  const first = await customerCalls();
+  await wd.waitForText('.ring .crm-name', (t) => t === '山田 花子', { what: 'ring with the CRM name' });
   assert.equal(await wd.text('.ring .caller'), '+81312345678');
   const shown = await waitFor('ring notification', () => notifications().slice(before).find((n) => n.event === 'notify'));
   assert.equal(shown.summary, 'Incoming call');
@@ -150,27 +150,28 @@ try {
   assert.deepEqual(shown.actions, { answer: 'Answer', decline: 'Decline' });
   assert.equal(shown.urgency, 2, 'critical urgency');
   await waitFor('tray rings', () => near(trayLayout().iconDiscRgba, DISC.ringing));
-  // The server's assignment callback answered with the conference instruction, so TaskRouter has accepted the
-  // reservation and dials the agent: the stand-in places that agent leg here.
-  const reservation = await waitFor('reservation for tanaka', async () =>
-    (await sim.reservations(task1.sid)).find((r) => r.worker_sid === TANAKA),
-  );
-  const leg = await agentLeg(task1.sid, reservation.sid);
-  await waitFor('the Device reported the call to the core', () => readLog().includes(leg.sid), 10000);
+  const leg = await agentLeg(first.task);
+  await waitFor('the Device reported the agent leg to the core', () => readLog().includes(leg.sid), 15000);
   await sleep(500);
   assert.equal(await wd.execute("return document.querySelectorAll('.ring').length"), 1, 'one ring for both halves');
   const rang = notifications().slice(before).filter((n) => n.event === 'notify' && n.replaces === 0);
   assert.equal(rang.length, 1, `exactly one notification for the call: ${JSON.stringify(rang)}`);
+  const pending = (await sim.reservations(first.task)).find((r) => r.worker_sid === TANAKA);
+  assert.equal(pending?.reservation_status, 'pending', 'the reservation waits for the agent');
   writeFileSync(join(shots, 'desktop-ringing-en.png'), await wd.screenshot());
-  console.log(`ok - task ${task1.sid} and agent leg ${leg.sid} ring once: window, tray, notification "${shown.body.replace('\n', ' / ')}"`);
+  console.log(`ok - customer call ${first.call} → task ${first.task} rings once (reservation + agent leg): window, tray, notification "${shown.body.replace('\n', ' / ')}"`);
 
-  // 6. Answer from the notification: the core asks the Device to accept the call. Debian's WebKitGTK has no WebRTC,
-  //    so the Device cannot carry audio (crates/media will): the core stops the ring and says why, in words.
+  // 6. Answer from the notification: the core accepts the reservation, then asks the Device to accept the call.
+  //    Debian's WebKitGTK has no WebRTC, so the Device cannot carry audio (crates/media will): the core says why.
   pressNotification(shown.id, 'answer');
+  const accepted = await waitFor('reservation accepted by the core', async () =>
+    (await sim.reservations(first.task)).find((r) => r.worker_sid === TANAKA && r.reservation_status !== 'pending'),
+  );
+  assert.ok(['accepted', 'wrapping', 'completed'].includes(accepted.reservation_status), `accepted: ${accepted.reservation_status}`);
   await waitFor('ring gone from the window', async () => !(await wd.execute("return !!document.querySelector('.ring')")));
   await waitFor('notification closed', () => notifications().some((n) => n.event === 'close' && n.id === shown.id));
   await wd.waitForText('#core-error p', (t) => t.startsWith('The call could not be connected'), { what: 'accept failure explained' });
-  console.log(`ok - Answer from the notification reached the Device; ring and notification stopped; no WebRTC here, so: "${await wd.text('#core-error p')}"`);
+  console.log(`ok - Answer from the notification: reservation ${accepted.sid} accepted, ring stopped; no WebRTC here, so: "${await wd.text('#core-error p')}"`);
 
   // 7. Language: the window, the tray and the next notification speak Japanese.
   await wd.click('button[data-lang="ja"]');
@@ -194,7 +195,7 @@ try {
   console.log('ok - second launch exited (code 0); the first instance kept its session');
 
   // 9. Logs: the rolling file in the app's log directory tells the call's story, and holds no secrets.
-  await waitFor('log file records the answer', () => readLog().includes(task1.sid) && readLog().includes('ring notification button pressed'));
+  await waitFor('log file records the answer', () => readLog().includes(first.task) && readLog().includes('ring notification button pressed'));
   assert.ok(!readLog().includes('demo-tanaka'), 'the password never reaches the log');
   assert.ok(!readLog().includes('+81312345678'), 'the caller number never reaches the log');
   console.log(`ok - log file in ${logDir} tells the story without secrets or numbers`);
@@ -207,28 +208,22 @@ try {
   await wd.click('#core-error button');
   console.log('ok - first call attempt over; presence Available');
 
-  // 11. A second call rings; Quit is refused while it rings (nothing is lost), then Decline from the notification
-  //     rejects the agent leg, which hands the call back (the server re-routes on the agent leg's status).
+  // 11. A second customer calls; Quit is refused while it rings (nothing is lost); Decline from the notification
+  //     rejects the reservation, so TaskRouter routes the call on.
   const seen = notifications().length;
-  const task2 = await inboundCall(2);
+  const call2 = await customerCalls();
   const ring2 = await waitFor('second ring notification', () => notifications().slice(seen).find((n) => n.event === 'notify'));
-  const reservation2 = await waitFor('reservation 2', async () =>
-    (await sim.reservations(task2.sid)).find((r) => r.worker_sid === TANAKA),
-  );
-  const leg2 = await agentLeg(task2.sid, reservation2.sid);
-  await waitFor('the Device reported call 2', () => readLog().includes(leg2.sid), 10000);
   assert.equal(ring2.summary, '着信', 'the notification speaks the UI language');
   assert.deepEqual(ring2.actions, { answer: '応答', decline: '拒否' });
   trayClick('終了');
   await wd.waitForText('#core-error p', (t) => t === '通話中または後処理中はログアウトできません。', { what: 'quit refused while ringing' });
   assert.equal((await invoke(wd, 'get_state')).profile?.displayName, '田中 太郎', 'still signed in after a refused quit');
   pressNotification(ring2.id, 'decline');
-  const declined = await waitFor('agent leg rejected at the stand-in', async () => {
-    const l = await legState(leg2.sid);
-    return l.state !== 'ringing' && l.state !== 'queued' ? l : null;
-  });
+  await waitFor('reservation rejected at TaskRouter', async () =>
+    (await sim.reservations(call2.task)).some((r) => r.reservation_status === 'rejected' && r.worker_sid === TANAKA),
+  );
   await waitFor('ring gone', async () => !(await wd.execute("return !!document.querySelector('.ring')")));
-  console.log(`ok - quit refused while ${task2.sid} rang; Decline from the notification ended the agent leg (${JSON.stringify(declined.state)})`);
+  console.log(`ok - quit refused while ${call2.task} rang; Decline from the notification rejected its reservation`);
 
   // 12. Quit signs out first: TaskRouter shows the worker Offline, then the app exits.
   await waitFor('presence Available', async () => (await invoke(wd, 'get_state')).presence === 'available');
