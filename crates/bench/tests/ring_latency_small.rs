@@ -1,6 +1,8 @@
 //! A small ring-latency run in-process: every call rings once at one agent, is answered and completes in
 //! TaskRouter; the report's counters agree with its figures.
 
+mod common;
+
 use std::time::Duration;
 
 use tsunagi_bench::agent::Behaviour;
@@ -21,7 +23,7 @@ async fn every_call_rings_once_and_completes() {
     })
     .await
     .expect("scenario runs");
-    assert!(report.ok, "{:?}", report.invariants);
+    let _ = common::assert_invariants(&report);
     let r = &report.results;
     assert_eq!(r["answered"], 8, "{r}");
     assert_eq!(r["completed_in_taskrouter"], 8, "{r}");
