@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
-use std::sync::Mutex;
 
 use notify_rust::{Hint, Notification, NotificationHandle, Timeout, Urgency};
 use tauri::{AppHandle, Manager, Runtime};
@@ -30,7 +29,7 @@ struct RingText {
 }
 
 /// The managed sender to the notification thread.
-pub struct Notifier(Mutex<mpsc::Sender<Op>>);
+pub struct Notifier(mpsc::Sender<Op>);
 
 impl Notifier {
     /// Starts the notification thread.
@@ -40,15 +39,11 @@ impl Notifier {
             .name("notifications".into())
             .spawn(move || run(app, rx))
             .expect("the OS refused to start a thread");
-        Notifier(Mutex::new(tx))
+        Notifier(tx)
     }
 
     fn send(&self, op: Op) {
-        let tx = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if tx.send(op).is_err() {
+        if self.0.send(op).is_err() {
             tracing::error!(
                 "the notification thread is gone; rings show in the window and tray only"
             );
