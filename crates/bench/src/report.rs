@@ -47,6 +47,8 @@ pub struct Report {
     pub rss_mib: Option<f64>,
     /// Peak resident memory, MiB.
     pub peak_rss_mib: Option<f64>,
+    /// The source the run was built from, when the caller says (`TSUNAGI_BENCH_COMMIT`, set by `scripts/bench`).
+    pub commit: Option<String>,
     /// Wall time of the scenario including setup, seconds.
     pub wall_s: f64,
     /// `invariants` all zero.
@@ -73,6 +75,7 @@ impl Report {
             goals,
             rss_mib,
             peak_rss_mib,
+            commit: std::env::var("TSUNAGI_BENCH_COMMIT").ok(),
             wall_s: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
             ok: invariants.hold(),
         }

@@ -1,14 +1,14 @@
 //! `ring-latency`: N calls arrive at the stand-in (a task created through TaskRouter REST with the attributes the
 //! server's inbound webhook sets); each must ring once in the owning agent's core, be answered, talked and
-//! wrapped up (a call that did not ring, was not answered or did not reach `completed` counts as lost). Latency is from just before the task is created to the `Ringing` event leaving the core.
+//! wrapped up. A call that did not ring, was not answered or did not reach `completed` counts as lost.
 //!
-//! Two figures: `ring_latency` is end to end (it includes the stand-in's routing, which runs on its 50 ms
-//! timer tick), and `push_to_ring` is from the stand-in's `reservation.created` push (its scenario log, Unix ms)
-//! to the ring, the part Tsunagi owns (millisecond resolution).
+//! Two figures: `ring_latency` is end to end, from just before the task is created to the `Ringing` event
+//! leaving the core (it includes the stand-in's routing), and `push_to_ring` is from the stand-in's
+//! `reservation.created` push (its scenario log, Unix ms) to the ring: the part Tsunagi owns, in whole ms.
 //!
 //! Calls are placed at `rate` per second (a real 300-agent floor sees a few per second; the default 20/s is
-//! already well above), and at most `concurrency` are open at a time (below the number of agents), so a call never waits in the
-//! queue for a free agent: the figure is the ring path, not queueing.
+//! already well above), and at most `concurrency` are open at a time (below the number of agents), so a call
+//! never waits in the queue for a free agent: the figure is the ring path, not queueing.
 
 use std::time::{Duration, Instant};
 
