@@ -504,7 +504,8 @@ impl<T: TokenSource> Driver<T> {
                     .await
                     .ok()
                     .and_then(|v| serde_json::from_value::<eb::Worker>(v).ok());
-                let _ = tx.send(Internal::Activities(map.clone()));
+                // The worker's activity as read goes in before the activity map: the map releases a queued
+                // SetActivity, and a reading taken before that change must not land after its push.
                 if let Some(w) = worker {
                     let _ = tx.send(Internal::Input(Input::TaskRouter(
                         TaskRouterEvent::WorkerActivity {
@@ -512,6 +513,7 @@ impl<T: TokenSource> Driver<T> {
                         },
                     )));
                 }
+                let _ = tx.send(Internal::Activities(map));
                 let reservations = proxy
                     .call(
                         &token,
