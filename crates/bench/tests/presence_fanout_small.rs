@@ -16,7 +16,7 @@ async fn every_change_reaches_the_roster() {
     })
     .await
     .expect("scenario runs");
-    let _ = common::assert_invariants(&report);
+    common::assert_invariants(&report);
     let r = &report.results;
     assert_eq!(r["change_to_roster"]["count"], 12, "{r}");
     assert_eq!(r["missed_changes"], 0, "{r}");
