@@ -5,7 +5,8 @@ use tauri::{AppHandle, State};
 use tsunagi_core::Command;
 
 use crate::{
-    agent::{self, AgentHost, DeviceReport, Snapshot},
+    agent::{self, AgentHost, Snapshot},
+    device::DeviceReport,
     error::AppError,
     lang::{Lang, LangState},
     server::Profile,

@@ -4,6 +4,7 @@
 mod agent;
 mod commands;
 mod config;
+mod device;
 mod error;
 mod events;
 mod lang;

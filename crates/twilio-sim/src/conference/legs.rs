@@ -192,17 +192,26 @@ fn end_if_empty(calls: &Calls, cf: &ConferenceSid) {
     }
 }
 
-fn reservation_pending(calls: &Calls, r: &Option<(WorkspaceSid, ReservationSid)>) -> bool {
+/// The reservation the leg rings for, if any, is still live: pending, or already accepted over REST by the
+/// agent's own client (which accepts the reservation, then answers the leg).
+fn reservation_live(calls: &Calls, r: &Option<(WorkspaceSid, ReservationSid)>) -> bool {
     r.as_ref().is_none_or(|(_, r)| {
         lock(&calls.shared().tr)
             .reservations
             .get(r)
-            .is_some_and(|r| r.status == ResStatus::Pending)
+            .is_some_and(|r| matches!(r.status, ResStatus::Pending | ResStatus::Accepted))
     })
 }
 
 fn accept(calls: &Calls, r: &Option<(WorkspaceSid, ReservationSid)>) -> Result<(), ApiError> {
     let Some((ws, r)) = r else { return Ok(()) };
+    let accepted = lock(&calls.shared().tr)
+        .reservations
+        .get(r)
+        .is_some_and(|r| r.status == ResStatus::Accepted);
+    if accepted {
+        return Ok(()); // the agent's client accepted it over REST before answering
+    }
     let mut p = Params::default();
     p.0.insert("ReservationStatus".into(), "accepted".into());
     calls
@@ -236,7 +245,7 @@ async fn watch(calls: Calls, sid: CallSid, leg: ClientLeg, seq: u32) {
                 break "no-answer";
             }
             (Some(CallState::Ringing), _)
-                if !caller_live() || !reservation_pending(&calls, &leg.reservation) =>
+                if !caller_live() || !reservation_live(&calls, &leg.reservation) =>
             {
                 let _ = voice.hangup(&sid);
                 break "canceled";

@@ -1,0 +1,138 @@
+//! The Voice SDK `Device` in the webview, as the shell sees it: the core's call actions serialized for JS
+//! ([`DeviceCommand`]) and the Device's events validated at the IPC edge ([`DeviceReport`]).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use tsunagi_core::{CallParams, CallSid, DeviceEvent};
+
+/// The Tauri event the webview's Voice module listens on for [`DeviceCommand`]s.
+pub const DEVICE_EVENT_NAME: &str = "tsunagi:device";
+
+/// A Voice SDK action for the webview's `Device` (the core's Device actions, serialized for JS).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum DeviceCommand {
+    /// `call.accept()`.
+    Accept { call: CallSid },
+    /// `call.reject()`.
+    Reject { call: CallSid },
+    /// `call.disconnect()`.
+    Disconnect { call: CallSid },
+    /// `call.mute(muted)`.
+    Mute { call: CallSid, muted: bool },
+    /// `call.sendDigits(digits)`.
+    SendDigits { call: CallSid, digits: String },
+}
+
+/// A Voice SDK event reported by the webview, validated here at the IPC edge.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum DeviceReport {
+    /// `Device.incoming`, with `call.customParameters` and `call.parameters.From`.
+    Incoming {
+        call: CallSid,
+        custom_parameters: HashMap<String, String>,
+        from: Option<String>,
+    },
+    /// `Call.cancel`.
+    Canceled { call: CallSid },
+    /// `call.accept()` connected.
+    Accepted { call: CallSid },
+    /// `call.accept()` failed (no WebRTC, no microphone).
+    AcceptFailed { call: CallSid },
+    /// `Call.disconnect`.
+    Disconnected { call: CallSid },
+    /// `Call.mute`.
+    Muted { call: CallSid, muted: bool },
+}
+
+impl DeviceReport {
+    /// The core's input for this report.
+    pub fn into_event(self) -> DeviceEvent {
+        match self {
+            DeviceReport::Incoming {
+                call,
+                custom_parameters,
+                from,
+            } => {
+                let params = CallParams::from_custom_parameters(&custom_parameters, from.as_deref()).unwrap_or_else(
+                    |error| {
+                        // A malformed TaskSid cannot be joined to a reservation: ring it as a direct call.
+                        tracing::warn!(%error, %call, "incoming call with malformed parameters; treating it as direct");
+                        CallParams::direct(from.as_deref())
+                    },
+                );
+                DeviceEvent::Incoming { call, params }
+            }
+            DeviceReport::Canceled { call } => DeviceEvent::Canceled { call },
+            DeviceReport::Accepted { call } => DeviceEvent::Accepted { call },
+            DeviceReport::AcceptFailed { call } => DeviceEvent::AcceptFailed { call },
+            DeviceReport::Disconnected { call } => DeviceEvent::Disconnected { call },
+            DeviceReport::Muted { call, muted } => DeviceEvent::Muted { call, muted },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_reports_parse_and_validate_sids() {
+        let ok: DeviceReport = serde_json::from_value(serde_json::json!({
+            "type": "incoming",
+            "call": "CA00000000000000000000000000000001",
+            "customParameters": { "TaskSid": "WT00000000000000000000000000000002" },
+            "from": "+81312345678"
+        }))
+        .unwrap();
+        match ok.into_event() {
+            DeviceEvent::Incoming { params, .. } => {
+                assert_eq!(
+                    params.task.unwrap().as_str(),
+                    "WT00000000000000000000000000000002"
+                );
+                assert_eq!(params.caller.unwrap().expose(), "+81312345678");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let bad = serde_json::from_value::<DeviceReport>(
+            serde_json::json!({ "type": "accepted", "call": "CA12" }),
+        );
+        assert!(bad.is_err(), "a malformed CallSid is refused at the edge");
+    }
+
+    #[test]
+    fn malformed_task_sid_rings_as_a_direct_call() {
+        let report: DeviceReport = serde_json::from_value(serde_json::json!({
+            "type": "incoming",
+            "call": "CA00000000000000000000000000000001",
+            "customParameters": { "TaskSid": "WT-not-a-sid" },
+        }))
+        .unwrap();
+        match report.into_event() {
+            DeviceEvent::Incoming { params, .. } => assert!(params.task.is_none()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn device_commands_are_tagged_camel_case() {
+        let json = serde_json::to_value(DeviceCommand::SendDigits {
+            call: CallSid::from_u128(1),
+            digits: "12#".into(),
+        })
+        .unwrap();
+        assert_eq!(json["type"], "sendDigits");
+        assert_eq!(json["digits"], "12#");
+    }
+}
