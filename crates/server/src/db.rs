@@ -63,6 +63,23 @@ impl Db {
         } else {
             options.max_connections(max_connections.max(1))
         };
+        if backend == Backend::Sqlite && !memory {
+            // WAL lets readers and the webhook writers overlap, NORMAL syncs at checkpoints rather than on every
+            // commit, and a busy timeout makes a writer wait for the lock instead of failing: without them the bench
+            // saw thousands of 500s at ~160 webhooks/s on a busy disk (crates/bench/README.md, finding 2).
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = NORMAL",
+                        "PRAGMA busy_timeout = 5000",
+                    ] {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            });
+        }
         let pool = options.connect(url).await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self {

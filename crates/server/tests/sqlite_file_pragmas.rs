@@ -1,0 +1,35 @@
+//! A SQLite file database is opened in WAL mode with a busy timeout, so webhook bursts wait for the write lock
+//! instead of failing with 500s, and two connections can write one after the other without "database is locked".
+
+use sqlx::Row;
+
+#[tokio::test]
+async fn file_database_uses_wal_and_waits_for_the_write_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/server.db?mode=rwc", dir.path().display());
+    let db = tsunagi_server::Db::connect(&url, 4).await.unwrap();
+
+    let row = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>(0).to_lowercase(), "wal");
+    let row = sqlx::query("PRAGMA busy_timeout")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64, _>(0), 5000);
+
+    // Concurrent writers (what parallel Twilio webhooks do): every delivery is recorded exactly once.
+    let writes = (0..40).map(|i| {
+        let db = db.clone();
+        tokio::spawn(async move { db.first_delivery(&format!("delivery-{i}")).await })
+    });
+    for w in writes {
+        assert!(w.await.unwrap().unwrap(), "each key is new");
+    }
+    assert!(
+        !db.first_delivery("delivery-7").await.unwrap(),
+        "a retry is recognised"
+    );
+}
