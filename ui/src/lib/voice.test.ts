@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { signalingOptions } from './voice';
+import { describe, expect, it, vi } from 'vitest';
+import { Phone, signalingOptions } from './voice';
+import type { CoreClient, DeviceReport } from './core-client';
 
 describe('signalingOptions', () => {
   it("uses Twilio's edge when no signaling URL is configured", () => {
@@ -17,5 +18,88 @@ describe('signalingOptions', () => {
     expect(signalingOptions({ edge: 'tokyo', signaling: 'wss://voice.example.co.jp/signal' })).toEqual({
       chunderw: 'voice.example.co.jp',
     });
+  });
+});
+
+
+/** The part of an event emitter the SDK's Call offers and Phone uses. */
+class Emitter {
+  private readonly handlers = new Map<string, ((...args: unknown[]) => void)[]>();
+  on(name: string, handler: (...args: unknown[]) => void) {
+    this.handlers.set(name, [...(this.handlers.get(name) ?? []), handler]);
+    return this;
+  }
+  emit(name: string, ...args: unknown[]) {
+    for (const handler of this.handlers.get(name) ?? []) handler(...args);
+  }
+}
+
+/** A stand-in for the SDK's Call: an event emitter with the parameters and methods Phone uses. */
+function fakeCall(sid: string, acceptThrows = false) {
+  const call = Object.assign(new Emitter(), {
+    parameters: { CallSid: sid, From: '+81312345678' },
+    customParameters: new Map([['TaskSid', 'WT1']]),
+    accepted: 0,
+    accept() {
+      this.accepted++;
+      if (acceptThrows) throw new TypeError('undefined is not a constructor');
+    },
+    reject() {},
+    disconnect() {},
+    mute() {},
+    sendDigits() {},
+  });
+  return call;
+}
+
+function phoneWithReports() {
+  const reports: DeviceReport[] = [];
+  const client = { deviceEvent: async (r: DeviceReport) => void reports.push(r) } as unknown as CoreClient;
+  const phone = new Phone(client, { edge: 'tokyo', signaling: null });
+  const ring = (call: ReturnType<typeof fakeCall>) => (phone as unknown as { incoming(c: unknown): void }).incoming(call);
+  return { phone, reports, ring };
+}
+
+describe('Phone', () => {
+  it('reports an incoming call with its custom parameters', () => {
+    const { reports, ring } = phoneWithReports();
+    ring(fakeCall('CA1'));
+    expect(reports).toEqual([
+      { type: 'incoming', call: 'CA1', customParameters: { TaskSid: 'WT1' }, from: '+81312345678' },
+    ]);
+  });
+
+  it('reports a call that ends during accept() as a failed accept, not a caller hang-up', () => {
+    const { phone, reports, ring } = phoneWithReports();
+    const call = fakeCall('CA1');
+    ring(call);
+    phone.handle({ type: 'accept', call: 'CA1' });
+    call.emit('disconnect');
+    expect(call.accepted).toBe(1);
+    expect(reports.at(-1)).toEqual({ type: 'acceptFailed', call: 'CA1' });
+  });
+
+  it('reports a caller who hangs up while ringing as canceled', () => {
+    const { reports, ring } = phoneWithReports();
+    const call = fakeCall('CA1');
+    ring(call);
+    call.emit('cancel');
+    expect(reports.at(-1)).toEqual({ type: 'canceled', call: 'CA1' });
+  });
+
+  it('reports accept() throwing (no RTCPeerConnection) as a failed accept, once', () => {
+    const { phone, reports, ring } = phoneWithReports();
+    const call = fakeCall('CA1', true);
+    ring(call);
+    phone.handle({ type: 'accept', call: 'CA1' });
+    expect(reports.filter((r) => r.type === 'acceptFailed')).toEqual([{ type: 'acceptFailed', call: 'CA1' }]);
+  });
+
+  it('answers an accept for a call it does not have with a failed accept', () => {
+    const { phone, reports } = phoneWithReports();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    phone.handle({ type: 'accept', call: 'CA9' });
+    expect(reports).toEqual([{ type: 'acceptFailed', call: 'CA9' }]);
+    warn.mockRestore();
   });
 });
