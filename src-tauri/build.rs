@@ -11,6 +11,11 @@ const COMMANDS: &[&str] = &[
     "device_event",
     "voice_token",
     "set_language",
+    "roster",
+    "supervise",
+    "transfer_step",
+    "call_history",
+    "diagnose",
 ];
 
 fn main() {

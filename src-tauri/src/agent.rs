@@ -131,9 +131,28 @@ impl AgentHost {
             .map(|t| t.expose().clone())
     }
 
+    /// The session token while signed in (the updater asks the server for this agent's channel with it).
+    pub fn session_token(&self) -> Option<Pii<String>> {
+        lock(&self.running).as_ref().map(|r| r.session.clone())
+    }
+
     /// Whether an agent is signed in.
     pub fn signed_in(&self) -> bool {
         lock(&self.running).is_some()
+    }
+
+    /// The server client and the signed-in session, for the agent's own server requests (roster, supervise,
+    /// history, warm-transfer steps).
+    pub fn server_session(&self) -> Result<(ServerClient, Pii<String>), AppError> {
+        lock(&self.running)
+            .as_ref()
+            .map(|r| (self.server.clone(), r.session.clone()))
+            .ok_or(AppError::NotSignedIn)
+    }
+
+    /// Where this deployment connects.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
     }
 }
 
@@ -316,6 +335,7 @@ fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
             });
         }
         Action::CheckForUpdate => {
+            crate::updater::check_now(app);
             tracing::warn!(
                 "the server requires a newer version; new calls are refused until the update"
             )

@@ -2,14 +2,15 @@
 
 use serde::Serialize;
 use tauri::{AppHandle, State};
-use tsunagi_core::Command;
+use tsunagi_core::{Command, TaskSid};
 
 use crate::{
     agent::{self, AgentHost, Snapshot},
     device::DeviceReport,
+    diagnostics::{self, Diagnosis},
     error::AppError,
     lang::{Lang, LangState},
-    server::Profile,
+    server::{CallLine, Profile, RosterAgent, SuperviseMode, TransferStep},
     tray,
 };
 
@@ -78,4 +79,52 @@ pub(crate) fn set_language(
 ) -> Result<(), AppError> {
     state.set(lang);
     tray::show_lang(&app, lang)
+}
+
+/// The supervisor's roster (`GET /v1/roster`).
+#[tauri::command]
+pub(crate) async fn roster(host: State<'_, AgentHost>) -> Result<Vec<RosterAgent>, AppError> {
+    let (server, session) = host.server_session()?;
+    server.roster(&session).await
+}
+
+/// Monitor, whisper to (coach) or barge into the call of `task` (supervisors).
+#[tauri::command]
+pub(crate) async fn supervise(
+    host: State<'_, AgentHost>,
+    task: TaskSid,
+    mode: SuperviseMode,
+) -> Result<(), AppError> {
+    let (server, session) = host.server_session()?;
+    server.supervise(&session, &task, mode).await
+}
+
+/// Completes or cancels a warm transfer of `task`.
+#[tauri::command]
+pub(crate) async fn transfer_step(
+    host: State<'_, AgentHost>,
+    task: TaskSid,
+    step: TransferStep,
+) -> Result<(), AppError> {
+    let (server, session) = host.server_session()?;
+    server.transfer_step(&session, &task, step).await
+}
+
+/// The calls created in `[from, to)` (Unix seconds) from the server's report.
+#[tauri::command]
+pub(crate) async fn call_history(
+    host: State<'_, AgentHost>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<CallLine>, AppError> {
+    let (server, session) = host.server_session()?;
+    server.call_report(&session, from, to).await
+}
+
+/// Probes the server, TaskRouter and the Voice edge, and reads the current token.
+#[tauri::command]
+pub(crate) async fn diagnose(host: State<'_, AgentHost>) -> Result<Diagnosis, AppError> {
+    let token = host.voice_token();
+    let timeout = std::time::Duration::from_secs(5);
+    Ok(diagnostics::run(host.config(), token.as_deref(), timeout).await)
 }

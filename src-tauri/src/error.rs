@@ -28,6 +28,9 @@ pub enum AppError {
     /// The server answered with an unexpected status.
     #[error("the server answered HTTP {0}; try again, and tell your administrator if it persists")]
     Server(u16),
+    /// The server refused this agent the action (e.g. a supervisor endpoint for an agent).
+    #[error("the server does not allow this for your account")]
+    Forbidden,
     /// This version is below the server's minimum.
     #[error("this version of Tsunagi is no longer supported; update it to continue")]
     UpdateRequired,
@@ -47,6 +50,7 @@ impl AppError {
             AppError::BadCredentials => "badCredentials",
             AppError::ServerUnreachable(..) => "serverUnreachable",
             AppError::Server(_) => "server",
+            AppError::Forbidden => "forbidden",
             AppError::UpdateRequired => "updateRequired",
             AppError::CoreStopped => "coreStopped",
         }

@@ -5,6 +5,7 @@ mod agent;
 mod commands;
 mod config;
 mod device;
+mod diagnostics;
 mod error;
 mod events;
 mod lang;
@@ -55,7 +56,12 @@ pub fn run() {
             commands::core_command,
             commands::device_event,
             commands::voice_token,
-            commands::set_language
+            commands::set_language,
+            commands::roster,
+            commands::supervise,
+            commands::transfer_step,
+            commands::call_history,
+            commands::diagnose
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed to start (is a display available?)");

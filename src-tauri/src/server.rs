@@ -1,5 +1,7 @@
-//! The companion server's agent API as the shell uses it: sign-in and call control. Tokens are fetched by the
-//! core's driver (`ServerTokens`) with the session token obtained here.
+//! The companion server's agent API as the shell uses it: sign-in, call control, the supervisor's roster and
+//! monitor / whisper / barge, the warm-transfer steps and the call report. Tokens are fetched by the core's
+//! driver (`ServerTokens`) with the session token obtained here. Replies pass through as typed JSON; nothing is
+//! decided here.
 
 use serde::{Deserialize, Serialize};
 use tsunagi_core::{ControlOp, TaskSid, TransferMode, TransferTo};
@@ -125,6 +127,200 @@ impl ServerClient {
     }
 }
 
+/// One agent of `GET /v1/roster` (the server's `RosterEntry`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterAgent {
+    /// Agent id (the Twilio client identity).
+    #[serde(alias = "agent_id")]
+    pub agent_id: String,
+    /// Display name.
+    #[serde(alias = "display_name")]
+    pub display_name: String,
+    /// Department, if any.
+    #[serde(default, alias = "department_id")]
+    pub department_id: Option<String>,
+    /// The agent's TaskRouter worker, when the server tells (needed to transfer to them).
+    #[serde(default, alias = "worker_sid")]
+    pub worker_sid: Option<String>,
+    /// TaskRouter activity name (`Available`, `Break`, …; `Unknown` before the first event).
+    pub activity: String,
+    /// When the activity started (Unix ms; 0 if unknown).
+    #[serde(default, alias = "since_ms")]
+    pub since_ms: i64,
+}
+
+#[derive(Deserialize)]
+struct RosterReply {
+    agents: Vec<RosterAgent>,
+}
+
+/// How a supervisor joins a call (`POST /v1/supervise/{task}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuperviseMode {
+    /// Listen only.
+    Monitor,
+    /// Whisper to the agent (the customer does not hear).
+    Coach,
+    /// Talk to both.
+    Barge,
+}
+
+/// The second step of a warm transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferStep {
+    /// Hand the customer over: this agent leaves, the customer is taken off hold.
+    Complete,
+    /// Give up: the consulted party leaves, the customer is taken off hold.
+    Cancel,
+}
+
+/// One interaction of `GET /v1/reports/calls` (the server's `CallLine`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallLine {
+    /// `WT…`.
+    #[serde(alias = "task_sid")]
+    pub task_sid: String,
+    /// Creation time (RFC 3339 UTC).
+    #[serde(alias = "created_at")]
+    pub created_at: String,
+    /// CRM id of the customer.
+    #[serde(default, alias = "customer_id")]
+    pub customer_id: Option<String>,
+    /// The agent who had it last.
+    #[serde(default, alias = "agent_id")]
+    pub agent_id: Option<String>,
+    /// `queued|reserved|connected|ended|completed|abandoned`.
+    pub status: String,
+    /// The customer reached an agent.
+    pub answered: bool,
+    /// Customer join → conference end, seconds.
+    #[serde(default, alias = "handle_secs")]
+    pub handle_secs: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct ReportReply {
+    calls: Vec<CallLine>,
+}
+
+impl ServerClient {
+    fn unreachable(&self, e: reqwest::Error) -> AppError {
+        AppError::ServerUnreachable(self.base.clone(), e.without_url().to_string())
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        session: &Pii<String>,
+    ) -> Result<reqwest::Response, AppError> {
+        let sent = request
+            .bearer_auth(session.expose())
+            .header("X-Client-Version", CLIENT_VERSION)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        match sent.status().as_u16() {
+            200..=299 => Ok(sent),
+            401 => Err(AppError::NotSignedIn),
+            403 => Err(AppError::Forbidden),
+            426 => Err(AppError::UpdateRequired),
+            status => Err(AppError::Server(status)),
+        }
+    }
+
+    /// `GET /v1/roster` (supervisors): every agent with their current activity.
+    pub async fn roster(&self, session: &Pii<String>) -> Result<Vec<RosterAgent>, AppError> {
+        let sent = self
+            .send(self.http.get(format!("{}/v1/roster", self.base)), session)
+            .await?;
+        let reply: RosterReply = sent.json().await.map_err(|_| AppError::Server(200))?;
+        Ok(reply.agents)
+    }
+
+    /// `POST /v1/supervise/{task}` `{"mode": …}`: the supervisor's Device is called into the conference.
+    pub async fn supervise(
+        &self,
+        session: &Pii<String>,
+        task: &TaskSid,
+        mode: SuperviseMode,
+    ) -> Result<(), AppError> {
+        let url = format!("{}/v1/supervise/{}", self.base, task);
+        let body = serde_json::json!({ "mode": mode });
+        self.send(self.http.post(url).json(&body), session).await?;
+        Ok(())
+    }
+
+    /// `POST /v1/calls/{task}/transfer/{complete|cancel}`: the second step of a warm transfer.
+    pub async fn transfer_step(
+        &self,
+        session: &Pii<String>,
+        task: &TaskSid,
+        step: TransferStep,
+    ) -> Result<(), AppError> {
+        let step = match step {
+            TransferStep::Complete => "complete",
+            TransferStep::Cancel => "cancel",
+        };
+        let url = format!("{}/v1/calls/{}/transfer/{}", self.base, task, step);
+        let body = serde_json::json!({});
+        self.send(self.http.post(url).json(&body), session).await?;
+        Ok(())
+    }
+
+    /// `GET /v1/reports/calls?from&to` (Unix seconds): the interactions created in `[from, to)`.
+    pub async fn call_report(
+        &self,
+        session: &Pii<String>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<CallLine>, AppError> {
+        let url = format!("{}/v1/reports/calls?from={from}&to={to}", self.base);
+        let sent = self.send(self.http.get(url), session).await?;
+        let reply: ReportReply = sent.json().await.map_err(|_| AppError::Server(200))?;
+        Ok(reply.calls)
+    }
+}
+
 fn transfer_body(to: &TransferTo, mode: TransferMode) -> serde_json::Value {
     serde_json::json!({ "to": to, "mode": mode })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roster_and_report_lines_read_the_servers_snake_case_and_speak_camel_case() {
+        let agent: RosterAgent = serde_json::from_value(serde_json::json!({
+            "agent_id": "agent_1024", "display_name": "田中 太郎", "department_id": "sales",
+            "activity": "Available", "since_ms": 5
+        }))
+        .unwrap();
+        assert_eq!(agent.worker_sid, None);
+        let json = serde_json::to_value(&agent).unwrap();
+        assert_eq!(json["displayName"], "田中 太郎");
+        assert_eq!(json["departmentId"], "sales");
+        let line: CallLine = serde_json::from_value(serde_json::json!({
+            "task_sid": "WT1", "created_at": "2026-11-26T10:00:00Z", "customer_id": null, "agent_id": "agent_1024",
+            "status": "completed", "answered": true, "agent_attempts": 1, "missed_attempts": 0, "handle_secs": 42
+        }))
+        .unwrap();
+        assert_eq!(serde_json::to_value(&line).unwrap()["handleSecs"], 42);
+    }
+
+    #[test]
+    fn transfer_body_is_the_contract_shape() {
+        let to = TransferTo::Number {
+            number: tsunagi_core::Caller::new("+81312345678"),
+        };
+        let body = transfer_body(&to, TransferMode::Warm);
+        assert_eq!(
+            body,
+            serde_json::json!({"to": {"kind": "number", "number": "+81312345678"}, "mode": "warm"})
+        );
+    }
 }
