@@ -1,6 +1,7 @@
 //! The Tsunagi desktop shell: one window, a tray menu, IPC and logs. It stays thin (DESIGN.md §2): it forwards
 //! what the agent does to the state it manages and shows what that state says; decisions live in `crates/*`.
 
+mod activity;
 mod agent;
 mod commands;
 mod config;
@@ -13,6 +14,7 @@ mod logging;
 mod notify;
 mod server;
 mod tray;
+mod updater;
 mod window;
 
 pub use error::AppError;
@@ -27,6 +29,8 @@ pub fn run() {
             tracing::info!(args = argv.len(), "second launch: focusing the running window");
             window::show_main(app);
         }))
+        .plugin(updater::plugin())
+        .manage(activity::CallActivity::default())
         .manage(agent::AgentHost::new(config::ClientConfig::from_env()))
         .manage(lang::LangState::detect())
         .setup(|app| {
@@ -35,6 +39,7 @@ pub fn run() {
             tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "Tsunagi starting");
             app.manage(notify::Notifier::start(app.handle().clone()));
             tray::create(app.handle())?;
+            updater::start(app.handle(), updater::UpdateSettings::from_env());
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -51,6 +56,9 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            updater::commands::update_status,
+            updater::commands::check_update,
+            updater::commands::install_update,
             commands::get_state,
             commands::login,
             commands::core_command,
