@@ -2,10 +2,13 @@
 //! scripted agent in place of the webview and the person.
 //!
 //! - Sign-in: `Driver::new(…, ServerTokens::new(server, session, version))`, then `Command::Login`.
-//! - The webview's part: the Voice SDK `Device` does not exist here, so the agent leg is simulated. When a
+//! - The webview's part, two ways. [`Voice::Simulated`]: no Voice edge, the agent leg is simulated. When a
 //!   routed ring arrives without a call, the agent reports `DeviceEvent::Incoming` with a fresh CallSid and the
 //!   TaskSid custom parameter (what the server's agent leg carries); `AcceptCall` is answered with
 //!   `DeviceEvent::Accepted`, `RejectCall` / `DisconnectCall` with `DeviceEvent::Disconnected`.
+//!   [`Voice::Device`]: a headless Voice SDK [`crate::device`] registered at the stand-in's Voice edge with the
+//!   token the core fetched; the agent leg is the one the server's `conference` instruction dials. Call
+//!   control (`Action::CallControl`) goes to the server's `POST /v1/calls/{task}/{op}` as the app's shell does.
 //! - The person: answers after [`Behaviour::answer_after`], talks for [`Behaviour::talk_for`], then hangs up
 //!   and finishes wrap-up after [`Behaviour::wrap_for`].
 //!
@@ -16,11 +19,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use tsunagi_core::driver::{Driver, DriverConfig, ServerTokens};
+use tsunagi_core::driver::{Driver, DriverConfig, ServerTokens, TokenReply, TokenSource};
 use tsunagi_core::{
-    Action, CallParams, CallPhase, CallSid, Command, DeviceEvent, Event, Input, SessionConfig,
-    Target,
+    Action, ActionResult, CallParams, CallPhase, CallSid, Command, ControlOp, DeviceEvent, Event,
+    Input, RestResult, SessionConfig, Target, TaskSid,
 };
+
+use crate::device::{self, DeviceHandle, Media};
 
 use crate::recorder::{wall_ms, Recorder, Ring};
 use crate::stack::{Stack, CLIENT_VERSION};
@@ -36,6 +41,15 @@ pub struct Behaviour {
     pub wrap_for: Duration,
 }
 
+/// Who plays the Voice SDK's part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voice {
+    /// Nobody: agent legs are simulated inside the agent (TaskRouter-only scenarios).
+    Simulated,
+    /// A headless Device registered at the stand-in's Voice edge ([`crate::device`]).
+    Device(Media),
+}
+
 /// A running load agent.
 #[derive(Debug)]
 pub struct LoadAgent {
@@ -43,14 +57,66 @@ pub struct LoadAgent {
     pub index: usize,
     /// Commands and Device events to the core.
     pub inputs: mpsc::Sender<Input>,
+    /// The agent's Voice Device, when it has one.
+    pub device: Option<DeviceHandle>,
     driver: tokio::task::JoinHandle<()>,
     shell: tokio::task::JoinHandle<()>,
+    device_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for LoadAgent {
     fn drop(&mut self) {
         self.driver.abort();
         self.shell.abort();
+        if let Some(t) = &self.device_task {
+            t.abort();
+        }
+    }
+}
+
+/// The server's tokens, also handed to the agent's Device (what the app's shell does for the webview).
+struct DeviceTokens {
+    inner: ServerTokens,
+    device: Option<DeviceHandle>,
+}
+
+impl TokenSource for DeviceTokens {
+    async fn fetch(&self) -> TokenReply {
+        let reply = self.inner.fetch().await;
+        if let (TokenReply::Issued { token, .. }, Some(device)) = (&reply, &self.device) {
+            device.send(device::Command::Token(token.expose().clone()));
+        }
+        reply
+    }
+}
+
+/// Where the shell sends call control: the server's `POST /v1/calls/{task}/{op}` with the agent's session.
+#[derive(Clone)]
+struct Control {
+    http: reqwest::Client,
+    server: String,
+    session: Arc<String>,
+}
+
+impl Control {
+    /// `POST /v1/calls/{task}/{op}` (as the app's shell); the HTTP status is the result.
+    async fn run(&self, task: &TaskSid, op: &ControlOp) -> RestResult {
+        let (path, body) = match op {
+            ControlOp::Hold => ("hold", serde_json::json!({})),
+            ControlOp::Unhold => ("unhold", serde_json::json!({})),
+            ControlOp::Transfer { to, mode } => {
+                ("transfer", serde_json::json!({ "to": to, "mode": mode }))
+            }
+        };
+        let sent = self
+            .http
+            .post(format!("{}/v1/calls/{task}/{path}", self.server))
+            .bearer_auth(self.session.as_str())
+            .header("X-Client-Version", CLIENT_VERSION)
+            .json(&body)
+            .send()
+            .await;
+        RestResult::from_status(sent.ok().map(|r| r.status().as_u16()), None)
     }
 }
 
@@ -65,11 +131,24 @@ impl LoadAgent {
         session: String,
         behaviour: Behaviour,
         recorder: Arc<Recorder>,
+        voice: Voice,
     ) -> Self {
         let sim = &stack.sim;
         let session_cfg = SessionConfig {
             seed: 0x6265_6e63_6800 + index as u64,
             ..SessionConfig::default()
+        };
+        let (handle, pending) = match voice {
+            Voice::Simulated => (None, None),
+            Voice::Device(media) => {
+                let (h, p) = device::new();
+                (Some(h), Some((p, media)))
+            }
+        };
+        let control = Control {
+            http: stack.http.clone(),
+            server: stack.server_url.clone(),
+            session: Arc::new(session.clone()),
         };
         let (driver, io) = Driver::new(
             DriverConfig {
@@ -77,24 +156,35 @@ impl LoadAgent {
                 eventbridge_rest: format!("{}/v1/wschannels", sim.base_url()),
                 session: session_cfg,
             },
-            ServerTokens::new(&stack.server_url, session, CLIENT_VERSION),
+            DeviceTokens {
+                inner: ServerTokens::new(&stack.server_url, session, CLIENT_VERSION),
+                device: handle.clone(),
+            },
         );
         let driver = tokio::spawn(driver.run());
         let inputs = io.inputs.clone();
+        let device_task = pending
+            .map(|(p, media)| p.start(format!("{}/signal", sim.ws_url()), media, inputs.clone()));
         let shell = tokio::spawn(shell(
-            index,
+            Shell {
+                index,
+                inputs: inputs.clone(),
+                b: behaviour,
+                recorder,
+                device: handle.clone(),
+                control,
+            },
             io.actions,
-            inputs.clone(),
-            behaviour,
-            recorder,
         ));
         // The channel is fresh and the driver is running: this send cannot find it full or closed.
         let _ = inputs.send(Input::Command(Command::Login)).await;
         Self {
             index,
             inputs,
+            device: handle,
             driver,
             shell,
+            device_task,
         }
     }
 
@@ -115,42 +205,58 @@ fn later(inputs: &mpsc::Sender<Input>, delay: Duration, input: Input) {
     });
 }
 
-/// The shell: runs the actions the driver hands over, and records every event.
-async fn shell(
+/// What the shell task holds.
+struct Shell {
     index: usize,
-    mut actions: mpsc::UnboundedReceiver<Action>,
     inputs: mpsc::Sender<Input>,
     b: Behaviour,
     recorder: Arc<Recorder>,
-) {
+    device: Option<DeviceHandle>,
+    control: Control,
+}
+
+/// The shell: runs the actions the driver hands over (to the Device, the server, or simulated), and records
+/// every event.
+async fn shell(sh: Shell, mut actions: mpsc::UnboundedReceiver<Action>) {
     while let Some(action) = actions.recv().await {
         let now = Instant::now();
-        match action {
-            Action::Emit(event) => on_event(index, event, now, &inputs, b, &recorder),
-            Action::AcceptCall { call } => later(
-                &inputs,
+        let inputs = &sh.inputs;
+        match (action, &sh.device) {
+            (Action::Emit(event), _) => on_event(&sh, event, now),
+            (Action::AcceptCall { call }, Some(d)) => d.send(device::Command::Accept(call)),
+            (Action::RejectCall { call }, Some(d)) => d.send(device::Command::Reject(call)),
+            (Action::DisconnectCall { call }, Some(d)) => d.send(device::Command::Disconnect(call)),
+            (Action::AcceptCall { call }, None) => later(
+                inputs,
                 Duration::ZERO,
                 Input::Device(DeviceEvent::Accepted { call }),
             ),
-            Action::RejectCall { call } | Action::DisconnectCall { call } => later(
-                &inputs,
+            (Action::RejectCall { call } | Action::DisconnectCall { call }, None) => later(
+                inputs,
                 Duration::ZERO,
                 Input::Device(DeviceEvent::Disconnected { call }),
             ),
-            // Mute, digits, call control and update checks have no part in these scenarios.
+            (Action::CallControl { task, op }, _) => {
+                let (control, inputs) = (sh.control.clone(), inputs.clone());
+                tokio::spawn(async move {
+                    let result = control.run(&task, &op).await;
+                    let _ = inputs
+                        .send(Input::Result(ActionResult::CallControl {
+                            task,
+                            op,
+                            result,
+                        }))
+                        .await;
+                });
+            }
+            // Mute, digits and update checks have no part in these scenarios.
             _ => {}
         }
     }
 }
 
-fn on_event(
-    index: usize,
-    event: Event,
-    now: Instant,
-    inputs: &mpsc::Sender<Input>,
-    b: Behaviour,
-    recorder: &Recorder,
-) {
+fn on_event(sh: &Shell, event: Event, now: Instant) {
+    let (index, inputs, b, recorder) = (sh.index, &sh.inputs, sh.b, &*sh.recorder);
     match event {
         Event::Ringing {
             target, task, call, ..
@@ -162,7 +268,7 @@ fn on_event(
                     wall_ms: wall_ms(),
                 };
                 recorder.lock().rings.entry(task).or_default().push(ring);
-                if call.is_none() {
+                if call.is_none() && sh.device.is_none() {
                     // The agent leg the server would dial, arriving at the (simulated) Device.
                     let call =
                         CallSid::from_u128(u128::from(NEXT_CALL.fetch_add(1, Ordering::Relaxed)));
@@ -229,6 +335,7 @@ pub async fn start_all(
     behaviour: Behaviour,
     recorder: &Arc<Recorder>,
     parallel: usize,
+    voice: Voice,
 ) -> Result<Vec<LoadAgent>, crate::BenchError> {
     use futures_util::StreamExt as _;
     let sessions: Vec<(usize, Result<String, crate::BenchError>)> =
@@ -241,7 +348,7 @@ pub async fn start_all(
     let mut sorted = sessions;
     sorted.sort_by_key(|(i, _)| *i);
     for (i, session) in sorted {
-        agents.push(LoadAgent::start(stack, i, session?, behaviour, recorder.clone()).await);
+        agents.push(LoadAgent::start(stack, i, session?, behaviour, recorder.clone(), voice).await);
     }
     Ok(agents)
 }

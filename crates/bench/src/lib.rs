@@ -13,6 +13,7 @@
 //! [`Driver`]: tsunagi_core::driver::Driver
 
 pub mod agent;
+pub mod device;
 pub mod error;
 pub mod machine;
 pub mod recorder;

@@ -16,6 +16,9 @@ pub struct Machine {
     pub profile: &'static str,
     /// `std::env::consts::OS` / `ARCH`.
     pub os: String,
+    /// 1, 5 and 15 minute load averages from `/proc/loadavg` when the report was written (other work on the
+    /// machine shows here: on 2 CPUs, anything above 2 means the run competed for them).
+    pub loadavg: Option<[f64; 3]>,
 }
 
 impl Machine {
@@ -38,8 +41,16 @@ impl Machine {
                 "release"
             },
             os: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+            loadavg: loadavg(),
         }
     }
+}
+
+/// The load averages (1, 5, 15 min), if `/proc/loadavg` reads.
+pub fn loadavg() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut it = text.split_whitespace().map(str::parse::<f64>);
+    Some([it.next()?.ok()?, it.next()?.ok()?, it.next()?.ok()?])
 }
 
 /// The process's resident memory now and at its peak, in MiB (`VmRSS`, `VmHWM`).

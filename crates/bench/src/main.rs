@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use tsunagi_bench::agent::Behaviour;
+use tsunagi_bench::device::Media;
 use tsunagi_bench::report::Report;
-use tsunagi_bench::scenarios::{presence_fanout, reconnect_storm, ring_latency};
+use tsunagi_bench::scenarios::{call_storm, presence_fanout, reconnect_storm, ring_latency};
 
 #[derive(Parser)]
 #[command(
@@ -90,6 +91,34 @@ enum Scenario {
         #[arg(long, default_value_t = 250)]
         roster_interval_ms: u64,
     },
+    /// Customers call the stand-in number at a steady rate; agents with real Devices take every call through
+    /// the server's webhooks (Enqueue → workflow → assignment → conference).
+    CallStorm {
+        /// Agents (default 300; --quick 30).
+        #[arg(long)]
+        agents: Option<usize>,
+        /// Calls per second (default 20; --quick 2).
+        #[arg(long)]
+        rate: Option<f64>,
+        /// How long calls keep arriving, s (default 300; --quick 15).
+        #[arg(long)]
+        duration_s: Option<u64>,
+        /// Ring → Answer, ms (default 500; --quick 200).
+        #[arg(long)]
+        answer_ms: Option<u64>,
+        /// Connected → hang up, ms (default 8000; --quick 1000).
+        #[arg(long)]
+        talk_ms: Option<u64>,
+        /// Wrap-up → complete, ms (default 2000; --quick 300).
+        #[arg(long)]
+        wrap_ms: Option<u64>,
+        /// Keep a real WebRTC leg (ICE, DTLS-SRTP, RTP) per answered call instead of signaling only.
+        #[arg(long)]
+        rtp: bool,
+        /// A pending call next to an idle Available worker for longer than this counts, ms.
+        #[arg(long, default_value_t = 1000)]
+        grace_ms: u64,
+    },
 }
 
 /// Logs go to stderr, off unless `RUST_LOG` asks (under load, the server's per-request errors would drown the
@@ -167,6 +196,33 @@ async fn run(cli: &Cli) -> anyhow::Result<Report> {
                 agents: agents.unwrap_or(q(30, 300)),
                 spread: Duration::from_millis(spread_ms),
                 roster_interval_ms,
+            })
+            .await?
+        }
+        Scenario::CallStorm {
+            agents,
+            rate,
+            duration_s,
+            answer_ms,
+            talk_ms,
+            wrap_ms,
+            rtp,
+            grace_ms,
+        } => {
+            let ms = |v: Option<u64>, quick: u64, full: u64| {
+                Duration::from_millis(v.unwrap_or(if cli.quick { quick } else { full }))
+            };
+            call_storm::run(call_storm::Params {
+                agents: agents.unwrap_or(q(30, 300)),
+                rate: rate.unwrap_or(if cli.quick { 2.0 } else { 20.0 }),
+                duration: Duration::from_secs(duration_s.unwrap_or(q(15, 300) as u64)),
+                behaviour: Behaviour {
+                    answer_after: ms(answer_ms, 200, 500),
+                    talk_for: ms(talk_ms, 1000, 8000),
+                    wrap_for: ms(wrap_ms, 300, 2000),
+                },
+                media: if rtp { Media::Rtp } else { Media::Signaling },
+                grace: Duration::from_millis(grace_ms),
             })
             .await?
         }

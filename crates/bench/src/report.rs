@@ -19,6 +19,11 @@ pub struct Invariants {
     /// Presence writes refused by the platform (a Sync `54009` or REST `429` would land here; the presence path
     /// writes no Sync object: agents set their TaskRouter activity and the server aggregates the roster).
     pub rate_limited_54009: usize,
+    /// Call storm: episodes of a call waiting in the queue while a worker was Available and idle, longer than
+    /// the scenario's grace (sampled from the queue's real-time statistics).
+    pub unanswered_while_free: usize,
+    /// Call storm: tasks still `wrapping` at the end (a worker never released from wrap-up).
+    pub stuck_wrapping: usize,
 }
 
 impl Invariants {

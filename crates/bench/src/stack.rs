@@ -13,6 +13,7 @@ use tsunagi_server::auth::{self, NewAgent, Role};
 use tsunagi_server::{AppState, Config as ServerConfig, Db};
 use tsunagi_twilio_sim::{Config as SimConfig, Sim};
 
+use crate::agent::Voice;
 use crate::BenchError;
 
 /// The account the stand-in and the server share.
@@ -27,6 +28,10 @@ pub const API_SECRET: &str = "bench-api-key-secret-not-a-secret";
 pub const WORKSPACE: &str = "WS0000000000000000000000000000be01";
 /// The inbound workflow.
 pub const WORKFLOW: &str = "WW0000000000000000000000000000be01";
+/// The queue every agent is in.
+pub const QUEUE: &str = "WQ0000000000000000000000000000be01";
+/// The stand-in number customers call (its Voice webhook is the server's inbound path).
+pub const NUMBER: &str = "+81501234567";
 /// Activity SIDs.
 pub const OFFLINE: &str = "WA0000000000000000000000000000be01";
 /// `Available`.
@@ -49,6 +54,11 @@ pub struct StackConfig {
     pub agents: usize,
     /// The server's minimum interval between two roster pushes.
     pub roster_interval_ms: u64,
+    /// Who plays the Voice SDK. With a [`Voice::Device`], the stand-in also gets the number [`NUMBER`] (Voice
+    /// webhook: the server's `/twilio/voice/inbound`) and the workflow the server's assignment callback, so a
+    /// customer call runs the whole product path: `<Enqueue>` → workflow → reservation → `conference`
+    /// instruction → the agent's Device.
+    pub voice: Voice,
 }
 
 /// The worker SID of agent `i`.
@@ -93,7 +103,7 @@ impl Drop for Stack {
     }
 }
 
-fn sim_toml(public: &str, agents: usize) -> String {
+fn sim_toml(public: &str, agents: usize, voice: Voice) -> String {
     let workflow = r#"{"task_routing":{"filters":[{"filter_friendly_name":"inbound","expression":"type == 'inbound_call'","targets":[{"queue":"All"}]}],"default_filter":{"queue":"All"}}}"#;
     let mut workers = String::new();
     for i in 0..agents {
@@ -102,6 +112,15 @@ fn sim_toml(public: &str, agents: usize) -> String {
             "  {{ sid = \"{sid}\", name = \"{id}\", attributes = {{ contact_uri = \"client:{id}\" }} }},\n"
         ));
     }
+    let (number, assignment) = match voice {
+        Voice::Simulated => (String::new(), String::new()),
+        Voice::Device(_) => (
+            format!(
+                "[[numbers]]\nnumber = \"{NUMBER}\"\naccount = \"{ACCOUNT}\"\nvoice_url = \"{public}/twilio/voice/inbound\"\n"
+            ),
+            format!("assignment_callback_url = \"{public}/twilio/taskrouter/assignment\"\n"),
+        ),
+    };
     format!(
         r#"
 seed = 11
@@ -111,7 +130,7 @@ webhook_retry_delays_ms = [200, 1000]
 sid = "{ACCOUNT}"
 auth_token = "{AUTH_TOKEN}"
 api_keys = [{{ sid = "{API_KEY}", secret = "{API_SECRET}" }}]
-[[workspaces]]
+{number}[[workspaces]]
 account = "{ACCOUNT}"
 sid = "{WORKSPACE}"
 friendly_name = "Tsunagi bench"
@@ -125,14 +144,14 @@ activities = [
 default_activity = "Offline"
 timeout_activity = "Offline"
 disconnect_activity = "Offline"
-queues = [{{ name = "All" }}]
+queues = [{{ sid = "{QUEUE}", name = "All" }}]
 workers = [
 {workers}]
 [[workspaces.workflows]]
 sid = "{WORKFLOW}"
 name = "inbound"
 task_reservation_timeout = 120
-configuration = '''{workflow}'''
+{assignment}configuration = '''{workflow}'''
 "#
     )
 }
@@ -171,7 +190,7 @@ impl Stack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let server_url = format!("http://{}", listener.local_addr()?);
         let sim = Sim::start_on(
-            SimConfig::from_toml(&sim_toml(&server_url, cfg.agents))?,
+            SimConfig::from_toml(&sim_toml(&server_url, cfg.agents, cfg.voice))?,
             "127.0.0.1:0",
         )
         .await?;
@@ -304,6 +323,57 @@ impl Stack {
         match body["sid"].as_str() {
             Some(sid) if status == 201 => Ok(sid.to_owned()),
             _ => Err(unexpected("create task", status, &body)),
+        }
+    }
+
+    /// A customer calls [`NUMBER`] from `from` (`POST /_sim/calls`; the caller stays on the line until the call
+    /// is ended); returns the customer leg's CallSid.
+    pub async fn place_call(&self, from: &str) -> Result<String, BenchError> {
+        let resp = self
+            .http
+            .post(format!("{}/_sim/calls", self.sim.base_url()))
+            .json(&serde_json::json!({"from": from, "to": NUMBER}))
+            .send()
+            .await?;
+        let (status, body) = status_json(resp).await;
+        match body["sid"].as_str() {
+            Some(sid) if status == 200 => Ok(sid.to_owned()),
+            _ => Err(unexpected("place call", status, &body)),
+        }
+    }
+
+    /// Every call the stand-in still keeps (live ones and the latest ended ones), by CallSid.
+    pub async fn sim_calls(&self) -> Result<std::collections::HashMap<String, Value>, BenchError> {
+        let resp = self
+            .http
+            .get(format!("{}/_sim/calls", self.sim.base_url()))
+            .send()
+            .await?;
+        let (status, body) = status_json(resp).await;
+        let list = body
+            .as_array()
+            .ok_or_else(|| unexpected("sim calls", status, &body))?;
+        Ok(list
+            .iter()
+            .filter_map(|c| Some((c["sid"].as_str()?.to_owned(), c.clone())))
+            .collect())
+    }
+
+    /// The queue's real-time statistics: (tasks pending, workers Available and holding no reservation).
+    pub async fn queue_waiting(&self) -> Result<(u64, u64), BenchError> {
+        let (status, body) = self
+            .taskrouter(
+                reqwest::Method::GET,
+                &format!("TaskQueues/{QUEUE}/RealTimeStatistics"),
+                &[],
+            )
+            .await?;
+        match (
+            body["tasks_by_status"]["pending"].as_u64(),
+            body["total_eligible_workers"].as_u64(),
+        ) {
+            (Some(p), Some(e)) if status == 200 => Ok((p, e)),
+            _ => Err(unexpected("queue statistics", status, &body)),
         }
     }
 

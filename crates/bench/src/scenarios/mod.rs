@@ -1,6 +1,7 @@
 //! The scenarios. Each starts its own stack and agents, measures, checks its invariants and returns one
 //! [`Report`](crate::report::Report).
 
+pub mod call_storm;
 pub mod presence_fanout;
 pub mod reconnect_storm;
 pub mod ring_latency;
@@ -33,7 +34,7 @@ pub async fn populate(cfg: StackConfig, behaviour: Behaviour) -> Result<Populati
     let stack = Stack::start(cfg).await?;
     let recorder = Arc::new(Recorder::new(cfg.agents));
     let t0 = Instant::now();
-    let agents = agent::start_all(&stack, cfg.agents, behaviour, &recorder, 8).await?;
+    let agents = agent::start_all(&stack, cfg.agents, behaviour, &recorder, 8, cfg.voice).await?;
     let allowance = stack.allowance(Duration::from_secs(30));
     // An agent that never becomes Available is a finding, not a setup failure: it is counted as stuck
     // and described, and the scenario goes on with the others.

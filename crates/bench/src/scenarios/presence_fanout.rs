@@ -16,6 +16,7 @@ use tsunagi_core::{Activity, Command, ErrorKind};
 
 use super::{ms, populate, workers_not_in};
 use crate::agent::Behaviour;
+use crate::agent::Voice;
 use crate::report::{Invariants, Report};
 use crate::stack::{agent_id, roster_entries, Stack, StackConfig, CLIENT_VERSION, SUPERVISOR};
 use crate::stats::Summary;
@@ -181,6 +182,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
         StackConfig {
             agents: p.agents,
             roster_interval_ms: p.roster_interval_ms,
+            voice: Voice::Simulated,
         },
         behaviour,
     )
@@ -229,6 +231,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
             + roster_wrong.max(stuck_agents)
             + stuck_workers,
         rate_limited_54009: rate_limited,
+        ..Invariants::default()
     };
     let p99 = summary.map(|s| s.p99_ms);
     Ok(Report::new(

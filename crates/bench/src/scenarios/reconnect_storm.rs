@@ -10,6 +10,7 @@ use tsunagi_core::{ErrorKind, TaskSid};
 
 use super::{ms, populate, workers_not_in};
 use crate::agent::Behaviour;
+use crate::agent::Voice;
 use crate::report::{Invariants, Report};
 use crate::stack::StackConfig;
 use crate::stats::Summary;
@@ -37,6 +38,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
         StackConfig {
             agents: p.agents,
             roster_interval_ms: 1000,
+            voice: Voice::Simulated,
         },
         p.behaviour,
     )
@@ -122,6 +124,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
         double,
         stuck: pop.sign_in_stuck.len() + stuck_agents.max(never_reconnected) + stuck_workers,
         rate_limited_54009: rate_limited,
+        ..Invariants::default()
     };
     let recovery_s = (all_available.as_secs_f64() * 100.0).round() / 100.0;
     Ok(Report::new(

@@ -17,6 +17,7 @@ use tsunagi_core::{ErrorKind, TaskSid};
 
 use super::{ms, populate, workers_not_in};
 use crate::agent::Behaviour;
+use crate::agent::Voice;
 use crate::recorder::Ring;
 use crate::report::{Invariants, Report};
 use crate::stack::{worker_sid, StackConfig};
@@ -49,6 +50,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
         StackConfig {
             agents: p.agents,
             roster_interval_ms: 1000,
+            voice: Voice::Simulated,
         },
         p.behaviour,
     )
@@ -139,6 +141,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
         double,
         stuck: pop.sign_in_stuck.len() + stuck_agents + stuck_workers,
         rate_limited_54009: rate_limited,
+        ..Invariants::default()
     };
     let p99 = summary.map(|s| s.p99_ms);
     Ok(Report::new(

@@ -9,4 +9,5 @@ pub fn assert_invariants(report: &Report) {
     assert_eq!(inv.double, 0, "{inv:?}");
     assert_eq!(inv.rate_limited_54009, 0, "{inv:?}");
     assert_eq!(inv.stuck, 0, "{inv:?}: {}", report.results);
+    assert!(report.ok, "{inv:?}");
 }
