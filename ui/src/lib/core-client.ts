@@ -14,8 +14,8 @@ export type Activity = 'available' | 'away' | 'break' | 'offline';
 export const ACTIVITIES: readonly Activity[] = ['available', 'away', 'break', 'offline'];
 export type PresenceState = Activity | 'busy' | 'wrapUp';
 
-/** A routed call (by TaskSid) or a direct call (by CallSid). */
-export type Target = { kind: 'task'; sid: string } | { kind: 'call'; sid: string };
+/** A routed call (by TaskSid), a direct call (by CallSid) or an outgoing call (by the core's attempt UUID). */
+export type Target = { kind: 'task'; sid: string } | { kind: 'call'; sid: string } | { kind: 'outgoing'; sid: string };
 export interface Crm {
   customerId?: string;
   customerName?: string;
@@ -42,6 +42,7 @@ export type CoreEvent =
   | { type: 'ringing'; target: Target; task?: string; call?: string; caller?: string; crm?: Crm }
   | { type: 'ringUpdated'; target: Target; call?: string; caller?: string; crm?: Crm }
   | { type: 'ringStopped'; target: Target; reason: RingStopReason }
+  | { type: 'dialing'; target: Target; to: string }
   | { type: 'callState'; target: Target; phase: CallPhase; muted: boolean; onHold: boolean }
   | { type: 'presence'; state: PresenceState; selected: Activity }
   | { type: 'connection'; socket: SocketKind; state: ConnectionState }
@@ -53,7 +54,58 @@ export type CoreCommand =
   | { command: 'setPresence'; activity: Activity }
   | { command: 'answer' | 'reject' | 'hangup' | 'hold' | 'unhold' | 'mute' | 'unmute'; target: Target }
   | { command: 'sendDigits'; target: Target; digits: string }
-  | { command: 'completeWrapup'; task: string };
+  | { command: 'transfer'; target: Target; to: TransferTo; mode: TransferMode }
+  | { command: 'completeWrapup'; task: string }
+  | { command: 'dial'; to: string };
+
+/** Where a call is transferred to (the core's `TransferTo`). */
+export type TransferTo = { kind: 'worker'; worker: string } | { kind: 'number'; number: string };
+export type TransferMode = 'cold' | 'warm';
+export type TransferStep = 'complete' | 'cancel';
+export type SuperviseMode = 'monitor' | 'coach' | 'barge';
+
+/** One agent of the server's roster. */
+export interface RosterAgent {
+  agentId: string;
+  displayName: string;
+  departmentId: string | null;
+  workerSid: string | null;
+  /** TaskRouter activity name: `Available`, `Away`, `Break`, `Offline`, … (`Unknown` before the first event). */
+  activity: string;
+  sinceMs: number;
+}
+
+/** One interaction of the server's call report. */
+export interface CallLine {
+  taskSid: string;
+  createdAt: string;
+  customerId: string | null;
+  agentId: string | null;
+  status: 'queued' | 'reserved' | 'connected' | 'ended' | 'completed' | 'abandoned' | string;
+  answered: boolean;
+  handleSecs: number | null;
+}
+
+export type Service = 'server' | 'taskRouter' | 'sync' | 'voice';
+export type Check = { service: Service; url: string | null } & (
+  | { outcome: 'reached'; latencyMs: number; status: number }
+  | { outcome: 'failed'; error: string }
+  | { outcome: 'notUsed' }
+);
+export interface TokenFacts {
+  account: string;
+  apiKey: string;
+  identity: string | null;
+  expiresUnix: number;
+  voiceIncoming: boolean;
+  outgoingApplication: string | null;
+  workspace: string | null;
+  worker: string | null;
+}
+export interface Diagnosis {
+  checks: Check[];
+  token: TokenFacts | null;
+}
 
 /** Who signed in. */
 export interface Profile {
@@ -81,13 +133,16 @@ export interface Snapshot {
 export type DeviceCommand =
   | { type: 'accept' | 'reject' | 'disconnect'; call: string }
   | { type: 'mute'; call: string; muted: boolean }
-  | { type: 'sendDigits'; call: string; digits: string };
+  | { type: 'sendDigits'; call: string; digits: string }
+  | { type: 'connect'; to: string; attempt: string };
 
 /** A Voice SDK event the webview reports (mirrors `DeviceReport` in src-tauri/src/agent.rs). */
 export type DeviceReport =
   | { type: 'incoming'; call: string; customParameters: Record<string, string>; from: string | null }
   | { type: 'canceled' | 'accepted' | 'acceptFailed' | 'disconnected'; call: string }
-  | { type: 'muted'; call: string; muted: boolean };
+  | { type: 'muted'; call: string; muted: boolean }
+  | { type: 'outgoing'; call: string; attempt: string }
+  | { type: 'outgoingFailed'; attempt: string };
 
 export interface AppInfo {
   version: string;
@@ -112,6 +167,11 @@ interface Commands {
   device_event: { args: { report: DeviceReport }; result: null };
   voice_token: { args: Record<string, never>; result: string | null };
   set_language: { args: { lang: Lang }; result: null };
+  roster: { args: Record<string, never>; result: RosterAgent[] };
+  supervise: { args: { task: string; mode: SuperviseMode }; result: null };
+  transfer_step: { args: { task: string; step: TransferStep }; result: null };
+  call_history: { args: { from: number; to: number }; result: CallLine[] };
+  diagnose: { args: Record<string, never>; result: Diagnosis };
 }
 
 /** How commands and events travel. */
@@ -146,6 +206,7 @@ const EVENT_TYPES = new Set([
   'ringing',
   'ringUpdated',
   'ringStopped',
+  'dialing',
   'callState',
   'presence',
   'connection',
@@ -214,6 +275,31 @@ export class CoreClient {
   /** Tells the Rust side the UI's language, so the tray menu and notifications speak it too. */
   async setLanguage(lang: Lang): Promise<void> {
     await this.call('set_language', { lang });
+  }
+
+  /** The supervisor's roster (`forbidden` for agents). */
+  roster(): Promise<RosterAgent[]> {
+    return this.call('roster', {});
+  }
+
+  /** Monitor, whisper to (coach) or barge into the call of `task`; the supervisor's phone is called in. */
+  async supervise(task: string, mode: SuperviseMode): Promise<void> {
+    await this.call('supervise', { task, mode });
+  }
+
+  /** Completes or cancels a warm transfer. */
+  async transferStep(task: string, step: TransferStep): Promise<void> {
+    await this.call('transfer_step', { task, step });
+  }
+
+  /** The calls created between `from` and `to` (Unix seconds), from the server's report. */
+  callHistory(from: number, to: number): Promise<CallLine[]> {
+    return this.call('call_history', { from, to });
+  }
+
+  /** Probes the server, TaskRouter and the Voice edge, and reads the current token. */
+  diagnose(): Promise<Diagnosis> {
+    return this.call('diagnose', {});
   }
 
   /** Calls `onEvent` for every well-formed event; anything else is dropped with a console warning. */

@@ -3,7 +3,7 @@
  * the pick is remembered in localStorage. Every visible string comes from here, so both languages stay complete:
  * the `Messages` type makes a missing translation a type error.
  */
-import type { CallPhase, PresenceState } from './core-client';
+import type { CallPhase, PresenceState, Service, SuperviseMode, TransferMode } from './core-client';
 
 export type Lang = 'ja' | 'en';
 export const LANGS: readonly Lang[] = ['ja', 'en'];
@@ -35,6 +35,95 @@ interface Messages {
   wrapupDone: string;
   updateRequired: string;
   dismiss: string;
+  tabs: Record<'phone' | 'history' | 'supervisor' | 'settings' | 'diagnostics', string>;
+  outgoingCall: string;
+  onHoldBadge: string;
+  customerId: string;
+  owner: string;
+  department: string;
+  callTimer: string;
+  keypad: string;
+  hideKeypad: string;
+  transfer: string;
+  transferTitle: string;
+  transferToAgent: string;
+  transferToNumber: string;
+  transferModes: Record<TransferMode, string>;
+  transferSend: string;
+  transferNoAgents: string;
+  transferAgentBusy: string;
+  warmInProgress: string;
+  warmComplete: string;
+  warmCancel: string;
+  cancel: string;
+  notes: string;
+  notesHint: string;
+  dialTitle: string;
+  numberLabel: string;
+  call: string;
+  recent: string;
+  invalidNumber: string;
+  history: {
+    title: string;
+    today: string;
+    week: string;
+    mineOnly: string;
+    refresh: string;
+    empty: string;
+    loading: string;
+    forbidden: string;
+    columns: Record<'time' | 'customer' | 'agent' | 'status' | 'duration' | 'notes', string>;
+    status: Record<string, string>;
+  };
+  supervisor: {
+    title: string;
+    activity: Record<string, string>;
+    onCall: string;
+    minutes: (n: number) => string;
+    modes: Record<SuperviseMode, string>;
+    sent: (mode: string, name: string) => string;
+    notReady: string;
+    updated: (time: string) => string;
+  };
+  settings: {
+    title: string;
+    microphone: string;
+    speaker: string;
+    ringtoneOutput: string;
+    ringtoneVolume: string;
+    systemDefault: string;
+    testRingtone: string;
+    stopRingtone: string;
+    noWebRtc: string;
+    noDevices: string;
+    noOutputSelection: string;
+  };
+  diagnostics: {
+    title: string;
+    run: string;
+    running: string;
+    services: Record<Service, string>;
+    reached: (ms: number, status: number) => string;
+    failed: (error: string) => string;
+    notUsed: string;
+    phone: string;
+    webRtc: string;
+    webRtcYes: string;
+    webRtcNo: string;
+    token: string;
+    account: string;
+    apiKey: string;
+    identity: string;
+    expires: string;
+    outgoing: string;
+    notGranted: string;
+    worker: string;
+    version: string;
+    noToken: string;
+  };
+  twilioErrors: Record<number, string>;
+  twilioError: (code: number, message: string) => string;
+  errors: Record<string, string>;
 }
 
 const MESSAGES: Record<Lang, Messages> = {
@@ -88,6 +177,118 @@ const MESSAGES: Record<Lang, Messages> = {
     wrapupDone: 'Done',
     updateRequired: 'An update is required: Tsunagi takes no new calls until it is updated.',
     dismiss: 'Dismiss',
+    tabs: { phone: 'Phone', history: 'History', supervisor: 'Team', settings: 'Settings', diagnostics: 'Diagnostics' },
+    outgoingCall: 'Outgoing call',
+    onHoldBadge: 'Customer on hold',
+    customerId: 'Customer ID',
+    owner: 'Owner',
+    department: 'Department',
+    callTimer: 'Call time',
+    keypad: 'Keypad',
+    hideKeypad: 'Hide keypad',
+    transfer: 'Transfer',
+    transferTitle: 'Transfer the call',
+    transferToAgent: 'Agent',
+    transferToNumber: 'Number',
+    transferModes: { cold: 'Cold: hand over now', warm: 'Warm: talk to them first' },
+    transferSend: 'Transfer',
+    transferNoAgents: 'This server lists no agents to transfer to: enter a number instead.',
+    transferAgentBusy: 'not available',
+    warmInProgress: 'Consulting — the customer is on hold.',
+    warmComplete: 'Complete transfer',
+    warmCancel: 'Cancel transfer',
+    cancel: 'Cancel',
+    notes: 'Notes',
+    notesHint: 'Notes are kept on this computer and shown in History (the server stores no notes yet).',
+    dialTitle: 'Call a number',
+    numberLabel: 'Number',
+    call: 'Call',
+    recent: 'Recent',
+    invalidNumber: 'Enter a number such as 03-1234-5678 or +81312345678.',
+    history: {
+      title: 'Call history',
+      today: 'Today',
+      week: 'Last 7 days',
+      mineOnly: 'Only my calls',
+      refresh: 'Refresh',
+      empty: 'No calls in this period.',
+      loading: 'Loading…',
+      forbidden: 'Call history comes from the server’s call report, which this server shows to supervisors only.',
+      columns: { time: 'Time', customer: 'Customer', agent: 'Agent', status: 'Status', duration: 'Talk time', notes: 'Notes' },
+      status: {
+        queued: 'Waiting',
+        reserved: 'Ringing',
+        connected: 'On a call',
+        ended: 'Ended',
+        completed: 'Completed',
+        abandoned: 'Abandoned',
+      },
+    },
+    supervisor: {
+      title: 'Team',
+      activity: { Available: 'Available', Away: 'Away', Break: 'Break', Offline: 'Offline', Unknown: 'Unknown' },
+      onCall: 'On a call',
+      minutes: (n) => `${n} min`,
+      modes: { monitor: 'Monitor', coach: 'Whisper', barge: 'Barge in' },
+      sent: (mode, name) => `${mode}: ${name}’s call — your phone rings now; answer it to join.`,
+      notReady: 'That call is not connected yet; try again in a moment.',
+      updated: (time) => `Updated ${time}`,
+    },
+    settings: {
+      title: 'Settings',
+      microphone: 'Microphone',
+      speaker: 'Speaker (call audio)',
+      ringtoneOutput: 'Ringtone output',
+      ringtoneVolume: 'Ringtone volume',
+      systemDefault: 'System default',
+      testRingtone: 'Test ringtone',
+      stopRingtone: 'Stop',
+      noWebRtc:
+        'This window’s web engine (WebKitGTK as built by Debian) has no WebRTC: it lists no audio devices and calls cannot carry audio here. The lists fill in once native call audio is available.',
+      noDevices: 'No audio devices are visible to the app. Check that a microphone is connected and allowed.',
+      noOutputSelection: 'This platform cannot send audio to a chosen output: the system default is used for calls and the ringtone.',
+    },
+    diagnostics: {
+      title: 'Diagnostics',
+      run: 'Run connection test',
+      running: 'Testing…',
+      services: { server: 'Server', taskRouter: 'TaskRouter', sync: 'Sync', voice: 'Voice' },
+      reached: (ms, status) => `${ms} ms (HTTP ${status})`,
+      failed: (error) => `Unreachable: ${error}`,
+      notUsed: 'Not used by this version',
+      phone: 'Phone',
+      webRtc: 'Call audio (WebRTC)',
+      webRtcYes: 'available',
+      webRtcNo: 'not available in this web engine',
+      token: 'Access token',
+      account: 'Account',
+      apiKey: 'API key',
+      identity: 'Identity',
+      expires: 'Expires',
+      outgoing: 'Outgoing calls',
+      notGranted: 'not granted',
+      worker: 'TaskRouter worker',
+      version: 'Version',
+      noToken: 'No token yet (sign in first).',
+    },
+    twilioErrors: {
+      20101: 'The access token is invalid. Sign out and in again; if it persists, tell your administrator.',
+      20103:
+        'Account mismatch (20103): the access token was signed with an API key of another Twilio account than the one it names — for example a master-account key used for a subaccount, or a phone number bought in a different account. Calls then end at once with only a HANGUP. Ask your administrator to issue tokens with the API key of the account that owns the phone number.',
+      20104: 'The access token expired. Tsunagi fetches a new one automatically; if this repeats, check the computer’s clock.',
+      20106: 'The access token names a TaskRouter workspace or worker that does not exist in this account. Ask your administrator.',
+      31005:
+        'The call was hung up by Twilio’s gateway before it rang. This usually means the caller ID number and the access token belong to different Twilio accounts (master vs subaccount). Ask your administrator to check both.',
+      31480: 'Nobody answered.',
+      31486: 'The number is busy.',
+    },
+    twilioError: (code, message) => `Twilio error ${code}: ${message}`,
+    errors: {
+      forbidden: 'The server does not allow this for your account.',
+      serverUnreachable: 'Cannot reach the server. Check the network, or ask your administrator.',
+      server: 'The server could not do this right now. Try again.',
+      notSignedIn: 'Sign in first.',
+    },
   },
   ja: {
     presence: {
@@ -139,6 +340,118 @@ const MESSAGES: Record<Lang, Messages> = {
     wrapupDone: '完了',
     updateRequired: '更新が必要です。更新するまで新しい着信は受けられません。',
     dismiss: '閉じる',
+    tabs: { phone: '電話', history: '履歴', supervisor: 'チーム', settings: '設定', diagnostics: '診断' },
+    outgoingCall: '発信中',
+    onHoldBadge: 'お客様は保留中',
+    customerId: '顧客ID',
+    owner: '担当者',
+    department: '部署',
+    callTimer: '通話時間',
+    keypad: 'キーパッド',
+    hideKeypad: 'キーパッドを閉じる',
+    transfer: '転送',
+    transferTitle: '通話の転送',
+    transferToAgent: '担当者',
+    transferToNumber: '電話番号',
+    transferModes: { cold: 'ブラインド転送（すぐに引き継ぐ）', warm: 'アテンド転送（先に相談する）' },
+    transferSend: '転送する',
+    transferNoAgents: 'このサーバーは転送先の担当者一覧を提供していません。電話番号を入力してください。',
+    transferAgentBusy: '対応不可',
+    warmInProgress: '相談中 — お客様は保留中です。',
+    warmComplete: '転送を完了',
+    warmCancel: '転送を取り消す',
+    cancel: 'キャンセル',
+    notes: 'メモ',
+    notesHint: 'メモはこのパソコンに保存され、履歴に表示されます（サーバーにはまだ保存されません）。',
+    dialTitle: '電話をかける',
+    numberLabel: '電話番号',
+    call: '発信',
+    recent: '最近の発信',
+    invalidNumber: '03-1234-5678 や +81312345678 のように入力してください。',
+    history: {
+      title: '通話履歴',
+      today: '今日',
+      week: '過去7日間',
+      mineOnly: '自分の通話のみ',
+      refresh: '更新',
+      empty: 'この期間の通話はありません。',
+      loading: '読み込み中…',
+      forbidden: '通話履歴はサーバーの通話レポートから表示します。このサーバーではスーパーバイザーのみ閲覧できます。',
+      columns: { time: '日時', customer: '顧客', agent: '担当者', status: '状態', duration: '通話時間', notes: 'メモ' },
+      status: {
+        queued: '待機中',
+        reserved: '呼出中',
+        connected: '通話中',
+        ended: '終了',
+        completed: '完了',
+        abandoned: '放棄',
+      },
+    },
+    supervisor: {
+      title: 'チーム',
+      activity: { Available: '受付可', Away: '離席', Break: '休憩', Offline: 'オフライン', Unknown: '不明' },
+      onCall: '通話中',
+      minutes: (n) => `${n} 分`,
+      modes: { monitor: 'モニター', coach: 'ウィスパー', barge: '割り込み' },
+      sent: (mode, name) => `${mode}: ${name} さんの通話 — あなたの電話が鳴ります。応答すると参加します。`,
+      notReady: 'この通話はまだつながっていません。少し待ってからもう一度お試しください。',
+      updated: (time) => `${time} 更新`,
+    },
+    settings: {
+      title: '設定',
+      microphone: 'マイク',
+      speaker: 'スピーカー（通話音声）',
+      ringtoneOutput: '着信音の出力先',
+      ringtoneVolume: '着信音の音量',
+      systemDefault: 'システムの既定',
+      testRingtone: '着信音をテスト',
+      stopRingtone: '停止',
+      noWebRtc:
+        'このウィンドウの Web エンジン（Debian の WebKitGTK）には WebRTC がないため、オーディオ機器が一覧に表示されず、ここでは通話音声を扱えません。ネイティブの通話音声に対応すると表示されます。',
+      noDevices: 'アプリからオーディオ機器が見えません。マイクの接続と許可を確認してください。',
+      noOutputSelection: 'この環境では出力先を選べません。通話音声と着信音はシステムの既定の出力を使います。',
+    },
+    diagnostics: {
+      title: '診断',
+      run: '接続テストを実行',
+      running: 'テスト中…',
+      services: { server: 'サーバー', taskRouter: 'TaskRouter', sync: 'Sync', voice: 'Voice' },
+      reached: (ms, status) => `${ms} ms（HTTP ${status}）`,
+      failed: (error) => `接続できません: ${error}`,
+      notUsed: 'このバージョンでは使用しません',
+      phone: '電話',
+      webRtc: '通話音声（WebRTC）',
+      webRtcYes: '利用可能',
+      webRtcNo: 'この Web エンジンでは利用できません',
+      token: 'アクセストークン',
+      account: 'アカウント',
+      apiKey: 'API キー',
+      identity: 'ID',
+      expires: '有効期限',
+      outgoing: '発信',
+      notGranted: '権限なし',
+      worker: 'TaskRouter ワーカー',
+      version: 'バージョン',
+      noToken: 'トークンはまだありません（先にサインインしてください）。',
+    },
+    twilioErrors: {
+      20101: 'アクセストークンが無効です。サインインし直してください。解決しない場合は管理者に連絡してください。',
+      20103:
+        'アカウント不一致（20103）: アクセストークンが、トークンに書かれたアカウントとは別の Twilio アカウントの API キーで署名されています（例: サブアカウント用にマスターアカウントのキーを使った、別アカウントで購入した電話番号を使っている）。この状態では発信しても HANGUP だけで即座に切れます。電話番号を所有するアカウントの API キーでトークンを発行するよう管理者に依頼してください。',
+      20104: 'アクセストークンの有効期限が切れました。自動で取り直します。繰り返す場合はパソコンの時計を確認してください。',
+      20106: 'アクセストークンの TaskRouter ワークスペースまたはワーカーがこのアカウントに存在しません。管理者に連絡してください。',
+      31005:
+        '呼び出す前に Twilio のゲートウェイが通話を切断しました。発信者番号とアクセストークンが別の Twilio アカウント（マスターとサブアカウント）に属していることが多い原因です。管理者に両方の確認を依頼してください。',
+      31480: '相手が応答しませんでした。',
+      31486: '相手は話し中です。',
+    },
+    twilioError: (code, message) => `Twilio エラー ${code}: ${message}`,
+    errors: {
+      forbidden: 'このアカウントではこの操作は許可されていません。',
+      serverUnreachable: 'サーバーに接続できません。ネットワークを確認するか、管理者に連絡してください。',
+      server: 'サーバーが現在この操作を実行できません。もう一度お試しください。',
+      notSignedIn: '先にサインインしてください。',
+    },
   },
 };
 

@@ -3,7 +3,7 @@ import type { CoreEvent, Target } from './core-client';
 import { apply, initialSession } from './session';
 
 const task: Target = { kind: 'task', sid: 'WT00000000000000000000000000000001' };
-const fold = (events: CoreEvent[]) => events.reduce(apply, initialSession());
+const fold = (events: CoreEvent[], now = 1_000) => events.reduce((s, e) => apply(s, e, now), initialSession());
 
 describe('session', () => {
   it('follows presence and the chosen activity', () => {
@@ -51,5 +51,25 @@ describe('session', () => {
     expect(s.error?.kind).toBe('tokenPolicy');
     expect(s.updateRequired).toBe(true);
     expect(s.taskRouter).toEqual({ state: 'reconnecting', attempt: 2, retryInMs: 1500 });
+  });
+});
+
+describe('session: outgoing calls and the call timer', () => {
+  const outgoing: Target = { kind: 'outgoing', sid: '6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab' };
+
+  it('shows a dialled call at once, with the number, then stamps when it connects (once)', () => {
+    const dialing = fold([{ type: 'dialing', target: outgoing, to: '+81312345678' }]);
+    expect(dialing.call).toEqual({ target: outgoing, phase: 'connecting', muted: false, onHold: false, caller: '+81312345678', outgoing: true });
+    const connected = apply(dialing, { type: 'callState', target: outgoing, phase: 'connected', muted: false, onHold: false }, 5_000);
+    expect(connected.call).toMatchObject({ caller: '+81312345678', outgoing: true, connectedAt: 5_000 });
+    const muted = apply(connected, { type: 'callState', target: outgoing, phase: 'connected', muted: true, onHold: false }, 9_000);
+    expect(muted.call?.connectedAt).toBe(5_000);
+    const ended = apply(muted, { type: 'callState', target: outgoing, phase: 'ended', muted: false, onHold: false });
+    expect(ended.call).toBeNull();
+  });
+
+  it('has no timer before the call connects', () => {
+    const s = fold([{ type: 'callState', target: task, phase: 'connecting', muted: false, onHold: false }]);
+    expect(s.call?.connectedAt).toBeUndefined();
   });
 });

@@ -15,8 +15,13 @@ export interface Call {
   phase: CallPhase;
   muted: boolean;
   onHold: boolean;
+  /** The customer's number: who called, or whom the agent dialled. */
   caller?: string;
   crm?: Crm;
+  /** The agent dialled this call. */
+  outgoing?: boolean;
+  /** When the call connected (this computer's clock, ms), for the call timer. */
+  connectedAt?: number;
 }
 
 export interface SessionState {
@@ -41,8 +46,8 @@ export const initialSession = (presence: PresenceState = 'offline', selected: Ac
 
 export const sameTarget = (a: Target, b: Target) => a.kind === b.kind && a.sid === b.sid;
 
-/** The next state after `event`. */
-export function apply(state: SessionState, event: CoreEvent): SessionState {
+/** The next state after `event`; `now` (ms) stamps when a call connects. */
+export function apply(state: SessionState, event: CoreEvent, now: number = Date.now()): SessionState {
   switch (event.type) {
     case 'presence':
       return { ...state, presence: event.state, selected: event.selected };
@@ -68,14 +73,20 @@ export function apply(state: SessionState, event: CoreEvent): SessionState {
           : state.call;
       return { ...state, rings, call };
     }
+    case 'dialing':
+      return {
+        ...state,
+        call: { target: event.target, phase: 'connecting', muted: false, onHold: false, caller: event.to, outgoing: true },
+      };
     case 'callState': {
       if (event.phase === 'ended') {
         return state.call && sameTarget(state.call.target, event.target) ? { ...state, call: null } : state;
       }
       const previous = state.call && sameTarget(state.call.target, event.target) ? state.call : null;
+      const connectedAt = previous?.connectedAt ?? (event.phase === 'connected' ? now : undefined);
       return {
         ...state,
-        call: { ...previous, target: event.target, phase: event.phase, muted: event.muted, onHold: event.onHold },
+        call: { ...previous, target: event.target, phase: event.phase, muted: event.muted, onHold: event.onHold, connectedAt },
       };
     }
     case 'connection':

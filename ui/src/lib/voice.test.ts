@@ -103,3 +103,55 @@ describe('Phone', () => {
     warn.mockRestore();
   });
 });
+
+describe('Phone: outgoing calls', () => {
+  const attempt = '6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab';
+  const flush = () => new Promise((r) => setTimeout(r, 0));
+
+  /** A Phone whose Device's connect() resolves to `call` (or throws), recording the params it was given. */
+  function withDevice(connect: (params: unknown) => Promise<unknown>) {
+    const { phone, reports } = phoneWithReports();
+    const asked: unknown[] = [];
+    (phone as unknown as { device: unknown }).device = {
+      connect: (options: { params: unknown }) => (asked.push(options.params), connect(options.params)),
+    };
+    return { phone, reports, asked };
+  }
+
+  it('dials with To and TsunagiAttempt, reports the CallSid once the SDK knows it, then accepted and disconnected', async () => {
+    const call = fakeCall('');
+    const { phone, reports, asked } = withDevice(async () => call);
+    phone.handle({ type: 'connect', to: '+81312345678', attempt });
+    await flush();
+    expect(asked).toEqual([{ To: '+81312345678', TsunagiAttempt: attempt }]);
+    expect(reports).toEqual([]);
+    call.parameters.CallSid = 'CA7';
+    call.emit('ringing');
+    call.emit('accept');
+    phone.handle({ type: 'sendDigits', call: 'CA7', digits: '5' });
+    call.emit('disconnect');
+    expect(reports).toEqual([
+      { type: 'outgoing', call: 'CA7', attempt },
+      { type: 'accepted', call: 'CA7' },
+      { type: 'disconnected', call: 'CA7' },
+    ]);
+  });
+
+  it('reports a connect() that throws (no WebRTC) or ends before a CallSid as a failed attempt', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const { phone, reports } = withDevice(async () => {
+      throw new TypeError('RTCPeerConnection is not defined');
+    });
+    phone.handle({ type: 'connect', to: '+81312345678', attempt });
+    await flush();
+    expect(reports).toEqual([{ type: 'outgoingFailed', attempt }]);
+
+    const call = fakeCall('');
+    const second = withDevice(async () => call);
+    second.phone.handle({ type: 'connect', to: '+81312345678', attempt });
+    await flush();
+    call.emit('disconnect');
+    expect(second.reports).toEqual([{ type: 'outgoingFailed', attempt }]);
+    warn.mockRestore();
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * The Voice SDK's `Device`, hosted in the webview: it does what the core asks (accept, reject, hang up, mute,
- * DTMF) and reports what happens to its calls. It decides nothing; which ring is shown and when a call is accepted
+ * DTMF, place an outgoing call) and reports what happens to its calls. It decides nothing; which ring is shown and when a call is accepted
  * are the core's decisions (DESIGN.md §2).
  *
  * The SDK (`@twilio/voice-sdk`, pinned in package-lock.json) is loaded on first use, after the signaling mapping
@@ -8,6 +8,7 @@
  */
 import type { Call, Device } from '@twilio/voice-sdk';
 import type { CoreClient, DeviceCommand, VoiceSettings } from './core-client';
+import type { AudioPrefs } from './settings';
 
 export type VoiceStatus = 'off' | 'registering' | 'registered' | 'unregistered' | 'error';
 
@@ -43,16 +44,17 @@ export class Phone {
   /** Calls whose `accept()` is under way: an error now means the accept failed. */
   private readonly accepting = new Set<string>();
   status: VoiceStatus = 'off';
+  private audio: AudioPrefs | null = null;
 
   constructor(
     private readonly client: CoreClient,
     private readonly settings: VoiceSettings,
-    private readonly onStatus: (status: VoiceStatus, detail?: string) => void = () => {},
+    private readonly onStatus: (status: VoiceStatus, detail?: string, code?: number) => void = () => {},
   ) {}
 
-  private setStatus(status: VoiceStatus, detail?: string) {
+  private setStatus(status: VoiceStatus, detail?: string, code?: number) {
     this.status = status;
-    this.onStatus(status, detail);
+    this.onStatus(status, detail, code);
   }
 
   /** Creates and registers the Device with the first token; later tokens refresh it. */
@@ -75,8 +77,11 @@ export class Phone {
     device.audio?.incoming(false);
     device.on('registered', () => this.setStatus('registered'));
     device.on('unregistered', () => this.setStatus('unregistered'));
-    device.on('error', (e: { code?: number; message?: string }) => this.setStatus('error', `${e.code ?? ''} ${e.message ?? ''}`.trim()));
+    device.on('error', (e: { code?: number; message?: string }) =>
+      this.setStatus('error', `${e.code ?? ''} ${e.message ?? ''}`.trim(), e.code),
+    );
     device.on('incoming', (call: Call) => this.incoming(call));
+    if (this.audio) this.applyAudio(this.audio);
     this.setStatus('registering');
     await device.register().catch((e: Error) => this.setStatus('error', e.message));
   }
@@ -114,8 +119,60 @@ export class Phone {
     if (this.calls.delete(sid)) this.report(failed ? { type: 'acceptFailed', call: sid } : { type, call: sid });
   }
 
+  /** Uses the chosen microphone and speaker (now, or when the Device is created); unknown ids are ignored. */
+  applyAudio(prefs: AudioPrefs) {
+    this.audio = prefs;
+    const audio = this.device?.audio;
+    if (!audio) return;
+    if (prefs.microphone) audio.setInputDevice(prefs.microphone).catch((e) => console.warn('tsunagi: microphone not set', e));
+    if (prefs.speaker && audio.isOutputSelectionSupported) {
+      audio.speakerDevices.set(prefs.speaker).catch((e) => console.warn('tsunagi: speaker not set', e));
+    }
+  }
+
+  /** `device.connect()` for the core's outgoing attempt; the CallSid is reported once the SDK knows it. */
+  private async connect(to: string, attempt: string) {
+    const failed = () => this.report({ type: 'outgoingFailed', attempt });
+    if (!this.device) return failed();
+    let call: Call;
+    try {
+      call = await this.device.connect({ params: { To: to, TsunagiAttempt: attempt } });
+    } catch (e) {
+      // WebKitGTK has no RTCPeerConnection: no call can carry audio here (crates/media will).
+      console.warn('tsunagi: placing the call failed', e);
+      return failed();
+    }
+    let sid: string | null = null;
+    const learn = () => {
+      const known = call.parameters?.CallSid;
+      if (sid || !known) return;
+      sid = known;
+      this.calls.set(known, call);
+      this.report({ type: 'outgoing', call: known, attempt });
+    };
+    call.on('ringing', learn);
+    call.on('accept', () => {
+      learn();
+      if (sid) this.report({ type: 'accepted', call: sid });
+    });
+    call.on('mute', (muted: boolean) => sid && this.report({ type: 'muted', call: sid, muted }));
+    const gone = () => (sid ? this.end(sid, 'disconnected') : failed());
+    call.on('disconnect', gone);
+    call.on('cancel', gone);
+    call.on('reject', gone);
+    call.on('error', (e: { code?: number; message?: string }) => {
+      // A call-level error (busy, no answer, the gateway's HANGUP) is shown with the Device's status.
+      this.setStatus(this.status, `${e.code ?? ''} ${e.message ?? ''}`.trim(), e.code);
+      if (!sid) failed();
+    });
+  }
+
   /** Carries out one of the core's Device actions. */
   handle(command: DeviceCommand) {
+    if (command.type === 'connect') {
+      void this.connect(command.to, command.attempt);
+      return;
+    }
     const call = this.calls.get(command.call);
     if (!call) {
       console.warn('tsunagi: the core asked about a call this Device does not have', command);
@@ -157,4 +214,27 @@ export class Phone {
     this.accepting.clear();
     this.setStatus('off');
   }
+}
+
+/** Whether this webview can carry call audio at all (Debian's WebKitGTK is built without WebRTC). */
+export const hasWebRtc = () => typeof globalThis.RTCPeerConnection !== 'undefined';
+
+/** Whether audio can be sent to a chosen output device (`HTMLMediaElement.setSinkId`). */
+export const canPickOutput = () =>
+  typeof globalThis.HTMLMediaElement !== 'undefined' && 'setSinkId' in globalThis.HTMLMediaElement.prototype;
+
+export interface AudioDevices {
+  inputs: MediaDeviceInfo[];
+  outputs: MediaDeviceInfo[];
+}
+
+/** The microphones and speakers the webview can see (none when media devices are unavailable). */
+export async function listAudioDevices(): Promise<AudioDevices> {
+  const media = globalThis.navigator?.mediaDevices;
+  if (!media?.enumerateDevices) return { inputs: [], outputs: [] };
+  const all = await media.enumerateDevices().catch(() => [] as MediaDeviceInfo[]);
+  return {
+    inputs: all.filter((d) => d.kind === 'audioinput' && d.deviceId),
+    outputs: all.filter((d) => d.kind === 'audiooutput' && d.deviceId),
+  };
 }
