@@ -42,6 +42,44 @@ impl UnixMillis {
     }
 }
 
+impl UnixMillis {
+    /// Parses `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS[.fff]Z` (UTC), as Twilio's date filters take them.
+    pub fn parse_iso8601(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let (date, time) = match s.split_once('T') {
+            Some((d, t)) => (d, Some(t.strip_suffix('Z').unwrap_or(t))),
+            None => (s, None),
+        };
+        let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+        let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+        if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+            return None;
+        }
+        let mut secs = days_from_civil(y, m, day).checked_mul(86_400)?;
+        if let Some(t) = time {
+            let t = t.split('.').next().unwrap_or(t);
+            let mut hms = t.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+            let (h, mi, se) = (hms.next()??, hms.next()??, hms.next().unwrap_or(Some(0))?);
+            if !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..61).contains(&se) {
+                return None;
+            }
+            secs += h * 3600 + mi * 60 + se;
+        }
+        u64::try_from(secs).ok().map(|s| Self(s * 1000))
+    }
+}
+
+/// Howard Hinnant's civil-to-days algorithm (inverse of [`civil_from_days`]).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -125,6 +163,21 @@ mod tests {
             UnixMillis(951_782_400_000).iso8601(),
             "2000-02-29T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn iso8601_parses_back() {
+        for ms in [0, 1_700_000_000_000, 951_782_400_000, 1_795_000_123_000] {
+            let t = UnixMillis(ms);
+            assert_eq!(UnixMillis::parse_iso8601(&t.iso8601()), Some(t));
+        }
+        assert_eq!(
+            UnixMillis::parse_iso8601("2000-02-29"),
+            Some(UnixMillis(951_782_400_000))
+        );
+        for bad in ["", "2000-13-01", "x", "2000-01-01T25:00:00Z", "1969-12-31"] {
+            assert_eq!(UnixMillis::parse_iso8601(bad), None, "{bad}");
+        }
     }
 
     #[test]

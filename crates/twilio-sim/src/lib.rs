@@ -33,6 +33,7 @@ pub mod http;
 pub mod ids;
 pub mod media;
 pub mod params;
+pub mod recordings;
 pub mod shared;
 pub mod sync;
 pub mod taskrouter;
@@ -108,6 +109,7 @@ impl Sim {
             addr: addr.into(),
             source,
         })?;
+        let _ = shared.base_url.set(format!("http://{local}"));
         let app = http::app(shared.clone());
         let server = tokio::spawn(async move {
             if let Err(e) = voice::tls::serve(listener, app).await {

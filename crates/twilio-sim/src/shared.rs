@@ -95,6 +95,8 @@ pub struct Shared {
     pub http: reqwest::Client,
     /// Run after every TaskRouter mutation (the call engine watches for `conference` instructions).
     pub tr_observer: std::sync::OnceLock<crate::calls::Observer>,
+    /// `http://HOST:PORT` once bound (absolute URLs in callbacks, e.g. `RecordingUrl`).
+    pub base_url: std::sync::OnceLock<String>,
     next_id: Mutex<u64>,
 }
 
@@ -122,9 +124,17 @@ impl Shared {
                 .build()
                 .unwrap_or_default(),
             tr_observer: std::sync::OnceLock::new(),
+            base_url: std::sync::OnceLock::new(),
             next_id: Mutex::new(0),
             config,
         })
+    }
+
+    /// `http://HOST:PORT` of the running stand-in (`http://127.0.0.1` before it is bound).
+    pub fn base_url(&self) -> &str {
+        self.base_url
+            .get()
+            .map_or("http://127.0.0.1", String::as_str)
     }
 
     /// The current simulated time.

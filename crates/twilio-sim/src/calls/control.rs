@@ -53,14 +53,21 @@ pub async fn list(Extension(calls): Extension<Calls>) -> Json<Vec<CallView>> {
 pub async fn get(
     Extension(calls): Extension<Calls>,
     Path(s): Path<String>,
-) -> Result<Json<CallView>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let sid: CallSid = s
         .parse()
         .map_err(|_| ApiError::not_found(format!("Call {s}")))?;
-    calls
-        .view(&sid)
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(sid))
+    let view = calls.view(&sid).ok_or_else(|| ApiError::not_found(sid))?;
+    let mut v = serde_json::to_value(view).unwrap_or(Value::Null);
+    if let Some(m) = v.as_object_mut() {
+        // What the party heard in its conference (the mixer's detector), like a Voice-edge call's `audio`.
+        let audio = crate::conference::mixer::heard(&calls, &sid);
+        m.insert(
+            "audio".into(),
+            serde_json::to_value(audio).unwrap_or(Value::Null),
+        );
+    }
+    Ok(Json(v))
 }
 
 /// `POST /_sim/calls/{sid}/hangup`.

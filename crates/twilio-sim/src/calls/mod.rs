@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `/2010-04-01/Accounts/{AC}/Calls.json` | `GET` list (`To`, `From`, `Status`, `ParentCallSid`), `POST` create ([`rest`]) |
 //! | `/2010-04-01/Accounts/{AC}/Calls/{CA}.json` | `GET`, `POST` update (`Status`, `Url`/`Method`, `Twiml`) |
+//! | `/2010-04-01/Accounts/{AC}/Recordings…`, `…/Calls/{CA}/Recordings…` | recordings ([`crate::recordings::rest`]) |
 //! | `/_sim/calls…` | scenario control: start a scripted PSTN caller, press keys, hang up ([`control`]) |
 //!
 //! A PSTN call to a configured number (`[[numbers]]` in the config: `voice_url`, fallback, status callback)
@@ -90,6 +91,8 @@ pub(crate) struct Inner {
     pub(crate) voice: Voice,
     pub(crate) state: Mutex<State>,
     pub(crate) conf: Mutex<crate::conference::State>,
+    pub(crate) mixer: Mutex<crate::conference::mixer::State>,
+    pub(crate) recordings: Mutex<crate::recordings::Store>,
     pub(crate) outbox: Mutex<HashMap<String, mpsc::UnboundedSender<hooks::Job>>>,
 }
 
@@ -119,6 +122,8 @@ impl Calls {
                 voice,
                 state: Mutex::new(State::default()),
                 conf: Mutex::new(Default::default()),
+                mixer: Mutex::new(Default::default()),
+                recordings: Mutex::new(Default::default()),
                 outbox: Mutex::new(HashMap::new()),
             }),
         };
@@ -130,6 +135,7 @@ impl Calls {
                 hooks::observe(&Calls { inner });
             }
         }));
+        tokio::spawn(crate::conference::mixer::run(Arc::downgrade(&calls.inner)));
         if shared.tr_observer.set(observer).is_err() {
             tracing::warn!("a call engine is already installed on this stand-in; conference instructions go there");
         }
@@ -336,6 +342,14 @@ impl Calls {
         self.state().calls.get(sid).map(|c| c.view.clone())
     }
 
+    /// Whether a call is live and the tone it plays (cheaper than [`Calls::view`]; the mixer asks every tick).
+    pub fn tone_of(&self, sid: &CallSid) -> Option<(bool, Option<f64>)> {
+        self.state()
+            .calls
+            .get(sid)
+            .map(|c| (c.view.status.is_live(), c.view.tone_hz))
+    }
+
     /// Every call, oldest first.
     pub fn views(&self) -> Vec<CallView> {
         self.state()
@@ -493,6 +507,14 @@ pub fn router(calls: Calls) -> Router<Arc<Shared>> {
         .route(
             "/2010-04-01/Accounts/{ac}/Conferences/{*rest}",
             any(crate::conference::rest::one),
+        )
+        .route(
+            "/2010-04-01/Accounts/{ac}/Recordings.json",
+            any(crate::recordings::rest::root),
+        )
+        .route(
+            "/2010-04-01/Accounts/{ac}/Recordings/{file}",
+            any(crate::recordings::rest::one),
         )
         .route("/_sim/calls", get(control::list).post(control::start))
         .route("/_sim/calls/numbers", post(control::set_number))

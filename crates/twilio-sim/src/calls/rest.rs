@@ -272,6 +272,12 @@ async fn one(
     body: &Bytes,
 ) -> Result<(StatusCode, Value), ApiError> {
     let (req, account) = request(calls, ac, method, headers, q, body).await?;
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    if let [call, sub @ ..] = segs.as_slice() {
+        if sub.first().is_some_and(|s| s.starts_with("Recordings")) {
+            return crate::recordings::rest::for_call(calls, account, call, sub, &req);
+        }
+    }
     let key = rest.strip_suffix(".json").unwrap_or(rest);
     let sid: CallSid = key
         .parse()

@@ -102,6 +102,13 @@ fn try_instruction(calls: &Calls, i: &Instruction) -> Result<(), ApiError> {
         p.str("Region"),
         conf_callback,
     )?;
+    if super::wants_record(p.str("ConferenceRecord").as_deref()) {
+        super::set_record(
+            calls,
+            &cf,
+            LegCallback::from_params(p, "ConferenceRecording"),
+        );
+    }
     {
         let mut s = st(calls);
         if let Some(c) = s.confs.get_mut(&cf) {

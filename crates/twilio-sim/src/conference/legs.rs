@@ -135,16 +135,12 @@ fn base_params(leg: &ClientLeg, sid: CallSid) -> Vec<(String, String)> {
 /// Rings a client leg and joins it to its conference on answer; returns the leg's CallSid (minted by the voice
 /// edge, which also becomes the participant's CallSid). A client that is not registered gives a `failed` leg.
 pub fn ring_client(calls: &Calls, mut leg: ClientLeg) -> Result<CallSid, ApiError> {
-    let tone = leg
-        .bridge
-        .as_ref()
-        .and_then(|(c, _)| calls.view(c))
-        .and_then(|v| v.tone_hz);
     let placed = calls.voice().place_call(PlaceCall {
         to: leg.to.clone(),
         from: leg.from.clone(),
         params: leg.params.clone(),
-        tone_hz: tone,
+        // The conference mixer feeds the leg once it joined.
+        tone_hz: None,
     });
     let sid = match &placed {
         Ok(v) => v.sid,

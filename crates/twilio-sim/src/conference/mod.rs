@@ -10,16 +10,20 @@
 //!
 //! Participants are PSTN calls of [`crate::calls`] (the caller's driver waits in the conference) or Voice-edge
 //! client legs (`client:` URIs ring the registered Device through [`crate::voice::Voice`]; their state is polled).
+//! Audio: [`mixer`] (each participant hears the others; hold, mute, coach) and `record-from-start` recordings
+//! ([`crate::recordings`]; [`set_record`] from TwiML `record`, the instruction's or a REST create's
+//! `ConferenceRecord`).
 //!
 //! The instruction ([`start_instruction`], spec §4.5 / §9): the worker leg rings `to` (default: the worker's
 //! `contact_uri`; `client:id?TaskSid=…&ReservationSid=…` becomes custom parameters) with `status_callback`
 //! events `initiated ringing answered completed`. On answer: `conference-start`, `participant-join` of the worker
-//! (label `worker`), then of the caller (label `customer`, moved out of its queue); the caller's tone plays on the
-//! worker leg. When the conference ends its reservation and task go to `wrapping`. If the worker leg fails
+//! (label `worker`), then of the caller (label `customer`, moved out of its queue); the two hear each other
+//! through the mixer. When the conference ends its reservation and task go to `wrapping`. If the worker leg fails
 //! (`no-answer`, `busy` for a rejected call, `failed`) the caller stays queued and the conference never starts.
 
 pub mod instruction;
 pub mod legs;
+pub mod mixer;
 pub mod rest;
 
 use std::collections::BTreeMap;
@@ -109,6 +113,8 @@ pub(crate) struct Conf {
     callback: Option<Callback>,
     seq: u64,
     task: Option<(QueuedTask, ReservationSid)>,
+    /// `record-from-start`, with the recording status callback.
+    pub(crate) record: Option<Option<crate::recordings::Callback>>,
 }
 
 /// All conferences.
@@ -216,6 +222,7 @@ pub fn find_or_create(
             callback,
             seq: 0,
             task: None,
+            record: None,
         },
     );
     let ended: Vec<ConferenceSid> = s
@@ -417,6 +424,7 @@ pub fn end(calls: &Calls, cf: &ConferenceSid, reason: &'static str, ending: Opti
         emit(calls, &mut s, cf, "conference-end", extra);
     }
     drop(s);
+    crate::recordings::finish_conference(calls, cf);
     for p in &left {
         release(calls, p);
     }
@@ -511,6 +519,25 @@ pub fn participant(calls: &Calls, cf: &ConferenceSid, key: &str) -> Option<Parti
     position(&c.view.participants, key).and_then(|i| c.view.participants.get(i).cloned())
 }
 
+/// Whether a `record` / `ConferenceRecord` value asks for a recording (`record-from-start`, `true`).
+pub fn wants_record(value: Option<&str>) -> bool {
+    matches!(value, Some("record-from-start" | "true"))
+}
+
+/// Sets `record-from-start` on a conference nobody has joined yet (the first participant's settings count).
+pub fn set_record(
+    calls: &Calls,
+    cf: &ConferenceSid,
+    callback: Option<crate::recordings::Callback>,
+) {
+    let mut s = st(calls);
+    if let Some(c) = s.confs.get_mut(cf) {
+        if c.record.is_none() && c.view.participants.is_empty() && c.view.status == "init" {
+            c.record = Some(callback);
+        }
+    }
+}
+
 /// `<Dial><Conference>`: joins `call` to the named room.
 pub fn join_twiml(
     calls: &Calls,
@@ -531,6 +558,18 @@ pub fn join_twiml(
         },
     });
     let cf = find_or_create(calls, view.account_sid, &c.name, c.region.clone(), callback)?;
+    if wants_record(c.record.as_deref()) {
+        let cb = c
+            .recording_status_callback
+            .clone()
+            .filter(|u| !u.is_empty())
+            .map(|url| LegCallback {
+                url,
+                method: "POST".into(),
+                events: vec!["completed".into()],
+            });
+        set_record(calls, &cf, cb);
+    }
     add(
         calls,
         &cf,
@@ -548,28 +587,4 @@ pub fn join_twiml(
         },
     )?;
     Ok(cf)
-}
-
-/// The caller's tone plays on every client leg of its conference (no mixing: the bonus path to hear a caller).
-pub fn caller_tone_changed(calls: &Calls, call: &CallSid, hz: Option<f64>) {
-    let legs: Vec<CallSid> = {
-        let s = st(calls);
-        s.confs
-            .values()
-            .filter(|c| {
-                c.view.status != "completed"
-                    && c.view.participants.iter().any(|p| p.call_sid == *call)
-            })
-            .flat_map(|c| {
-                c.view
-                    .participants
-                    .iter()
-                    .filter(|p| p.kind == "client")
-                    .map(|p| p.call_sid)
-            })
-            .collect()
-    };
-    for leg in legs {
-        let _ = calls.voice().set_tone(&leg, hz);
-    }
 }

@@ -226,6 +226,13 @@ fn create(
         Ok(_) => get(calls, &account, key)?.sid,
         Err(_) => super::find_or_create(calls, account, key, p.str("Region"), conf_cb)?,
     };
+    if super::wants_record(p.str("ConferenceRecord").as_deref()) {
+        super::set_record(
+            calls,
+            &cf,
+            LegCallback::from_params(p, "ConferenceRecording"),
+        );
+    }
     let conf = get(calls, &account, cf.as_str())?;
     if conf.status == "completed" {
         return Err(ApiError::new(

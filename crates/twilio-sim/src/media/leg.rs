@@ -20,6 +20,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig, RtcError};
 use tokio::sync::mpsc;
 
+use super::port::AudioPort;
 use super::tone::{AudioReport, ToneDetector, ToneGenerator};
 use super::{g711, MediaConfig};
 
@@ -227,6 +228,7 @@ impl PendingOffer {
 pub struct MediaLeg {
     cmds: mpsc::UnboundedSender<Cmd>,
     observed: Arc<Mutex<Observed>>,
+    port: AudioPort,
     local: SocketAddr,
     task: tokio::task::JoinHandle<()>,
 }
@@ -265,7 +267,9 @@ impl MediaLeg {
         let tone = options
             .tone_hz
             .map(|hz| ToneGenerator::new(hz, config.tone_amplitude));
+        let port = AudioPort::new();
         let runner = Runner {
+            port: port.clone(),
             rtc,
             socket,
             local,
@@ -280,6 +284,7 @@ impl MediaLeg {
         Ok(Self {
             cmds,
             observed,
+            port,
             local,
             task,
         })
@@ -288,6 +293,11 @@ impl MediaLeg {
     /// The leg's UDP address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The leg's audio queues (the conference mixer reads what it hears and feeds what it plays).
+    pub fn port(&self) -> &AudioPort {
+        &self.port
     }
 
     /// What the leg has received so far.
@@ -328,6 +338,7 @@ impl Drop for MediaLeg {
 }
 
 struct Runner {
+    port: AudioPort,
     rtc: Rtc,
     socket: tokio::net::UdpSocket,
     local: SocketAddr,
@@ -411,9 +422,11 @@ impl Runner {
                             }
                         }
                     }
-                    (_, Codec::PCMU) => seen
-                        .detector
-                        .push_packet(d.data.iter().map(|&b| g711::decode(b))),
+                    (_, Codec::PCMU) => {
+                        let pcm: Vec<i16> = d.data.iter().map(|&b| g711::decode(b)).collect();
+                        seen.detector.push_packet(pcm.iter().copied());
+                        self.port.push_uplink(&pcm);
+                    }
                     _ => {}
                 }
             }
@@ -456,7 +469,9 @@ impl Runner {
 
     fn send_frame(&mut self, now: Instant) {
         let mut pcm = [0i16; FRAME_SAMPLES];
-        if let Some(t) = &mut self.tone {
+        if self.port.is_mixed() {
+            pcm = self.port.take_downlink();
+        } else if let Some(t) = &mut self.tone {
             t.fill(&mut pcm);
         }
         let payload: Vec<u8> = pcm.iter().map(|&s| g711::encode(s)).collect();

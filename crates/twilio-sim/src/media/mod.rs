@@ -4,6 +4,7 @@
 //!   the leg is **ICE-lite**, as Twilio's media servers are: it advertises one host candidate and answers the
 //!   browser's STUN checks (the browser is the controlling agent). The SDK never trickles candidates, so the
 //!   leg learns the browser's address from those checks (specs/voice-sdk-protocol.md §3.2).
+//! - [`port`]: the two sample queues through which the conference mixer hears and feeds a leg.
 //! - [`g711`]: µ-law codec. [`tone`]: the sine source a leg plays and the detector over what it receives.
 //!
 //! The candidate address is [`MediaConfig::ip`]. Chromium does not gather loopback candidates itself, but
@@ -13,11 +14,13 @@
 
 pub mod g711;
 pub mod leg;
+pub mod port;
 pub mod tone;
 
 use std::net::{IpAddr, Ipv4Addr};
 
 pub use leg::{LegOptions, MediaError, MediaLeg, PendingOffer};
+pub use port::AudioPort;
 pub use tone::{AudioReport, ToneDetector, ToneGenerator};
 
 /// Where legs bind and what they advertise.

@@ -732,6 +732,15 @@ impl Voice {
         Ok(call.view())
     }
 
+    /// The audio queues of a live call's connected media leg (for the conference mixer).
+    pub fn port(&self, sid: &CallSid) -> Option<crate::media::AudioPort> {
+        let st = lock(&self.inner.state);
+        match st.calls.get(sid).map(|c| (&c.media, c.state.is_live())) {
+            Some((Media::Live(leg), true)) => Some(leg.port().clone()),
+            _ => None,
+        }
+    }
+
     /// One call.
     pub fn call(&self, sid: &CallSid) -> Option<CallView> {
         lock(&self.inner.state).calls.get(sid).map(Call::view)

@@ -61,6 +61,9 @@ impl Driver {
                 c.status_callback = c
                     .status_callback
                     .map(|u| twiml::resolve(self.doc_url.as_deref(), &u));
+                c.recording_status_callback = c
+                    .recording_status_callback
+                    .map(|u| twiml::resolve(self.doc_url.as_deref(), &u));
                 match crate::conference::join_twiml(&self.calls, &self.sid, &c) {
                     Ok(_) => match self.in_conference().await {
                         Some(s) => DialEnd::CallerEnded(s),

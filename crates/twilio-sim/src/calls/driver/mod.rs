@@ -280,7 +280,6 @@ impl Driver {
                     if let Some(leg) = self.client_leg {
                         let _ = self.calls.voice().set_tone(&leg, hz);
                     }
-                    crate::conference::caller_tone_changed(&self.calls, &self.sid, hz);
                 }
                 Cmd::Redirect(url, method) => {
                     return Wake::Goto(Source::Fetch {
