@@ -10,9 +10,11 @@ use tsunagi_twilio::{CallSid, Pii, TaskSid, WorkerSid};
 
 use crate::error::UserError;
 
-/// What a ring, a call or a command is about: a TaskRouter task, or a direct call (no task) by its CallSid.
+/// What a ring, a call or a command is about: a TaskRouter task, a direct call (no task) by its CallSid, or an
+/// outgoing call by the attempt the core made when the agent dialled.
 ///
-/// JSON: `{"kind":"task","sid":"WT…"}` or `{"kind":"call","sid":"CA…"}`.
+/// JSON: `{"kind":"task","sid":"WT…"}`, `{"kind":"call","sid":"CA…"}` or
+/// `{"kind":"outgoing","sid":"<attempt uuid>"}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "sid", rename_all = "camelCase")]
 pub enum Target {
@@ -20,6 +22,82 @@ pub enum Target {
     Task(TaskSid),
     /// A direct call (internal transfer, outbound callback): it has no task.
     Call(CallSid),
+    /// An outgoing call the agent dialled, keyed by its attempt for its whole life (the CallSid comes later).
+    Outgoing(AttemptId),
+}
+
+/// One press of "call": a random (version 4) UUID the core makes, the idempotency key of the outgoing call
+/// (`TsunagiAttempt` custom parameter → the server's attempt record).
+///
+/// JSON: the lowercase hyphenated UUID, e.g. `"6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab"`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AttemptId(u128);
+
+impl AttemptId {
+    /// A version 4 UUID from 128 random bits (the version and variant bits are set here).
+    pub fn from_random(bits: u128) -> Self {
+        let bits = (bits & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+        Self(bits)
+    }
+
+    /// Parses a hyphenated UUID (any case, any version); `None` if malformed.
+    pub fn parse(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() != 36 {
+            return None;
+        }
+        let mut v: u128 = 0;
+        for (i, c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if *c != b'-' {
+                    return None;
+                }
+                continue;
+            }
+            let d = char::from(*c).to_digit(16)?;
+            v = (v << 4) | u128::from(d);
+        }
+        Some(Self(v))
+    }
+
+    /// The 128 bits.
+    pub fn as_u128(self) -> u128 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for AttemptId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let h = format!("{:032x}", self.0);
+        write!(
+            f,
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+}
+
+impl std::fmt::Debug for AttemptId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AttemptId({self})")
+    }
+}
+
+impl Serialize for AttemptId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for AttemptId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| serde::de::Error::custom("not a hyphenated UUID"))
+    }
 }
 
 /// A TaskRouter activity the agent can choose.
@@ -79,6 +157,18 @@ impl Caller {
     /// The number, unredacted, for display.
     pub fn expose(&self) -> &str {
         self.0.expose()
+    }
+
+    /// An E.164 number: `+`, a first digit 1-9, then 1 to 14 more digits (no spaces or hyphens).
+    pub fn is_e164(&self) -> bool {
+        match self.expose().as_bytes() {
+            [b'+', first, rest @ ..] => {
+                (b'1'..=b'9').contains(first)
+                    && (1..=14).contains(&rest.len())
+                    && rest.iter().all(u8::is_ascii_digit)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -229,6 +319,13 @@ pub enum Command {
         /// The task in wrap-up.
         task: TaskSid,
     },
+    /// Place an outgoing call to an E.164 number (`+` and 2 to 15 digits). Refused during another call, ring or
+    /// wrap-up, when signed out, and when an update is required. The call shows as
+    /// [`Target::Outgoing`]; hang it up with [`Command::Hangup`].
+    Dial {
+        /// The number, e.g. `+81312345678`.
+        to: Caller,
+    },
 }
 
 /// Why a ring stopped.
@@ -259,7 +356,7 @@ pub enum RingStopReason {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum CallPhase {
-    /// Answer pressed: accepting the reservation and the call.
+    /// Answer pressed: accepting the reservation and the call (or, outgoing: dialling).
     Connecting,
     /// Talking.
     Connected,
@@ -367,6 +464,13 @@ pub enum Event {
         target: Target,
         /// Why it stopped.
         reason: RingStopReason,
+    },
+    /// The agent dialled: an outgoing call to `to` starts as `target` (its [`Event::CallState`]s follow).
+    Dialing {
+        /// The outgoing call.
+        target: Target,
+        /// The number dialled.
+        to: Caller,
     },
     /// A call's state changed.
     CallState {

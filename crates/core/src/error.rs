@@ -59,6 +59,12 @@ pub enum ErrorKind {
     TokenFetchFailed,
     /// This version is no longer supported; new calls are refused until the update.
     UpdateRequired,
+    /// The number to dial is not in E.164 form (`+` and 2 to 15 digits).
+    InvalidNumber,
+    /// Dialling is refused while another call, a ring or a wrap-up is in progress.
+    DialRefused,
+    /// The outgoing call could not be placed or ended before it connected.
+    DialFailed,
 }
 
 impl ErrorKind {
@@ -121,6 +127,18 @@ impl ErrorKind {
             Self::UpdateRequired => (
                 "このバージョンはサポートが終了しました。新しい着信は受けられません。アップデートしてください。",
                 "This version is no longer supported and takes no new calls. Please update.",
+            ),
+            Self::InvalidNumber => (
+                "電話番号は国番号付きの形式（例: +81312345678）で入力してください。",
+                "Enter the number in international form, e.g. +81312345678.",
+            ),
+            Self::DialRefused => (
+                "通話中・着信中・後処理中は発信できません。",
+                "You cannot place a call during another call, a ring or wrap-up.",
+            ),
+            Self::DialFailed => (
+                "発信できませんでした。番号とネットワークを確認して、もう一度お試しください。",
+                "The call could not be placed. Check the number and your network, then try again.",
             ),
         }
     }

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 use tsunagi_twilio::{CallSid, ReservationSid, TaskSid};
 
-use crate::api::{Activity, Caller, Command, Crm, Event, SocketKind, TransferMode, TransferTo};
+use crate::api::{
+    Activity, AttemptId, Caller, Command, Crm, Event, SocketKind, TransferMode, TransferTo,
+};
 use crate::error::CoreError;
 
 /// One input to [`crate::Session::handle`].
@@ -257,6 +259,21 @@ pub enum DeviceEvent {
         /// Whether the microphone is muted now.
         muted: bool,
     },
+    /// The outgoing call of [`Action::ConnectCall`] got its CallSid (`call.parameters.CallSid`, known once the
+    /// SDK's `ringing` or `accept` arrives). Then the usual `Accepted`, `Disconnected`, `AcceptFailed` follow,
+    /// keyed by `call`. A report for an attempt the core does not hold (hung up meanwhile, timed out, a stray
+    /// duplicate) makes the core hang the call up.
+    Outgoing {
+        /// The outgoing call.
+        call: CallSid,
+        /// The attempt from [`Action::ConnectCall`].
+        attempt: AttemptId,
+    },
+    /// `device.connect()` failed before the call had a CallSid (no microphone, no token, signalling error).
+    OutgoingFailed {
+        /// The attempt from [`Action::ConnectCall`].
+        attempt: AttemptId,
+    },
 }
 
 /// The outcome of a REST call, as the session needs to know it.
@@ -454,6 +471,14 @@ pub enum Action {
     DisconnectCall {
         /// The call.
         call: CallSid,
+    },
+    /// `device.connect({ params: { To: to, TsunagiAttempt: attempt } })` in the webview; report
+    /// [`DeviceEvent::Outgoing`] once the call has a CallSid (or [`DeviceEvent::OutgoingFailed`]).
+    ConnectCall {
+        /// The E.164 number (already validated).
+        to: Caller,
+        /// This press's idempotency key.
+        attempt: AttemptId,
     },
     /// `call.mute(muted)`; the Device reports [`DeviceEvent::Muted`].
     MuteCall {

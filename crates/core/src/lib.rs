@@ -9,7 +9,7 @@
 //!
 //! [`Session`] is the one machine the shell talks to. It composes:
 //! - [`Reconciler`]: joins TaskRouter reservations and Voice SDK calls by TaskSid (one ring per task, answer
-//!   with undo, wrap-up to completion);
+//!   with undo, wrap-up to completion), and carries the agent's outgoing calls (dial, connect, hang up);
 //! - [`Presence`]: the chosen activity, TaskRouter's view, and the derived Busy / WrapUp;
 //! - [`TokenLifecycle`]: refresh ahead of expiry, retries, 426;
 //! - one [`Supervisor`] per socket: heartbeat, full-jitter backoff, resync on reconnect.
@@ -35,7 +35,8 @@
 //!    counts as running it). The order matters: e.g. `SetActivity(Offline)` comes before `Disconnect` on
 //!    sign-out, `RingStopped` before anything else on a cancel.
 //! 3. Outcomes come back as inputs: `AcceptReservation` → [`ActionResult::AcceptReservation`], `AcceptCall` →
-//!    [`DeviceEvent::Accepted`] or [`DeviceEvent::AcceptFailed`], `CompleteTask` →
+//!    [`DeviceEvent::Accepted`] or [`DeviceEvent::AcceptFailed`], `ConnectCall` → [`DeviceEvent::Outgoing`] (or
+//!    [`DeviceEvent::OutgoingFailed`]) and then the call's usual Device events, `CompleteTask` →
 //!    [`ActionResult::CompleteTask`], `SetActivity` → [`ActionResult::SetActivity`], `Connect` →
 //!    [`SocketEvent`]s tagged with its [`ConnId`], `FetchToken` → [`TokenEvent`] or [`Input::UpgradeRequired`].
 //!    Every requested outcome must come back, success or failure; other inputs may arrive in between.
@@ -78,7 +79,7 @@ pub mod view;
 pub mod driver;
 
 pub use api::{
-    Activity, CallPhase, Caller, Command, ConnectionState, Crm, Event, PresenceState,
+    Activity, AttemptId, CallPhase, Caller, Command, ConnectionState, Crm, Event, PresenceState,
     RingStopReason, SocketKind, StopReason, Target, TransferMode, TransferTo,
 };
 pub use error::{CoreError, ErrorKind, UserError};

@@ -7,7 +7,8 @@
 
 use std::time::Instant;
 
-use crate::api::{Command, Event, PresenceState, SocketKind, StopReason};
+use crate::api::{AttemptId, Command, Event, PresenceState, SocketKind, StopReason};
+use crate::backoff::XorShift;
 use crate::error::{ErrorKind, UserError};
 use crate::input::{Action, ActionResult, Input, RestResult, TaskRouterEvent, TokenEvent};
 use crate::presence::{Presence, PresenceContext};
@@ -58,6 +59,8 @@ pub struct Session {
     token: TokenLifecycle,
     login: Login,
     update_required: Option<Option<String>>,
+    /// Draws outgoing-call attempt ids. The driver seeds the session from the OS, so ids are unique per press.
+    ids: XorShift,
 }
 
 impl Session {
@@ -76,6 +79,7 @@ impl Session {
             token: TokenLifecycle::new(cfg.token, cfg.seed),
             login: Login::Out,
             update_required: None,
+            ids: XorShift::new(cfg.seed ^ 0x6469_616c),
         }
     }
 
@@ -229,6 +233,16 @@ impl Session {
                 self.token.stop();
             }
             Command::SetPresence { activity } => self.presence.select(activity),
+            Command::Dial { to } => {
+                if self.update_required.is_some() {
+                    Self::error(out, ErrorKind::UpdateRequired);
+                    return;
+                }
+                let bits =
+                    (u128::from(self.ids.next_u64()) << 64) | u128::from(self.ids.next_u64());
+                self.reconciler
+                    .dial(to, AttemptId::from_random(bits), now, out);
+            }
             other => self.reconciler.handle_command(&other, now, out),
         }
     }

@@ -15,6 +15,13 @@
 //! - `RINGS_MATCH_STATE`: the rings the UI was told about are exactly the offers in the Ringing phase.
 //! - `NO_ACTIVITY_CHANGE_DURING_WORK`: the worker's activity is only set while no ring, call or wrap-up is live.
 //! - `NO_RING_AFTER_UPDATE_REQUIRED`: once the server answered 426, nothing rings.
+//! - `NO_OUTGOING_WHILE_RINGING`: a `ConnectCall` (the agent dialled) only leaves the session while no ring, call
+//!   or wrap-up is live.
+//! - `NO_RING_DURING_OUTGOING`: nothing rings while an outgoing call is live.
+//! - `UNKNOWN_OUTGOING_HUNG_UP`: a CallSid report for an attempt the session does not hold (a stray one, or one
+//!   it already ended) is hung up in the same step and never shown; an ended outgoing call never shows again.
+//! - `NO_LEAKED_OUTGOING`: at the end every outgoing call the Device reported is over (ended by the Device or hung
+//!   up by us), none is held, and with nothing else live the agent is not left Busy.
 //!
 //! Besides the event orderings, a scenario may include a resync snapshot (TaskRouter's view after a reconnect,
 //! which recovers dropped `reservation.created` events) and a 426 at any point.
@@ -31,8 +38,8 @@ use std::time::Duration;
 use common::*;
 use proptest::prelude::*;
 use tsunagi_core::{
-    Action, ActionResult, CallParams, CallPhase, Caller, Command, DeviceEvent, Event, Input,
-    OfferPhase, PresenceState, ReservationEnd, ReservationInfo, RestResult, SessionConfig,
+    Action, ActionResult, AttemptId, CallParams, CallPhase, Caller, Command, DeviceEvent, Event,
+    Input, OfferPhase, PresenceState, ReservationEnd, ReservationInfo, RestResult, SessionConfig,
     SnapshotStatus, Target, TaskRouterEvent, Work,
 };
 
@@ -68,8 +75,36 @@ struct Plan {
     agent_completes: bool,
 }
 
+/// How the webview's Device handles a `ConnectCall`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DialDevice {
+    /// CallSid reported, then accepted.
+    Connects,
+    /// `connect()` fails before a CallSid.
+    FailsBeforeSid,
+    /// CallSid reported, then the call ends before it connects.
+    SidThenEnds,
+    /// Nothing is ever reported.
+    Silent,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct DialPlan {
+    device: DialDevice,
+    agent_hangs_up: bool,
+    far_end_hangs_up: bool,
+    /// A CallSid report for an attempt the session never made arrives at some point.
+    stray: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
+    /// The agent dials (outgoing plan k).
+    Dial(usize),
+    /// The agent hangs up outgoing call k (if it was placed).
+    DialHangUp(usize),
+    /// A report for an unknown attempt, with outgoing k's stray CallSid.
+    Stray(usize),
     Reservation(usize),
     Call(usize),
     Fate(usize),
@@ -92,6 +127,39 @@ struct Scenario {
     snapshot_at: Option<u32>,
     /// Where a `426 CLIENT_UPGRADE_REQUIRED` lands, if any.
     upgrade_at: Option<u32>,
+    /// Outgoing calls the agent tries, with their keys in the shuffle.
+    dials: Vec<(DialPlan, u32, u32)>,
+}
+
+fn dial_plan() -> impl Strategy<Value = (DialPlan, u32, u32)> {
+    let device = prop_oneof![
+        4 => Just(DialDevice::Connects),
+        1 => Just(DialDevice::FailsBeforeSid),
+        1 => Just(DialDevice::SidThenEnds),
+        1 => Just(DialDevice::Silent),
+    ];
+    (
+        device,
+        any::<bool>(),
+        any::<bool>(),
+        prop::bool::weighted(0.3),
+        any::<u32>(),
+        any::<u32>(),
+    )
+        .prop_map(
+            |(device, agent_hangs_up, far_end_hangs_up, stray, k1, k2)| {
+                (
+                    DialPlan {
+                        device,
+                        agent_hangs_up,
+                        far_end_hangs_up,
+                        stray,
+                    },
+                    k1,
+                    k2,
+                )
+            },
+        )
 }
 
 fn plan() -> impl Strategy<Value = Plan> {
@@ -165,9 +233,10 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         prop::collection::vec(0u8..4, 64),
         prop::option::weighted(0.3, any::<u32>()),
         prop::option::weighted(0.1, any::<u32>()),
+        prop::collection::vec(dial_plan(), 0..=2),
     )
         .prop_map(
-            |(plans, keys, dups, delays, lags, snapshot_at, upgrade_at)| Scenario {
+            |(plans, keys, dups, delays, lags, snapshot_at, upgrade_at, dials)| Scenario {
                 plans,
                 keys,
                 dups,
@@ -175,6 +244,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 lags,
                 snapshot_at,
                 upgrade_at,
+                dials,
             },
         )
 }
@@ -214,6 +284,15 @@ fn script(s: &Scenario) -> Vec<Step> {
     if let Some(k) = s.upgrade_at {
         keyed.push((k, Step::Upgrade));
     }
+    for (k, (d, k1, k2)) in s.dials.iter().enumerate() {
+        keyed.push((*k1, Step::Dial(k)));
+        if d.agent_hangs_up {
+            keyed.push((k1.saturating_add(*k2 / 4), Step::DialHangUp(k)));
+        }
+        if d.stray {
+            keyed.push((*k2, Step::Stray(k)));
+        }
+    }
     keyed.sort_by_key(|(k, _)| *k);
     keyed.into_iter().map(|(_, s)| s).collect()
 }
@@ -235,6 +314,16 @@ struct TaskModel {
     canceled: bool,
 }
 
+/// The model's view of one outgoing call.
+#[derive(Default, Debug)]
+struct OutModel {
+    attempt: Option<AttemptId>,
+    sid_reported: bool,
+    connected: bool,
+    /// Over at the Device (it reported the end, or we hung it up).
+    over: bool,
+}
+
 struct World {
     t: TestSession,
     plans: Vec<Plan>,
@@ -246,6 +335,12 @@ struct World {
     ringing: HashSet<Target>,
     rang: HashMap<Target, u32>,
     upgraded: bool,
+    dials: Vec<DialPlan>,
+    out: Vec<OutModel>,
+    /// The outgoing plan whose `Dial` is being fed.
+    dialling: Option<usize>,
+    /// Outgoing targets the session showed as ended.
+    out_ended: HashSet<Target>,
 }
 
 impl World {
@@ -271,6 +366,25 @@ impl World {
 
     fn index_of_call(&self, c: tsunagi_core::CallSid) -> Option<usize> {
         (0..self.plans.len()).find(|i| self.call_sid(*i) == c)
+    }
+
+    fn out_sid(k: usize) -> tsunagi_core::CallSid {
+        call(200 + k as u128)
+    }
+
+    fn stray_sid(k: usize) -> tsunagi_core::CallSid {
+        call(300 + k as u128)
+    }
+
+    fn index_of_out_call(&self, c: tsunagi_core::CallSid) -> Option<usize> {
+        (0..self.dials.len()).find(|k| Self::out_sid(*k) == c)
+    }
+
+    fn outgoing_live(&self) -> bool {
+        self.t.session.reconciler().offers().any(|o| {
+            matches!(o.target, Target::Outgoing(_))
+                && matches!(o.phase, OfferPhase::Dialing | OfferPhase::Connected)
+        })
     }
 
     fn index_of_task(&self, tk: tsunagi_core::TaskSid) -> Option<usize> {
@@ -320,6 +434,37 @@ impl World {
                     self.m[i].completed = true;
                 }
             }
+            Input::Device(DeviceEvent::Outgoing { call: c, .. }) => {
+                if let Some(k) = self.index_of_out_call(*c) {
+                    self.out[k].sid_reported = true;
+                    let next = match self.dials[k].device {
+                        DialDevice::Connects => Some(DeviceEvent::Accepted { call: *c }),
+                        DialDevice::SidThenEnds => Some(DeviceEvent::Disconnected { call: *c }),
+                        _ => None,
+                    };
+                    if let Some(ev) = next {
+                        self.schedule(Input::Device(ev));
+                    }
+                }
+            }
+            Input::Device(DeviceEvent::Accepted { call: c })
+                if self.index_of_out_call(*c).is_some() =>
+            {
+                let k = self.index_of_out_call(*c).expect("checked");
+                if !self.out[k].over {
+                    self.out[k].connected = true;
+                    if self.dials[k].far_end_hangs_up {
+                        self.schedule(Input::Device(DeviceEvent::Disconnected { call: *c }));
+                    }
+                }
+            }
+            Input::Device(DeviceEvent::Disconnected { call: c })
+                if self.index_of_out_call(*c).is_some() =>
+            {
+                let k = self.index_of_out_call(*c).expect("checked");
+                self.out[k].over = true;
+                self.out[k].connected = false;
+            }
             Input::Device(DeviceEvent::Accepted { call: c }) => {
                 if let Some(i) = self.index_of_call(*c) {
                     self.m[i].call_connected = true;
@@ -340,7 +485,63 @@ impl World {
             _ => {}
         }
 
+        let work_before = self.t.session.reconciler().work();
+        let outgoing_before = self.outgoing_live();
+        let unknown_report = match &input {
+            Input::Device(DeviceEvent::Outgoing { call: c, attempt }) => {
+                let held = self
+                    .t
+                    .session
+                    .reconciler()
+                    .offers()
+                    .any(|o| o.target == Target::Outgoing(*attempt));
+                (!held).then_some((*c, Target::Outgoing(*attempt)))
+            }
+            _ => None,
+        };
         let actions = self.t.input(input);
+
+        for a in &actions {
+            match a {
+                Action::ConnectCall { .. } => assert_eq!(
+                    work_before,
+                    Work::Idle,
+                    "NO_OUTGOING_WHILE_RINGING: dialled during live work: {actions:?}"
+                ),
+                Action::Emit(Event::Ringing { target, .. }) => assert!(
+                    !outgoing_before,
+                    "NO_RING_DURING_OUTGOING: {target:?} rang during an outgoing call"
+                ),
+                Action::Emit(Event::CallState { target, phase, .. })
+                    if matches!(target, Target::Outgoing(_)) =>
+                {
+                    assert!(
+                        !self.out_ended.contains(target),
+                        "UNKNOWN_OUTGOING_HUNG_UP: {target:?} shown again after it ended"
+                    );
+                    if *phase == CallPhase::Ended {
+                        self.out_ended.insert(*target);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some((c, target)) = unknown_report {
+            let hung_up = actions.contains(&Action::DisconnectCall { call: c })
+                || self
+                    .out
+                    .iter()
+                    .enumerate()
+                    .any(|(k, m)| m.over && Self::out_sid(k) == c);
+            assert!(
+                hung_up,
+                "UNKNOWN_OUTGOING_HUNG_UP: report for {target:?} not hung up: {actions:?}"
+            );
+            assert!(
+                !actions.iter().any(|a| matches!(a, Action::Emit(Event::CallState { target: t, .. }) if *t == target)),
+                "UNKNOWN_OUTGOING_HUNG_UP: report for {target:?} shown"
+            );
+        }
 
         if actions
             .iter()
@@ -388,6 +589,11 @@ impl World {
                 "NO_RING_AFTER_CANCEL: {target:?} still ringing after its cancel"
             );
         }
+
+        assert!(
+            !self.outgoing_live() || self.ringing.is_empty(),
+            "NO_RING_DURING_OUTGOING: a ring and an outgoing call are live together"
+        );
 
         for a in actions {
             self.answer(a);
@@ -458,6 +664,28 @@ impl World {
             Action::RejectCall { call: c } => {
                 if let Some(i) = self.index_of_call(c) {
                     self.m[i].call_ended = true;
+                }
+            }
+            Action::ConnectCall { attempt, .. } => {
+                let k = self.dialling.expect("ConnectCall only answers a Dial");
+                self.out[k].attempt = Some(attempt);
+                let c = Self::out_sid(k);
+                match self.dials[k].device {
+                    DialDevice::Connects | DialDevice::SidThenEnds => {
+                        self.schedule(Input::Device(DeviceEvent::Outgoing { call: c, attempt }))
+                    }
+                    DialDevice::FailsBeforeSid => {
+                        self.schedule(Input::Device(DeviceEvent::OutgoingFailed { attempt }))
+                    }
+                    DialDevice::Silent => {}
+                }
+            }
+            Action::DisconnectCall { call: c } if self.index_of_out_call(c).is_some() => {
+                let k = self.index_of_out_call(c).expect("checked");
+                let was_live = self.out[k].sid_reported && !self.out[k].over;
+                self.out[k].over = true;
+                if was_live {
+                    self.schedule(Input::Device(DeviceEvent::Disconnected { call: c }));
                 }
             }
             Action::DisconnectCall { call: c } => {
@@ -642,6 +870,26 @@ impl World {
                     reservations,
                 }));
             }
+            Step::Dial(k) => {
+                self.dialling = Some(k);
+                let to = Caller::new(format!("+8150000000{k}"));
+                self.feed(Input::Command(Command::Dial { to }));
+                self.dialling = None;
+            }
+            Step::DialHangUp(k) => {
+                if let Some(a) = self.out[k].attempt {
+                    self.feed(Input::Command(Command::Hangup {
+                        target: Target::Outgoing(a),
+                    }));
+                }
+            }
+            Step::Stray(k) => {
+                let attempt = AttemptId::from_random(0xdead_0000 + k as u128);
+                self.feed(Input::Device(DeviceEvent::Outgoing {
+                    call: Self::stray_sid(k),
+                    attempt,
+                }));
+            }
             Step::Upgrade => {
                 self.upgraded = true;
                 self.feed(Input::UpgradeRequired {
@@ -684,6 +932,13 @@ impl World {
                     self.feed(Input::Device(DeviceEvent::Disconnected { call: c }));
                 }
             }
+            for k in 0..self.dials.len() {
+                if self.out[k].connected && !self.out[k].over {
+                    self.feed(Input::Device(DeviceEvent::Disconnected {
+                        call: Self::out_sid(k),
+                    }));
+                }
+            }
             self.deliver_pending(true);
             self.advance(Duration::from_secs(60));
         }
@@ -692,6 +947,26 @@ impl World {
 
     fn check_end(&self) {
         let offers: Vec<_> = self.t.session.reconciler().offers().collect();
+        // NO_LEAKED_OUTGOING
+        for (k, m) in self.out.iter().enumerate() {
+            assert!(
+                !m.sid_reported || m.over,
+                "NO_LEAKED_OUTGOING: outgoing call {k} still up at the Device: {m:?} {offers:?}"
+            );
+        }
+        assert!(
+            !offers
+                .iter()
+                .any(|o| matches!(o.target, Target::Outgoing(_))),
+            "NO_LEAKED_OUTGOING: {offers:?}"
+        );
+        if offers.iter().all(|o| o.phase == OfferPhase::Stopped) {
+            assert_ne!(
+                self.t.session.presence().shown(),
+                Some(PresenceState::Busy),
+                "NO_LEAKED_OUTGOING: left Busy: {offers:?}"
+            );
+        }
         // NO_WORKER_LEFT_WRAPPING
         assert!(
             offers.iter().all(|o| o.phase != OfferPhase::WrapUp),
@@ -755,6 +1030,10 @@ fn play(s: &Scenario) {
         ringing: HashSet::new(),
         rang: HashMap::new(),
         upgraded: false,
+        dials: s.dials.iter().map(|(d, _, _)| *d).collect(),
+        out: s.dials.iter().map(|_| OutModel::default()).collect(),
+        dialling: None,
+        out_ended: HashSet::new(),
     };
     let steps = script(s);
     w.run(&steps, &s.delays);
@@ -795,5 +1074,6 @@ fn dropped_reservation_is_undone_not_lost() {
         lags: vec![0],
         snapshot_at: None,
         upgrade_at: None,
+        dials: Vec::new(),
     });
 }

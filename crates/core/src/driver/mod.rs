@@ -4,7 +4,7 @@
 //!
 //! Scope: the TaskRouter worker (EventBridge WebSocket + REST proxy) and token fetches. Actions that belong to
 //! the webview (the Voice SDK `Device`: `AcceptCall`, `RejectCall`, `DisconnectCall`, `MuteCall`,
-//! `SendDigits`), to the companion server (`CallControl`), to the updater (`CheckForUpdate`) and every
+//! `SendDigits`, `ConnectCall`), to the companion server (`CallControl`), to the updater (`CheckForUpdate`) and every
 //! [`Action::Emit`] go to the shell through [`DriverIo::actions`]; the shell reports back through
 //! [`DriverIo::inputs`] (Device events, UI commands). Sync and the server's event socket are not driven yet,
 //! so the session supervises the TaskRouter socket only.
@@ -93,6 +93,19 @@ impl<T: TokenSource> std::fmt::Debug for Driver<T> {
     }
 }
 
+/// 64 bits from the OS's per-process hash keys and the clock: the session's seed (reconnect jitter, outgoing-call
+/// attempt ids), so that no two running sessions share one.
+fn os_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
 fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -114,6 +127,7 @@ impl<T: TokenSource> Driver<T> {
         // wss:// needs a process-wide rustls provider; installing it twice is harmless.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let mut session_cfg = cfg.session;
+        session_cfg.seed ^= os_seed();
         let taskrouter = session_cfg
             .sockets
             .iter()

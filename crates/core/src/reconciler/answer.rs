@@ -288,6 +288,10 @@ impl Reconciler {
             user_error(out, ErrorKind::NoSuchCall, Some(target));
             return;
         };
+        if let Target::Outgoing(_) = target {
+            self.hangup_outgoing(o, out);
+            return;
+        }
         match o.phase {
             Phase::Ringing => {
                 emit(
@@ -312,6 +316,10 @@ impl Reconciler {
             user_error(out, ErrorKind::NoSuchCall, Some(target));
             return;
         };
+        if let Target::Outgoing(_) = target {
+            self.hangup_outgoing(o, out);
+            return;
+        }
         match o.phase {
             Phase::Ringing | Phase::Answering { .. } => {
                 self.keep(o);

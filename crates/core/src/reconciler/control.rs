@@ -10,7 +10,7 @@ impl Reconciler {
             .is_some_and(|o| matches!(o.phase, Phase::Connected));
         match target {
             Target::Task(task) if connected => out.push(Action::CallControl { task, op }),
-            Target::Call(_) if connected => {
+            Target::Call(_) | Target::Outgoing(_) if connected => {
                 user_error(out, ErrorKind::NotARoutedCall, Some(target))
             }
             _ => user_error(out, ErrorKind::NoSuchCall, Some(target)),

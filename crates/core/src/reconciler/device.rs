@@ -20,7 +20,7 @@ impl Reconciler {
             state: LegState::Ringing,
         };
         let Some(task) = params.task else {
-            if !self.taking_calls {
+            if !self.rings_allowed() {
                 out.push(Action::RejectCall { call });
                 self.ended_calls.insert(call);
                 return;
@@ -87,7 +87,7 @@ impl Reconciler {
                 return;
             }
         }
-        if !self.taking_calls {
+        if !self.rings_allowed() {
             out.push(Action::RejectCall { call });
             self.ended_calls.insert(call);
             if let Some(reservation) = params.reservation {
@@ -155,6 +155,9 @@ impl Reconciler {
                 }
             }
             Phase::Answering { .. } => self.advance_answer(o, now, out),
+            Phase::Dialing { hanging_up, .. } => {
+                self.end_outgoing(o, (!hanging_up).then_some(ErrorKind::DialFailed), out)
+            }
             Phase::Connected => {
                 if o.task().is_none() || o.res_state() == Some(ResState::Ended) {
                     out.push(o.call_state_event(CallPhase::Ended));
@@ -184,6 +187,10 @@ impl Reconciler {
         };
         if o.call_state() == Some(LegState::Accepting) {
             o.set_call(LegState::Connected);
+            if matches!(o.phase, Phase::Dialing { .. }) {
+                self.outgoing_accepted(o, out);
+                return;
+            }
             if matches!(o.phase, Phase::Answering { .. }) {
                 self.advance_answer(o, now, out);
                 return;
@@ -207,6 +214,8 @@ impl Reconciler {
         if o.call_state() == Some(LegState::Accepting) && matches!(o.phase, Phase::Answering { .. })
         {
             self.fail_answer(o, Some(ErrorKind::CallAcceptFailed), now, out);
+        } else if let Phase::Dialing { hanging_up, .. } = o.phase {
+            self.end_outgoing(o, (!hanging_up).then_some(ErrorKind::DialFailed), out);
         } else {
             self.keep(o);
         }

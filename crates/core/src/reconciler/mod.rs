@@ -33,6 +33,7 @@ mod answer;
 mod control;
 mod device;
 mod offer;
+mod outgoing;
 mod taskrouter;
 
 use offer::{
@@ -52,6 +53,8 @@ pub struct ReconcilerConfig {
     pub complete_retry: Backoff,
     /// How many finished SIDs of each kind are remembered to ignore replays.
     pub tombstones: usize,
+    /// How long an outgoing call may take to connect (CallSid reported and the agent leg accepted).
+    pub dial_wait: Duration,
 }
 
 impl Default for ReconcilerConfig {
@@ -65,6 +68,7 @@ impl Default for ReconcilerConfig {
                 cap: Duration::from_secs(30),
             },
             tombstones: 4096,
+            dial_wait: Duration::from_secs(45),
         }
     }
 }
@@ -85,6 +89,8 @@ pub enum OfferPhase {
     Stopped,
     /// Answering failed while a reservation accept was in flight; waiting for its result to undo it.
     Undoing,
+    /// An outgoing call the agent dialled, not connected yet.
+    Dialing,
 }
 
 /// A read-only view of one offer.
@@ -168,9 +174,11 @@ impl Reconciler {
         let mut work = Work::Idle;
         for o in self.offers.values() {
             match o.phase {
-                Phase::Ringing | Phase::Answering { .. } | Phase::Connected | Phase::Undoing => {
-                    return Work::Busy
-                }
+                Phase::Ringing
+                | Phase::Answering { .. }
+                | Phase::Connected
+                | Phase::Undoing
+                | Phase::Dialing { .. } => return Work::Busy,
                 Phase::WrapUp { .. } => work = Work::WrapUp,
                 Phase::Stopped { .. } => {}
             }
@@ -245,6 +253,8 @@ impl Reconciler {
             }
             DeviceEvent::Accepted { call } => self.on_call_accepted(call, now, out),
             DeviceEvent::AcceptFailed { call } => self.on_call_accept_failed(call, now, out),
+            DeviceEvent::Outgoing { call, attempt } => self.on_outgoing(call, attempt, now, out),
+            DeviceEvent::OutgoingFailed { attempt } => self.on_outgoing_failed(attempt, now, out),
             DeviceEvent::Muted { call, muted } => {
                 if let Some(o) = self.find_call(call).and_then(|t| self.offers.get_mut(&t)) {
                     o.muted = muted;
@@ -288,7 +298,8 @@ impl Reconciler {
     }
 
     /// Handles the call commands (`answer`, `reject`, `hangup`, `hold`, `unhold`, `mute`, `unmute`,
-    /// `sendDigits`, `transfer`, `completeWrapup`); other commands are ignored.
+    /// `sendDigits`, `transfer`, `completeWrapup`); other commands are ignored (`dial` goes through
+    /// [`Reconciler::dial`], which needs an attempt id from the session).
     pub fn handle_command(&mut self, cmd: &Command, now: Instant, out: &mut Vec<Action>) {
         match cmd {
             Command::Answer { target } => self.answer(*target, now, out),
@@ -314,7 +325,10 @@ impl Reconciler {
                 }
             }
             Command::CompleteWrapup { task } => self.complete_wrapup(*task, out),
-            Command::Login | Command::Logout | Command::SetPresence { .. } => {}
+            Command::Login
+            | Command::Logout
+            | Command::SetPresence { .. }
+            | Command::Dial { .. } => {}
         }
     }
 
@@ -333,6 +347,9 @@ impl Reconciler {
             match o.phase {
                 Phase::Answering { .. } => {
                     self.fail_answer(o, Some(ErrorKind::AnswerTimedOut), now, out)
+                }
+                Phase::Dialing { hanging_up, .. } => {
+                    self.end_outgoing(o, (!hanging_up).then_some(ErrorKind::DialFailed), out)
                 }
                 Phase::Stopped { .. } => self.finish(o, out),
                 Phase::WrapUp {

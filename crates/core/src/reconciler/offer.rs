@@ -54,6 +54,12 @@ pub(super) enum Phase {
         until: Instant,
     },
     Undoing,
+    /// An outgoing call, until the Device reports it connected (or `deadline` passes). `hanging_up`: the agent
+    /// hung up; the call ends without an error when the Device reports it gone.
+    Dialing {
+        deadline: Instant,
+        hanging_up: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -87,8 +93,14 @@ impl Offer {
     pub(super) fn task(&self) -> Option<TaskSid> {
         match self.target {
             Target::Task(t) => Some(t),
-            Target::Call(_) => None,
+            Target::Call(_) | Target::Outgoing(_) => None,
         }
+    }
+
+    /// An outgoing call that is still live (dialling or connected).
+    pub(super) fn is_live_outgoing(&self) -> bool {
+        matches!(self.target, Target::Outgoing(_))
+            && matches!(self.phase, Phase::Dialing { .. } | Phase::Connected)
     }
 
     pub(super) fn res_state(&self) -> Option<ResState> {
@@ -145,6 +157,7 @@ impl Offer {
                 Some(deadline)
             }
             Phase::Stopped { until } => Some(until),
+            Phase::Dialing { deadline, .. } => Some(deadline),
             Phase::WrapUp {
                 auto_at,
                 completion,
@@ -170,6 +183,7 @@ impl Offer {
                 Phase::WrapUp { .. } => OfferPhase::WrapUp,
                 Phase::Stopped { .. } => OfferPhase::Stopped,
                 Phase::Undoing => OfferPhase::Undoing,
+                Phase::Dialing { .. } => OfferPhase::Dialing,
             },
         }
     }

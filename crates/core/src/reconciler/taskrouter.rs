@@ -58,13 +58,16 @@ impl Reconciler {
                             Self::merge_info(&mut o, info.caller, info.crm, false, out);
                             self.advance_answer(o, now, out);
                         }
-                        Phase::Connected | Phase::WrapUp { .. } => self.keep(o),
+                        // (Outgoing calls are keyed by attempt, never by task: `Dialing` is not met here.)
+                        Phase::Connected | Phase::WrapUp { .. } | Phase::Dialing { .. } => {
+                            self.keep(o)
+                        }
                     }
                     return;
                 }
             }
         }
-        if !self.taking_calls {
+        if !self.rings_allowed() {
             out.push(Action::RejectReservation {
                 task,
                 reservation: sid,
@@ -210,7 +213,7 @@ impl Reconciler {
                 self.finish(o, out);
             }
             Phase::Stopped { .. } => self.stop_or_finish(o, now, out),
-            Phase::Undoing => self.keep(o),
+            Phase::Undoing | Phase::Dialing { .. } => self.keep(o),
         }
     }
 
