@@ -43,6 +43,10 @@ function fakeShell(role = 'agent') {
             { taskSid: 'WT09', createdAt: '2026-11-26T01:00:00Z', customerId: 'C-000123', agentId: 'agent_1024', status: 'connected', answered: true, handleSecs: null },
             { taskSid: 'WT08', createdAt: '2026-11-26T00:00:00Z', customerId: null, agentId: 'agent_2048', status: 'abandoned', answered: false, handleSecs: null },
           ];
+        case 'update_status':
+          return { state: 'ready', version: '0.2.0', notes: '通話画面の改善', mandatory: false };
+        case 'install_update':
+          throw { kind: 'busy', message: 'updates are not installed during a ring, a call or wrap-up' };
         case 'diagnose':
           return {
             checks: [
@@ -272,5 +276,22 @@ describe('tabs', () => {
     await settle();
     expect(text('[data-tab="settings"]')).toBe('設定');
     expect(text('#settings-no-webrtc')).toContain('WebRTC がない');
+  });
+});
+
+describe('updates', () => {
+  it('shows a ready update with what is new, and explains a refused install', async () => {
+    const shell = await signedIn();
+    click('[data-tab="settings"]');
+    await settle();
+    expect(text('#update-status')).toBe('Version 0.2.0 is ready to install.');
+    expect(text('#updates')).toContain('通話画面の改善');
+    click('#update-install');
+    await settle();
+    expect(shell.calls.at(-1)?.command).toBe('install_update');
+    expect(text('#updates [role="alert"]')).toContain('not installed during a ring');
+    click('#update-check');
+    await settle();
+    expect(shell.calls.at(-1)?.command).toBe('check_update');
   });
 });

@@ -144,6 +144,13 @@ export type DeviceReport =
   | { type: 'outgoing'; call: string; attempt: string }
   | { type: 'outgoingFailed'; attempt: string };
 
+/** The self-update's state (mirrors `UpdateStatus` in src-tauri/src/updater/mod.rs). */
+export type UpdateStatus =
+  | { state: 'idle' | 'checking' | 'upToDate' }
+  | { state: 'downloading' | 'ready'; version: string; notes: string | null; mandatory: boolean }
+  | { state: 'installing'; version: string }
+  | { state: 'failed'; kind: string; message: string };
+
 export interface AppInfo {
   version: string;
   tauriVersion: string;
@@ -155,6 +162,7 @@ export const CHANNELS = {
   event: 'tsunagi:event',
   device: 'tsunagi:device',
   voiceToken: 'tsunagi:voice-token',
+  update: 'tsunagi:update',
 } as const;
 export type Channel = keyof typeof CHANNELS;
 
@@ -172,6 +180,9 @@ interface Commands {
   transfer_step: { args: { task: string; step: TransferStep }; result: null };
   call_history: { args: { from: number; to: number }; result: CallLine[] };
   diagnose: { args: Record<string, never>; result: Diagnosis };
+  update_status: { args: Record<string, never>; result: UpdateStatus };
+  check_update: { args: Record<string, never>; result: null };
+  install_update: { args: Record<string, never>; result: null };
 }
 
 /** How commands and events travel. */
@@ -300,6 +311,26 @@ export class CoreClient {
   /** Probes the server, TaskRouter and the Voice edge, and reads the current token. */
   diagnose(): Promise<Diagnosis> {
     return this.call('diagnose', {});
+  }
+
+  /** Where the self-update stands. */
+  updateStatus(): Promise<UpdateStatus> {
+    return this.call('update_status', {});
+  }
+
+  /** Asks for an update check now; the result arrives through {@link onUpdate}. */
+  async checkUpdate(): Promise<void> {
+    await this.call('check_update', {});
+  }
+
+  /** Installs the downloaded update and restarts (refused during a ring, a call or wrap-up). */
+  async installUpdate(): Promise<void> {
+    await this.call('install_update', {});
+  }
+
+  /** Calls `onStatus` whenever the self-update's state changes. */
+  onUpdate(onStatus: (status: UpdateStatus) => void): Promise<() => void> {
+    return this.transport.listen('update', (payload) => onStatus(payload as UpdateStatus));
   }
 
   /** Calls `onEvent` for every well-formed event; anything else is dropped with a console warning. */

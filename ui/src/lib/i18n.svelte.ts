@@ -97,6 +97,21 @@ interface Messages {
     noWebRtc: string;
     noDevices: string;
     noOutputSelection: string;
+    updates: string;
+    checkNow: string;
+    install: string;
+    whatsNew: string;
+    update: {
+      idle: string;
+      checking: string;
+      upToDate: string;
+      downloading: (v: string) => string;
+      ready: (v: string) => string;
+      installing: (v: string) => string;
+      failed: string;
+      mandatory: string;
+    };
+    updateErrors: Record<string, string>;
   };
   diagnostics: {
     title: string;
@@ -247,6 +262,25 @@ const MESSAGES: Record<Lang, Messages> = {
         'This window’s web engine (WebKitGTK as built by Debian) has no WebRTC: it lists no audio devices and calls cannot carry audio here. The lists fill in once native call audio is available.',
       noDevices: 'No audio devices are visible to the app. Check that a microphone is connected and allowed.',
       noOutputSelection: 'This platform cannot send audio to a chosen output: the system default is used for calls and the ringtone.',
+      updates: 'Updates',
+      checkNow: 'Check now',
+      install: 'Install and restart',
+      whatsNew: 'What’s new',
+      update: {
+        idle: 'Not checked yet.',
+        checking: 'Checking for updates…',
+        upToDate: 'Tsunagi is up to date.',
+        downloading: (v) => `Downloading version ${v}…`,
+        ready: (v) => `Version ${v} is ready to install.`,
+        installing: (v) => `Installing version ${v}; Tsunagi restarts when you are not on a call.`,
+        failed: 'The last update check failed; it is tried again automatically.',
+        mandatory: 'This update is required.',
+      },
+      updateErrors: {
+        busy: 'Updates are not installed during a ring, a call or wrap-up: install it when the call is done.',
+        signature: 'The downloaded update was not signed by Tsunagi’s release key and was discarded.',
+        unreachable: 'The update server cannot be reached.',
+      },
     },
     diagnostics: {
       title: 'Diagnostics',
@@ -410,6 +444,25 @@ const MESSAGES: Record<Lang, Messages> = {
         'このウィンドウの Web エンジン（Debian の WebKitGTK）には WebRTC がないため、オーディオ機器が一覧に表示されず、ここでは通話音声を扱えません。ネイティブの通話音声に対応すると表示されます。',
       noDevices: 'アプリからオーディオ機器が見えません。マイクの接続と許可を確認してください。',
       noOutputSelection: 'この環境では出力先を選べません。通話音声と着信音はシステムの既定の出力を使います。',
+      updates: 'アップデート',
+      checkNow: '今すぐ確認',
+      install: 'インストールして再起動',
+      whatsNew: '更新内容',
+      update: {
+        idle: 'まだ確認していません。',
+        checking: 'アップデートを確認中…',
+        upToDate: 'Tsunagi は最新です。',
+        downloading: (v) => `バージョン ${v} をダウンロード中…`,
+        ready: (v) => `バージョン ${v} をインストールできます。`,
+        installing: (v) => `バージョン ${v} をインストール中です。通話中でなくなると再起動します。`,
+        failed: '前回のアップデート確認に失敗しました。自動で再試行します。',
+        mandatory: 'このアップデートは必須です。',
+      },
+      updateErrors: {
+        busy: '着信中・通話中・後処理中はアップデートをインストールしません。通話が終わってからインストールしてください。',
+        signature: 'ダウンロードしたアップデートは Tsunagi のリリース鍵で署名されていないため破棄しました。',
+        unreachable: 'アップデートサーバーに接続できません。',
+      },
     },
     diagnostics: {
       title: '診断',
