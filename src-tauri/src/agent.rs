@@ -310,6 +310,10 @@ fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
         Action::DisconnectCall { call } => device(DeviceCommand::Disconnect { call }),
         Action::MuteCall { call, muted } => device(DeviceCommand::Mute { call, muted }),
         Action::SendDigits { call, digits } => device(DeviceCommand::SendDigits { call, digits }),
+        Action::ConnectCall { to, attempt } => device(DeviceCommand::Connect {
+            to: to.expose().to_owned(),
+            attempt,
+        }),
         Action::CallControl { task, op } => {
             let app = app.clone();
             tauri::async_runtime::spawn(async move {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use tsunagi_core::{CallParams, CallSid, DeviceEvent};
+use tsunagi_core::{AttemptId, CallParams, CallSid, DeviceEvent};
 
 /// The Tauri event the webview's Voice module listens on for [`DeviceCommand`]s.
 pub const DEVICE_EVENT_NAME: &str = "tsunagi:device";
@@ -27,6 +27,8 @@ pub enum DeviceCommand {
     Mute { call: CallSid, muted: bool },
     /// `call.sendDigits(digits)`.
     SendDigits { call: CallSid, digits: String },
+    /// `device.connect({ params: { To: to, TsunagiAttempt: attempt } })`: an outgoing call the agent dialled.
+    Connect { to: String, attempt: AttemptId },
 }
 
 /// A Voice SDK event reported by the webview, validated here at the IPC edge.
@@ -53,6 +55,10 @@ pub enum DeviceReport {
     Disconnected { call: CallSid },
     /// `Call.mute`.
     Muted { call: CallSid, muted: bool },
+    /// The outgoing call of a `Connect` got its CallSid.
+    Outgoing { call: CallSid, attempt: AttemptId },
+    /// `device.connect()` failed before the call had a CallSid (no WebRTC, no microphone, signaling error).
+    OutgoingFailed { attempt: AttemptId },
 }
 
 impl DeviceReport {
@@ -78,6 +84,8 @@ impl DeviceReport {
             DeviceReport::AcceptFailed { call } => DeviceEvent::AcceptFailed { call },
             DeviceReport::Disconnected { call } => DeviceEvent::Disconnected { call },
             DeviceReport::Muted { call, muted } => DeviceEvent::Muted { call, muted },
+            DeviceReport::Outgoing { call, attempt } => DeviceEvent::Outgoing { call, attempt },
+            DeviceReport::OutgoingFailed { attempt } => DeviceEvent::OutgoingFailed { attempt },
         }
     }
 }
@@ -123,6 +131,40 @@ mod tests {
             DeviceEvent::Incoming { params, .. } => assert!(params.task.is_none()),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn outgoing_calls_cross_the_edge_with_their_attempt() {
+        let attempt = "6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab";
+        let json = serde_json::to_value(DeviceCommand::Connect {
+            to: "+81312345678".into(),
+            attempt: AttemptId::parse(attempt).unwrap(),
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "connect", "to": "+81312345678", "attempt": attempt})
+        );
+        let report: DeviceReport = serde_json::from_value(serde_json::json!({
+            "type": "outgoing", "call": "CA00000000000000000000000000000001", "attempt": attempt
+        }))
+        .unwrap();
+        assert!(matches!(
+            report.into_event(),
+            DeviceEvent::Outgoing { attempt: a, .. } if a.to_string() == attempt
+        ));
+        let failed: DeviceReport = serde_json::from_value(
+            serde_json::json!({"type": "outgoingFailed", "attempt": attempt}),
+        )
+        .unwrap();
+        assert!(matches!(
+            failed.into_event(),
+            DeviceEvent::OutgoingFailed { .. }
+        ));
+        let bad = serde_json::from_value::<DeviceReport>(
+            serde_json::json!({"type": "outgoingFailed", "attempt": "not-a-uuid"}),
+        );
+        assert!(bad.is_err(), "a malformed attempt is refused at the edge");
     }
 
     #[test]
