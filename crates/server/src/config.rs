@@ -181,6 +181,15 @@ pub struct TwilioConfig {
     /// Ring time of the agent leg.
     #[serde(default = "default_agent_ring")]
     pub agent_ring_timeout_secs: u64,
+    /// Ring time of a transfer target's leg (spec §5.4).
+    #[serde(default = "default_agent_ring")]
+    pub transfer_ring_timeout_secs: u64,
+    /// Ring time of an outbound call's customer leg (spec §5.7).
+    #[serde(default = "default_outbound_ring")]
+    pub outbound_ring_timeout_secs: u64,
+    /// An outbound attempt still setting up after this long is swept: its conference is ended (spec §5.7).
+    #[serde(default = "default_outbound_stale")]
+    pub outbound_stale_secs: u64,
     /// `<Task timeout>`: task time to live in the queue.
     #[serde(default = "default_task_timeout")]
     pub task_timeout_secs: u64,
@@ -203,6 +212,12 @@ fn default_token_ttl() -> u64 {
 }
 fn default_agent_ring() -> u64 {
     20
+}
+fn default_outbound_ring() -> u64 {
+    30
+}
+fn default_outbound_stale() -> u64 {
+    120
 }
 fn default_task_timeout() -> u64 {
     600

@@ -31,6 +31,26 @@ pub async fn authorize(
     }
 }
 
+/// Like [`authorize`] for live call control: after a completed transfer the agent who has the customer now
+/// (not the reserved agent) may act.
+pub async fn authorize_live(
+    state: &AppState,
+    agent: &Agent,
+    task_sid: &str,
+) -> Result<CallRow, ApiError> {
+    tsunagi_twilio::TaskSid::parse(task_sid)
+        .map_err(|e| ApiError::BadRequest(format!("task: {e}")))?;
+    let row = calls::get(&state.db, task_sid)
+        .await?
+        .ok_or(ApiError::NotFound("unknown task"))?;
+    let (holder, _) = crate::transfer::holder(state, &row).await?;
+    if holder.as_deref() == Some(agent.id.as_str()) || agent.role >= Role::Supervisor {
+        Ok(row)
+    } else {
+        Err(ApiError::Forbidden("this call is handled by another agent"))
+    }
+}
+
 /// Completes the task (`AssignmentStatus=completed`). Completing an already completed task succeeds.
 pub async fn complete(state: &AppState, agent: &Agent, task_sid: &str) -> Result<(), ApiError> {
     let row = authorize(state, agent, task_sid).await?;
@@ -59,7 +79,7 @@ pub async fn complete(state: &AppState, agent: &Agent, task_sid: &str) -> Result
 }
 
 /// Conference not created yet (spec §5.1): the client retries shortly.
-fn not_ready() -> ApiError {
+pub(crate) fn not_ready() -> ApiError {
     ApiError::Conflict {
         code: "CONFERENCE_NOT_READY",
         message: "the conference does not exist yet; retry in 500 ms".into(),
@@ -79,7 +99,7 @@ pub async fn hold(
     task_sid: &str,
     on: bool,
 ) -> Result<(), ApiError> {
-    let row = authorize(state, agent, task_sid).await?;
+    let row = authorize_live(state, agent, task_sid).await?;
     let (Some(cf), Some(customer)) = (
         row.conference_sid.as_deref(),
         row.customer_call_sid.as_deref(),
@@ -117,7 +137,7 @@ fn gone(e: &crate::twilio_rest::RestError) -> bool {
 /// Hangs up (spec §5.3): ends the conference when it exists; otherwise rejects a reservation whose agent leg
 /// has not been answered yet; otherwise remembers the request and ends the conference when it starts.
 pub async fn hangup(state: &AppState, agent: &Agent, task_sid: &str) -> Result<Hangup, ApiError> {
-    let row = authorize(state, agent, task_sid).await?;
+    let row = authorize_live(state, agent, task_sid).await?;
     if matches!(
         row.status,
         CallStatus::Ended | CallStatus::Completed | CallStatus::Abandoned

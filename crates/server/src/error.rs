@@ -49,6 +49,14 @@ pub enum ApiError {
         /// Short message.
         message: String,
     },
+    /// Well-formed but unusable input (422), with a stable code, e.g. `INVALID_TARGET`.
+    #[error("{message}")]
+    Unprocessable {
+        /// Stable code.
+        code: &'static str,
+        /// Short message.
+        message: String,
+    },
     /// Too many attempts (429).
     #[error("{0}")]
     TooManyRequests(&'static str),
@@ -73,6 +81,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -88,7 +97,7 @@ impl ApiError {
             Self::Unauthorized => "UNAUTHORIZED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::Conflict { code, .. } => code,
+            Self::Conflict { code, .. } | Self::Unprocessable { code, .. } => code,
             Self::TooManyRequests(_) => "TOO_MANY_REQUESTS",
             Self::UpgradeRequired(_) => "CLIENT_UPGRADE_REQUIRED",
             Self::Upstream(_) => "UPSTREAM_UNAVAILABLE",
@@ -132,6 +141,23 @@ impl From<sqlx::Error> for ApiError {
 impl From<crate::twilio_rest::RestError> for ApiError {
     fn from(e: crate::twilio_rest::RestError) -> Self {
         Self::Upstream(e.to_string())
+    }
+}
+
+impl ApiError {
+    /// A 409 with `code`.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+    /// A 422 with `code`.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unprocessable {
+            code,
+            message: message.into(),
+        }
     }
 }
 

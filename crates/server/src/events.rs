@@ -62,6 +62,32 @@ pub enum AgentEvent {
         /// Twilio's `ReasonConferenceEnded`, if given.
         reason: Option<String>,
     },
+    /// A warm transfer's target joined: the agent can talk to them (spec §5.4).
+    #[serde(rename = "transfer.connected")]
+    TransferConnected {
+        /// `WT…`.
+        task_sid: String,
+        /// The transfer.
+        transfer_id: String,
+    },
+    /// The agent left the call; the target has the customer.
+    #[serde(rename = "transfer.completed")]
+    TransferCompleted {
+        /// `WT…`.
+        task_sid: String,
+        /// The transfer.
+        transfer_id: String,
+    },
+    /// The target did not take the call (busy, no-answer, failed, canceled, target-left); the customer is resumed.
+    #[serde(rename = "transfer.failed")]
+    TransferFailed {
+        /// `WT…`.
+        task_sid: String,
+        /// The transfer.
+        transfer_id: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A serialized event addressed to one agent.

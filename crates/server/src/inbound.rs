@@ -215,12 +215,18 @@ pub async fn conference_event(
         }
         "conference-end" => {
             calls::set_status(&state.db, task, CallStatus::Ended).await?;
-            if let Some(agent) = calls::get(&state.db, task).await?.and_then(|r| r.agent_id) {
-                let ended = AgentEvent::CallEnded {
-                    task_sid: task.to_owned(),
-                    reason: reason.map(str::to_owned),
-                };
-                state.hub.publish(&agent, &ended).await?;
+            let Some(row) = calls::get(&state.db, task).await? else {
+                return Ok(());
+            };
+            let (holder, _) = crate::transfer::holder(state, &row).await?;
+            let ended = AgentEvent::CallEnded {
+                task_sid: task.to_owned(),
+                reason: reason.map(str::to_owned),
+            };
+            let mut told = row.agent_id.iter().chain(holder.iter()).collect::<Vec<_>>();
+            told.dedup();
+            for agent in told {
+                state.hub.publish(agent, &ended).await?;
             }
         }
         _ => {}
@@ -228,7 +234,8 @@ pub async fn conference_event(
     Ok(())
 }
 
-async fn push_context(state: &AppState, row: &calls::CallRow) -> Result<(), ApiError> {
+/// Pushes `call.context` for `row` to its agent.
+pub(crate) async fn push_context(state: &AppState, row: &calls::CallRow) -> Result<(), ApiError> {
     let (Some(agent), Some(conference_sid)) = (&row.agent_id, &row.conference_sid) else {
         return Ok(());
     };

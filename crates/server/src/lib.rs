@@ -30,6 +30,7 @@ pub mod reports;
 pub mod roster;
 pub mod state;
 pub mod tokens;
+pub mod transfer;
 pub mod twilio_rest;
 pub mod twiml;
 pub mod workflow;
@@ -50,7 +51,7 @@ pub use state::AppState;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    use http::{calls, events, health, session, token, twilio, updates};
+    use http::{calls, events, health, legs, session, token, twilio, updates};
     let limit = state.config.server.max_body_bytes;
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     Router::new()
@@ -72,6 +73,15 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/calls/{task}/hold", post(calls::hold))
         .route("/v1/calls/{task}/unhold", post(calls::unhold))
         .route("/v1/calls/{task}/hangup", post(calls::hangup))
+        .route("/v1/calls/{task}/transfer", post(calls::transfer))
+        .route(
+            "/v1/calls/{task}/transfer/complete",
+            post(calls::transfer_complete),
+        )
+        .route(
+            "/v1/calls/{task}/transfer/cancel",
+            post(calls::transfer_cancel),
+        )
         .route("/v1/supervise/{task}", post(calls::supervise))
         .route("/v1/roster", get(session::roster))
         .route("/v1/reports/calls", get(calls::report))
@@ -83,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .route("/twilio/taskrouter/agent-leg", post(twilio::agent_leg))
         .route("/twilio/taskrouter/events", post(twilio::taskrouter_events))
         .route("/twilio/conference/status", post(twilio::conference_status))
+        .route("/twilio/participant/status", post(legs::participant_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

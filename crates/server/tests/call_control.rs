@@ -208,3 +208,24 @@ async fn only_the_holder_or_a_supervisor_may_act_and_inputs_are_checked() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn transfer_before_the_conference_exists_is_409() {
+    let s = stack(false).await;
+    s.app.seed_crm().await;
+    let (task, _res) = reserved(&s).await;
+    let owner = s.app.login("tanaka", "pw").await;
+    let body = r#"{"to":{"kind":"number","number":"+81398765432"},"mode":"cold"}"#;
+    let (status, reply) = s
+        .app
+        .json(post(
+            &format!("/v1/calls/{task}/transfer"),
+            &owner,
+            Some(body),
+        ))
+        .await;
+    assert_eq!(
+        (status, reply["code"].as_str()),
+        (StatusCode::CONFLICT, Some("CONFERENCE_NOT_READY"))
+    );
+}

@@ -10,110 +10,11 @@ mod common;
 
 use axum::http::StatusCode;
 use common::device::{param, Device};
+use common::live::*;
 use common::sim::*;
 use common::*;
-use futures_util::StreamExt as _;
 use reqwest::Method;
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::Message;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_event(ws: &mut Ws) -> Value {
-    loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
-            .await
-            .expect("an event in time");
-        if let Message::Text(t) = frame.expect("open").expect("frame") {
-            return serde_json::from_str(t.as_str()).unwrap();
-        }
-    }
-}
-
-struct Live {
-    s: Stack,
-    session: String,
-    events: Ws,
-    task: String,
-    cf: String,
-    customer: String,
-    agent_leg: String,
-    _device: Device,
-}
-
-/// Brings a call from the customer to the owner's answered Device, with the context pushed.
-async fn live_call() -> Live {
-    let s = stack(true).await;
-    s.app.seed_crm().await;
-    s.set_activity(OWNER_WORKER, AVAILABLE).await;
-    let session = s.app.login("tanaka", "pw").await;
-    let (status, token) = s
-        .app
-        .json(authed("POST", "/v1/token", &session, Some("1.0.0")))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let mut device = Device::register(&s.sim.ws_url(), token["token"].as_str().unwrap()).await;
-    let mut req = format!("{}/v1/events", s.public.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {session}").parse().unwrap(),
-    );
-    req.headers_mut()
-        .insert("x-client-version", "1.0.0".parse().unwrap());
-    let (mut events, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-
-    // The customer (a known caller) dials the company number.
-    let (status, placed) = s
-        .control(
-            "/_sim/calls",
-            json!({"from": "+81312345678", "to": COMPANY_NUMBER, "tone_hz": 440.0}),
-        )
-        .await;
-    assert_eq!(status, 200, "{placed}");
-    let customer = placed["sid"].as_str().unwrap().to_owned();
-
-    // The owner's Device rings with the join keys, and answers.
-    let invite = device.invite().await;
-    let task = param(&invite, "TaskSid");
-    assert!(
-        task.starts_with("WT") && param(&invite, "ReservationSid").starts_with("WR"),
-        "{:?}",
-        invite.parameters
-    );
-    device.answer(&invite).await;
-    let agent_leg = invite.callsid.to_string();
-
-    // The server tells the agent which conference and customer this is.
-    let ctx = loop {
-        let e = next_event(&mut events).await;
-        if e["type"] == "call.context" && e["customer_call_sid"] == customer.as_str() {
-            break e;
-        }
-    };
-    assert_eq!(ctx["task_sid"], task.as_str());
-    assert_eq!(ctx["agent_call_sid"], agent_leg.as_str());
-    assert_eq!(ctx["customer"]["name"], "山田 花子");
-    let cf = ctx["conference_sid"].as_str().unwrap().to_owned();
-    let (_, conf) = s
-        .voice(Method::GET, &format!("Conferences/{cf}.json"), &[])
-        .await;
-    assert_eq!(conf["friendly_name"], task.as_str());
-    assert_eq!(conf["region"], "jp1");
-    Live {
-        s,
-        session,
-        events,
-        task,
-        cf,
-        customer,
-        agent_leg,
-        _device: device,
-    }
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inbound_call_to_the_owner_with_context_push_hold_hangup_and_completion() {
@@ -301,16 +202,7 @@ async fn unanswered_owner_is_rejected_and_the_department_agent_gets_the_call() {
         ));
     }
     let (mut owner, mut sato) = (devices.remove(0), devices.remove(0));
-    let mut req = format!("{}/v1/events", s.public.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", sato.0).parse().unwrap(),
-    );
-    req.headers_mut()
-        .insert("x-client-version", "1.0.0".parse().unwrap());
-    let (mut sato_events, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut sato_events = events_socket(&s, &sato.0).await;
 
     let (_, placed) = s
         .control(

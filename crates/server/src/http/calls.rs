@@ -7,6 +7,7 @@ use crate::control;
 use crate::error::ApiResult;
 use crate::policy::SupportedAgent;
 use crate::state::AppState;
+use crate::transfer;
 
 /// `POST /v1/calls/{task}/complete`: finish wrap-up (the worker leaves `wrapping`).
 pub async fn complete(
@@ -48,6 +49,40 @@ pub async fn hangup(
         control::Hangup::Done => StatusCode::NO_CONTENT,
         control::Hangup::Queued => StatusCode::ACCEPTED,
     })
+}
+
+/// `POST /v1/calls/{task}/transfer` `{"to": {"kind":"worker","worker":"WK…"} | {"kind":"number","number":"+81…"},
+/// "mode": "cold"|"warm"}`: 202 with the transfer id; 422 for a bad target.
+pub async fn transfer(
+    State(state): State<AppState>,
+    SupportedAgent(agent): SupportedAgent,
+    Path(task): Path<String>,
+    crate::error::AppJson(body): crate::error::AppJson<serde_json::Value>,
+) -> ApiResult<(StatusCode, axum::Json<transfer::Started>)> {
+    let req: transfer::TransferRequest = serde_json::from_value(body)
+        .map_err(|e| crate::error::ApiError::unprocessable("INVALID_TARGET", e.to_string()))?;
+    let started = transfer::start(&state, &agent, &task, &req).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(started)))
+}
+
+/// `POST /v1/calls/{task}/transfer/complete`: warm transfer, the agent leaves.
+pub async fn transfer_complete(
+    State(state): State<AppState>,
+    SupportedAgent(agent): SupportedAgent,
+    Path(task): Path<String>,
+) -> ApiResult<StatusCode> {
+    transfer::complete(&state, &agent, &task).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/calls/{task}/transfer/cancel`: drops the target, resumes the customer.
+pub async fn transfer_cancel(
+    State(state): State<AppState>,
+    SupportedAgent(agent): SupportedAgent,
+    Path(task): Path<String>,
+) -> ApiResult<StatusCode> {
+    transfer::cancel(&state, &agent, &task).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Body of `POST /v1/supervise/{task}`.

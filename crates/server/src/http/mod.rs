@@ -3,6 +3,7 @@
 pub mod calls;
 pub mod events;
 pub mod health;
+pub mod legs;
 pub mod session;
 pub mod token;
 pub mod twilio;

@@ -20,11 +20,11 @@ use crate::inbound::{self, Assignment};
 use crate::state::AppState;
 use crate::twiml;
 
-fn xml(body: String) -> Response {
+pub(crate) fn xml(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
 }
 
-fn sid<T>(
+pub(crate) fn sid<T>(
     parse: fn(&str) -> Result<T, tsunagi_twilio::SidError>,
     name: &str,
     value: &str,
@@ -33,7 +33,7 @@ fn sid<T>(
 }
 
 /// Runs `work` once per `key`: a retry of a handled delivery does nothing; a failed one can be retried.
-async fn exactly_once(
+pub(crate) async fn exactly_once(
     state: &AppState,
     key: &str,
     work: impl Future<Output = ApiResult<()>>,
@@ -241,7 +241,9 @@ pub async fn conference_status(
             call,
             reason,
         )
-        .await
+        .await?;
+        let label = hook.param("ParticipantLabel");
+        crate::transfer::on_participant(&state, task.as_str(), event, call, label).await
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

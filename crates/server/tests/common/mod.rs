@@ -23,6 +23,7 @@ pub struct TestApp {
 }
 
 pub mod device;
+pub mod live;
 pub mod sim;
 
 /// The configuration used by tests; `twilio_base` points every Twilio base URL at a stand-in.

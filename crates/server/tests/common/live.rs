@@ -1,0 +1,186 @@
+//! A live inbound call through the stand-in (customer → Voice webhook → task → owner's Device answered, context
+//! pushed), plus helpers to sign in more agents with a Device and an events socket.
+
+use axum::http::StatusCode;
+use futures_util::StreamExt as _;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::device::{param, Device};
+use super::sim::*;
+use super::*;
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next JSON event on an `/v1/events` socket (10 s safety net).
+pub async fn next_event(ws: &mut Ws) -> Value {
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
+            .await
+            .expect("an event in time");
+        if let Message::Text(t) = frame.expect("open").expect("frame") {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+/// The next event of `kind` (others are skipped).
+pub async fn event_of(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let e = next_event(ws).await;
+        if e["type"] == kind {
+            return e;
+        }
+    }
+}
+
+/// Opens `/v1/events` for `session`.
+pub async fn events_socket(s: &Stack, session: &str) -> Ws {
+    let mut req = format!("{}/v1/events", s.public.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {session}").parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("x-client-version", "1.0.0".parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+/// Logs `login` in and registers a Device with a token from the server.
+pub async fn signed_in(s: &Stack, login: &str, password: &str) -> (String, Device) {
+    let session = s.app.login(login, password).await;
+    let (status, token) = s
+        .app
+        .json(authed("POST", "/v1/token", &session, Some("1.0.0")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let device = Device::register(&s.sim.ws_url(), token["token"].as_str().unwrap()).await;
+    (session, device)
+}
+
+pub struct Live {
+    pub s: Stack,
+    pub session: String,
+    pub events: Ws,
+    pub task: String,
+    pub cf: String,
+    pub customer: String,
+    pub agent_leg: String,
+    pub device: Device,
+}
+
+/// Brings a call from the customer to the owner's answered Device, with the context pushed.
+pub async fn live_call() -> Live {
+    live_call_on(stack(true).await).await
+}
+
+/// Like [`live_call`] on a given stack.
+pub async fn live_call_on(s: Stack) -> Live {
+    s.app.seed_crm().await;
+    s.set_activity(OWNER_WORKER, AVAILABLE).await;
+    let (session, mut device) = signed_in(&s, "tanaka", "pw").await;
+    let mut events = events_socket(&s, &session).await;
+
+    // The customer (a known caller) dials the company number.
+    let (status, placed) = s
+        .control(
+            "/_sim/calls",
+            json!({"from": "+81312345678", "to": COMPANY_NUMBER, "tone_hz": 440.0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{placed}");
+    let customer = placed["sid"].as_str().unwrap().to_owned();
+
+    // The owner's Device rings with the join keys, and answers.
+    let invite = device.invite().await;
+    let task = param(&invite, "TaskSid");
+    assert!(
+        task.starts_with("WT") && param(&invite, "ReservationSid").starts_with("WR"),
+        "{:?}",
+        invite.parameters
+    );
+    device.answer(&invite).await;
+    let agent_leg = invite.callsid.to_string();
+
+    // The server tells the agent which conference and customer this is.
+    let ctx = loop {
+        let e = next_event(&mut events).await;
+        if e["type"] == "call.context" && e["customer_call_sid"] == customer.as_str() {
+            break e;
+        }
+    };
+    assert_eq!(ctx["task_sid"], task.as_str());
+    assert_eq!(ctx["agent_call_sid"], agent_leg.as_str());
+    assert_eq!(ctx["customer"]["name"], "山田 花子");
+    let cf = ctx["conference_sid"].as_str().unwrap().to_owned();
+    let (_, conf) = s
+        .voice(Method::GET, &format!("Conferences/{cf}.json"), &[])
+        .await;
+    assert_eq!(conf["friendly_name"], task.as_str());
+    assert_eq!(conf["region"], "jp1");
+    Live {
+        s,
+        session,
+        events,
+        task,
+        cf,
+        customer,
+        agent_leg,
+        device,
+    }
+}
+
+impl Live {
+    /// The conference's participants right now.
+    pub async fn participants(&self) -> Vec<Value> {
+        let (_, p) = self
+            .s
+            .voice(
+                Method::GET,
+                &format!("Conferences/{}/Participants.json", self.cf),
+                &[],
+            )
+            .await;
+        p["participants"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The customer's participant.
+    pub async fn customer_participant(&self) -> Value {
+        self.s
+            .voice(
+                Method::GET,
+                &format!(
+                    "Conferences/{}/Participants/{}.json",
+                    self.cf, self.customer
+                ),
+                &[],
+            )
+            .await
+            .1
+    }
+
+    /// `POST /v1/calls/{task}/{op}` as `session` with an optional JSON body.
+    pub async fn control(
+        &self,
+        session: &str,
+        op: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let b = axum::http::Request::post(format!("/v1/calls/{}/{op}", self.task))
+            .header("authorization", format!("Bearer {session}"))
+            .header("x-client-version", "1.0.0");
+        let req = match body {
+            Some(v) => b
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(v.to_string())),
+            None => b.body(axum::body::Body::empty()),
+        }
+        .unwrap();
+        self.s.app.json(req).await
+    }
+}
