@@ -88,6 +88,10 @@ pub struct Config {
     /// Scripted PSTN callers started with the stand-in (`[[callers]]`); see [`crate::calls::ScriptedCall`].
     #[serde(default)]
     pub callers: Vec<crate::calls::ScriptedCall>,
+    /// TwiML applications for outgoing Voice SDK calls (`[[applications]]`); see
+    /// [`crate::calls::apps::ApplicationConfig`].
+    #[serde(default)]
+    pub applications: Vec<crate::calls::apps::ApplicationConfig>,
 }
 
 fn one() -> u64 {
@@ -314,6 +318,11 @@ impl Config {
         for w in &self.workspaces {
             if !self.accounts.iter().any(|a| a.sid == w.account) {
                 return bad(format!("workspace {} has unknown account", w.friendly_name));
+            }
+        }
+        for a in &self.applications {
+            if let Err(e) = a.validate() {
+                return bad(format!("application {}: {}", a.sid, e.message));
             }
         }
         for s in &self.sync_services {

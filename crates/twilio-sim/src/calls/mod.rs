@@ -5,6 +5,7 @@
 //! | `/2010-04-01/Accounts/{AC}/Calls.json` | `GET` list (`To`, `From`, `Status`, `ParentCallSid`), `POST` create ([`rest`]) |
 //! | `/2010-04-01/Accounts/{AC}/Calls/{CA}.json` | `GET`, `POST` update (`Status`, `Url`/`Method`, `Twiml`) |
 //! | `/2010-04-01/Accounts/{AC}/Recordings…`, `…/Calls/{CA}/Recordings…` | recordings ([`crate::recordings::rest`]) |
+//! | `/_sim/applications` | `GET` list, `POST` add a TwiML application for outgoing client calls ([`apps`]) |
 //! | `/_sim/calls…` | scenario control: start a scripted PSTN caller, press keys, hang up ([`control`]) |
 //!
 //! A PSTN call to a configured number (`[[numbers]]` in the config: `voice_url`, fallback, status callback)
@@ -18,6 +19,7 @@
 //! Time: waits use the runtime clock (the voice edge's media legs are real time too); timestamps in callbacks
 //! and views come from the stand-in's [`crate::clock::SimClock`].
 
+pub mod apps;
 pub mod control;
 pub mod driver;
 pub mod hooks;
@@ -32,7 +34,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-use tsunagi_twilio::sid::{AccountSid, CallSid, ReservationSid};
+use tsunagi_twilio::sid::{AccountSid, ApplicationSid, CallSid, ReservationSid};
 
 use crate::error::ApiError;
 use crate::shared::{lock, Shared};
@@ -56,6 +58,9 @@ pub(crate) struct CallRec {
     seq: u32,
     /// Task ever created by this call's `<Enqueue>` (kept after the bridge, for wrap-up).
     task: Option<QueuedTask>,
+    /// The call is a Voice-edge call (an SDK's outgoing call running an application): answering and ending it
+    /// answer and end the SDK's call.
+    edge: bool,
 }
 
 #[derive(Default)]
@@ -63,6 +68,7 @@ pub(crate) struct State {
     pub(crate) calls: BTreeMap<CallSid, CallRec>,
     pub(crate) answers: HashMap<String, (Answer, Vec<ScriptStep>)>,
     pub(crate) handled: HashSet<ReservationSid>,
+    pub(crate) applications: BTreeMap<ApplicationSid, apps::ApplicationConfig>,
     minted: u64,
 }
 
@@ -139,6 +145,16 @@ impl Calls {
         if shared.tr_observer.set(observer).is_err() {
             tracing::warn!("a call engine is already installed on this stand-in; conference instructions go there");
         }
+        for a in shared.config.applications.clone() {
+            if let Err(e) = apps::set(&calls, a) {
+                tracing::warn!(code = e.code, "a configured application was refused");
+            }
+        }
+        let weak: Weak<Inner> = Arc::downgrade(&calls.inner);
+        calls.voice().route_applications(Box::new(move |offer| {
+            weak.upgrade()
+                .is_some_and(|inner| apps::route(&Calls { inner }, offer))
+        }));
         for c in shared.config.callers.clone() {
             let me = calls.clone();
             tokio::spawn(async move {
@@ -212,10 +228,75 @@ impl Calls {
                 "Invalid 'To' or 'From' Phone Number",
             ));
         }
+        let mut st = self.state();
+        let sid = self.mint(&mut st);
+        drop(st);
+        let rx = self.insert(
+            sid,
+            account,
+            direction,
+            from,
+            to,
+            parent,
+            tone_hz,
+            status_callback,
+            false,
+        );
+        Ok((sid, rx))
+    }
+
+    /// Takes over a Voice-edge call (the SDK's outgoing call, SID minted by the edge) as an `inbound` call.
+    pub(crate) fn adopt(
+        &self,
+        sid: CallSid,
+        account: AccountSid,
+        from: &str,
+        to: &str,
+        status_callback: Option<StatusCallback>,
+    ) -> Result<mpsc::UnboundedReceiver<Cmd>, ApiError> {
+        if from.len() > 256 || to.len() > 256 {
+            return Err(ApiError::new(
+                400,
+                21211,
+                "Invalid 'To' or 'From' Phone Number",
+            ));
+        }
+        if self.state().calls.contains_key(&sid) {
+            return Err(ApiError::new(
+                409,
+                20409,
+                format!("Call {sid} already exists"),
+            ));
+        }
+        Ok(self.insert(
+            sid,
+            account,
+            "inbound",
+            from,
+            to,
+            None,
+            None,
+            status_callback,
+            true,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert(
+        &self,
+        sid: CallSid,
+        account: AccountSid,
+        direction: &'static str,
+        from: &str,
+        to: &str,
+        parent: Option<CallSid>,
+        tone_hz: Option<f64>,
+        status_callback: Option<StatusCallback>,
+        edge: bool,
+    ) -> mpsc::UnboundedReceiver<Cmd> {
         let (tx, rx) = mpsc::unbounded_channel();
         let now = self.inner.shared.now().0;
         let mut st = self.state();
-        let sid = self.mint(&mut st);
         st.calls.insert(
             sid,
             CallRec {
@@ -242,6 +323,7 @@ impl Calls {
                 status_callback,
                 seq: 0,
                 task: None,
+                edge,
             },
         );
         st.prune();
@@ -250,7 +332,7 @@ impl Calls {
             "call.created",
             json!({ "call": sid, "direction": direction }),
         );
-        Ok((sid, rx))
+        rx
     }
 
     /// Starts a scripted PSTN caller dialling a configured number.
@@ -412,6 +494,7 @@ impl Calls {
     /// Moves a call to `status`, stamping times and sending the matching status callback.
     pub(crate) fn set_status(&self, sid: &CallSid, status: CallStatus) {
         let now = self.inner.shared.now().0;
+        let edge: bool;
         let hook = {
             let mut st = self.state();
             let Some(c) = st.calls.get_mut(sid) else {
@@ -422,6 +505,7 @@ impl Calls {
                 return;
             }
             c.view.status = status;
+            edge = c.edge;
             if status == CallStatus::InProgress {
                 c.view.answered_ms = Some(now);
             }
@@ -457,6 +541,11 @@ impl Calls {
             })
         };
         self.log("call.status", json!({ "call": sid, "status": status }));
+        if edge && status == CallStatus::InProgress {
+            self.voice().answer_outgoing(sid);
+        } else if edge && !status.is_live() {
+            let _ = self.voice().hangup(sid);
+        }
         if let Some((account, cb, params)) = hook {
             let job = hooks::Job {
                 account,
@@ -516,6 +605,7 @@ pub fn router(calls: Calls) -> Router<Arc<Shared>> {
             "/2010-04-01/Accounts/{ac}/Recordings/{file}",
             any(crate::recordings::rest::one),
         )
+        .route("/_sim/applications", get(apps::list).post(apps::create))
         .route("/_sim/calls", get(control::list).post(control::start))
         .route("/_sim/calls/numbers", post(control::set_number))
         .route("/_sim/calls/{sid}", get(control::get))

@@ -10,6 +10,10 @@
 //!                                  └─ no-answer number ─no_answer_ms→ hangup{error 31480} → NoAnswer
 //! ```
 //!
+//! An outgoing call whose token's grant names a TwiML application known to the call engine
+//! ([`Voice::route_applications`]) runs that application instead of the number behaviour: the engine fetches its
+//! Voice URL and executes the TwiML, answering the SDK ([`Voice::answer_outgoing`]) when the TwiML answers.
+//!
 //! Each call carries a reconnect token; a new socket's `invite{callsid, reconnect}` with the current token
 //! rebinds the call to that socket and is confirmed by `answer{callsid, reconnect: <new token>}` (media never
 //! stopped). A socket that closes leaves its calls up, so the SDK can reconnect them.
@@ -23,7 +27,7 @@ use tsunagi_twilio::pstream::{
     self, Ack, CallMessage, CallOnly, CallRef, ClientInvite, ErrorInfo, InviteParameters, Ringing,
     ServerAnswer, ServerHangup, ServerInvite, ServerMessage,
 };
-use tsunagi_twilio::sid::CallSid;
+use tsunagi_twilio::sid::{AccountSid, ApplicationSid, CallSid};
 
 use super::model::{CallState, CallView, Direction, NumberBehaviour, Party, PlaceCall};
 use super::session::{Out, Session};
@@ -211,7 +215,27 @@ pub(super) struct Inner {
     pub(super) shared: Arc<Shared>,
     pub(super) config: VoiceConfig,
     pub(super) state: Mutex<State>,
+    apps: std::sync::OnceLock<AppRouter>,
 }
+
+/// An outgoing client call offered to the TwiML application of its token's grant.
+#[derive(Debug, Clone)]
+pub struct AppCall {
+    /// The call (the SDK already has this SID from `ringing`).
+    pub sid: CallSid,
+    /// The token's account.
+    pub account: AccountSid,
+    /// The caller's identity (`From=client:<identity>`).
+    pub identity: String,
+    /// The grant's application.
+    pub application: ApplicationSid,
+    /// The grant's parameters, then the SDK's `connect` parameters (`To`, custom ones), in order.
+    pub params: Vec<(String, String)>,
+}
+
+/// Takes an outgoing call for its application; `false` if the application is unknown (the number behaviour
+/// then applies).
+pub type AppRouter = Box<dyn Fn(&AppCall) -> bool + Send + Sync>;
 
 impl std::fmt::Debug for Voice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -240,8 +264,37 @@ impl Voice {
                 shared,
                 config,
                 state: Mutex::new(State::default()),
+                apps: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Lets `router` take outgoing calls of tokens whose grant names an application (first caller wins).
+    pub fn route_applications(&self, router: AppRouter) {
+        if self.inner.apps.set(router).is_err() {
+            tracing::warn!("an application router is already installed on this voice edge");
+        }
+    }
+
+    /// Answers a ringing outgoing call (its application's TwiML answered): `answer` with the SDP.
+    pub fn answer_outgoing(&self, sid: &CallSid) {
+        let mut st = lock(&self.inner.state);
+        let Some(call) = st.calls.get_mut(sid) else {
+            return;
+        };
+        if call.direction != Direction::Outgoing || call.state != CallState::Ringing {
+            return;
+        }
+        call.state = CallState::InProgress;
+        let msg = ServerMessage::Answer(ServerAnswer {
+            callsid: *sid,
+            sdp: call.answer_sdp.take(),
+            reconnect: Some(call.reconnect.clone()),
+        });
+        let session = call.session;
+        st.send(session, &msg);
+        drop(st);
+        self.log("voice.call.app_answered", json!({ "call": sid }));
     }
 
     /// The configuration.
@@ -532,7 +585,19 @@ impl Voice {
             return;
         }
         let behaviour = st.numbers.get(&to).copied().unwrap_or_default();
-        let tone_hz = self.inner.config.outgoing_tone_hz;
+        let app = claims
+            .grants
+            .voice
+            .as_ref()
+            .and_then(|v| v.outgoing.as_ref())
+            .map(|o| (o.application_sid, o.params.clone()));
+        let routed = app.is_some() && self.inner.apps.get().is_some();
+        // An application call plays nothing of its own: the TwiML (a conference) decides what the caller hears.
+        let tone_hz = if routed {
+            None
+        } else {
+            self.inner.config.outgoing_tone_hz
+        };
         let options = LegOptions {
             ice_lite: true,
             tone_hz,
@@ -588,6 +653,31 @@ impl Voice {
         );
         st.prune();
         drop(st);
+        if let (Some((application, mut grant_params)), Some(router)) = (app, self.inner.apps.get())
+        {
+            let connect = lock(&self.inner.state)
+                .calls
+                .get(&sid)
+                .map(|c| c.params.clone())
+                .unwrap_or_default();
+            grant_params.extend(connect);
+            let offer = AppCall {
+                sid,
+                account: claims.sub,
+                identity: claims.grants.identity.clone(),
+                application,
+                params: grant_params,
+            };
+            if router(&offer) {
+                self.log(
+                    "voice.call.outgoing",
+                    json!({ "call": sid, "application": application }),
+                );
+                return;
+            }
+            // Unknown application: the simulated callee answers with its tone.
+            let _ = self.set_tone(&sid, self.inner.config.outgoing_tone_hz);
+        }
         self.log(
             "voice.call.outgoing",
             json!({ "call": sid, "behaviour": behaviour }),

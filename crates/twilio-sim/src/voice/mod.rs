@@ -27,7 +27,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
-pub use calls::Voice;
+pub use calls::{AppCall, AppRouter, Voice};
 pub use model::{CallState, CallView, Direction, NumberBehaviour, Party, PlaceCall};
 
 use crate::media::MediaConfig;
