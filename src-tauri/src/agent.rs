@@ -17,7 +17,7 @@ use crate::config::{ClientConfig, VoiceSettings};
 use crate::device::{DeviceCommand, DeviceReport, DEVICE_EVENT_NAME};
 use crate::error::AppError;
 use crate::events;
-use crate::server::{Profile, ServerClient, CLIENT_VERSION};
+use crate::server::{Profile, ServerClient, SignedIn, CLIENT_VERSION};
 
 /// The Tauri event carrying a fresh Access Token to the webview's `Device` (`{ "token": "…" }`).
 pub const VOICE_TOKEN_EVENT_NAME: &str = "tsunagi:voice-token";
@@ -207,6 +207,34 @@ pub async fn login<R: Runtime>(
         return Err(AppError::AlreadySignedIn);
     }
     let signed = host.server.login(login, password).await?;
+    crate::keychain::remember(app, &signed.session_token);
+    start_session(app, signed).await
+}
+
+/// Resumes a session remembered in the OS keychain: the server confirms the token (`GET /v1/me`), then the
+/// session starts as after a sign-in.
+pub async fn resume<R: Runtime>(
+    app: &AppHandle<R>,
+    session: Pii<String>,
+) -> Result<Profile, AppError> {
+    let host = app.state::<AgentHost>();
+    if lock(&host.running).is_some() {
+        return Err(AppError::AlreadySignedIn);
+    }
+    let profile = host.server.me(&session).await?;
+    let signed = SignedIn {
+        session_token: session,
+        profile,
+    };
+    start_session(app, signed).await
+}
+
+/// Starts the core for a signed-in agent and asks it to go online.
+async fn start_session<R: Runtime>(
+    app: &AppHandle<R>,
+    signed: SignedIn,
+) -> Result<Profile, AppError> {
+    let host = app.state::<AgentHost>();
     let tokens = SharedTokens {
         inner: ServerTokens::new(
             host.server.base(),
@@ -289,7 +317,8 @@ fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
             let host = app.state::<AgentHost>();
             host.observe(&event);
             events::on_core_event(app, &event);
-            if is_signed_out(&event) && host.signed_out() {
+            let signed_out = is_signed_out(&event);
+            if signed_out && host.signed_out() {
                 // The Offline activity was just sent; give its REST call a moment before the process ends.
                 // TaskRouter's disconnect activity covers the case where it does not make it.
                 let app = app.clone();
@@ -297,6 +326,9 @@ fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
                     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
                     app.exit(0);
                 });
+            } else if signed_out {
+                // The agent signed out (a quit keeps the sign-in): the next start asks for the password.
+                crate::keychain::forget(app);
             }
             if matches!(&event, Event::Error(e) if e.kind == tsunagi_core::ErrorKind::CallInProgress)
                 && quit_refused(&host)

@@ -9,6 +9,7 @@ mod device;
 mod diagnostics;
 mod error;
 mod events;
+mod keychain;
 mod lang;
 mod logging;
 mod notify;
@@ -40,6 +41,7 @@ pub fn run() {
             app.manage(notify::Notifier::start(app.handle().clone()));
             tray::create(app.handle())?;
             updater::start(app.handle(), updater::UpdateSettings::from_env());
+            keychain::resume_at_start(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

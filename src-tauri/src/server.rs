@@ -99,6 +99,33 @@ impl ServerClient {
         })
     }
 
+    /// `GET /v1/me`: the agent behind a remembered session token; `BadCredentials` once it expired or was
+    /// revoked.
+    pub async fn me(&self, session: &Pii<String>) -> Result<Profile, AppError> {
+        let sent = self
+            .http
+            .get(format!("{}/v1/me", self.base))
+            .bearer_auth(session.expose())
+            .header("X-Client-Version", CLIENT_VERSION)
+            .send()
+            .await
+            .map_err(|e| {
+                AppError::ServerUnreachable(self.base.clone(), e.without_url().to_string())
+            })?;
+        match sent.status().as_u16() {
+            200 => {}
+            401 | 403 => return Err(AppError::BadCredentials),
+            426 => return Err(AppError::UpdateRequired),
+            status => return Err(AppError::Server(status)),
+        }
+        let agent: LoginAgent = sent.json().await.map_err(|_| AppError::Server(200))?;
+        Ok(Profile {
+            id: agent.id,
+            display_name: agent.display_name,
+            role: agent.role,
+        })
+    }
+
     /// `POST /v1/calls/{task}/{op}`: hold, unhold or transfer through the server (the client never learns the
     /// ConferenceSid). Returns the HTTP status so the core can tell success, refusal and failure apart.
     pub async fn call_control(
