@@ -59,6 +59,8 @@ pub struct LoadAgent {
     pub inputs: mpsc::Sender<Input>,
     /// The agent's Voice Device, when it has one.
     pub device: Option<DeviceHandle>,
+    /// The agent's server session token (bearer).
+    pub session: Arc<String>,
     driver: tokio::task::JoinHandle<()>,
     shell: tokio::task::JoinHandle<()>,
     device_task: Option<tokio::task::JoinHandle<()>>,
@@ -165,6 +167,7 @@ impl LoadAgent {
         let inputs = io.inputs.clone();
         let device_task = pending
             .map(|(p, media)| p.start(format!("{}/signal", sim.ws_url()), media, inputs.clone()));
+        let session = control.session.clone();
         let shell = tokio::spawn(shell(
             Shell {
                 index,
@@ -181,6 +184,7 @@ impl LoadAgent {
         Self {
             index,
             inputs,
+            session,
             device: handle,
             driver,
             shell,

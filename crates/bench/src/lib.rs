@@ -13,6 +13,8 @@
 //! [`Driver`]: tsunagi_core::driver::Driver
 
 pub mod agent;
+pub mod balancer;
+pub mod cluster;
 pub mod device;
 pub mod error;
 pub mod machine;

@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use tsunagi_bench::agent::Behaviour;
 use tsunagi_bench::device::Media;
 use tsunagi_bench::report::Report;
-use tsunagi_bench::scenarios::{call_storm, presence_fanout, reconnect_storm, ring_latency};
+use tsunagi_bench::scenarios::{
+    call_storm, failover, presence_fanout, reconnect_storm, ring_latency,
+};
 
 #[derive(Parser)]
 #[command(
@@ -119,6 +121,28 @@ enum Scenario {
         #[arg(long, default_value_t = 1000)]
         grace_ms: u64,
     },
+    /// Two server processes on one PostgreSQL behind a balancer; each is killed (SIGKILL) and restarted while
+    /// calls are in progress. Needs DATABASE_URL=postgres://… (scripts/with-postgres).
+    Failover {
+        /// Agents (default 20; --quick 8).
+        #[arg(long)]
+        agents: Option<usize>,
+        /// Calls per second (default 2; --quick 1).
+        #[arg(long)]
+        rate: Option<f64>,
+        /// How long calls keep arriving, s (default 60; --quick 20).
+        #[arg(long)]
+        duration_s: Option<u64>,
+        /// How long each instance stays down, s (default 5; --quick 3).
+        #[arg(long)]
+        down_s: Option<u64>,
+        /// Connected → hang up, ms (default 8000; --quick 3000).
+        #[arg(long)]
+        talk_ms: Option<u64>,
+        /// The tsunagi-server binary (default: next to this binary).
+        #[arg(long)]
+        server_bin: Option<std::path::PathBuf>,
+    },
 }
 
 /// Logs go to stderr, off unless `RUST_LOG` asks (under load, the server's per-request errors would drown the
@@ -223,6 +247,49 @@ async fn run(cli: &Cli) -> anyhow::Result<Report> {
                 },
                 media: if rtp { Media::Rtp } else { Media::Signaling },
                 grace: Duration::from_millis(grace_ms),
+            })
+            .await?
+        }
+        Scenario::Failover {
+            agents,
+            rate,
+            duration_s,
+            down_s,
+            talk_ms,
+            ref server_bin,
+        } => {
+            let admin_url = std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|u| u.starts_with("postgres"))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "failover needs PostgreSQL: DATABASE_URL=postgres://… (run under scripts/with-postgres)"
+                    )
+                })?;
+            let server_bin = server_bin
+                .clone()
+                .or_else(tsunagi_bench::cluster::default_server_bin)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no tsunagi-server binary next to this one: cargo build -p tsunagi-server, or --server-bin"
+                    )
+                })?;
+            failover::run(failover::Params {
+                agents: agents.unwrap_or(q(8, 20)),
+                rate: rate.unwrap_or(if cli.quick { 1.0 } else { 2.0 }),
+                duration: Duration::from_secs(duration_s.unwrap_or(q(20, 60) as u64)),
+                down_for: Duration::from_secs(down_s.unwrap_or(q(3, 5) as u64)),
+                behaviour: Behaviour {
+                    answer_after: Duration::from_millis(300),
+                    talk_for: Duration::from_millis(talk_ms.unwrap_or(if cli.quick {
+                        3000
+                    } else {
+                        8000
+                    })),
+                    wrap_for: Duration::from_millis(500),
+                },
+                server_bin,
+                admin_url,
             })
             .await?
         }

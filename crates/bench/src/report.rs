@@ -24,6 +24,12 @@ pub struct Invariants {
     pub unanswered_while_free: usize,
     /// Call storm: tasks still `wrapping` at the end (a worker never released from wrap-up).
     pub stuck_wrapping: usize,
+    /// Failover: call-control requests (hold / unhold through the balancer) that failed while an instance was
+    /// down.
+    pub control_failed: usize,
+    /// Failover: TaskRouter events without exactly one webhook receipt at the server (a delivery lost, or a
+    /// retry the stand-in gave up on).
+    pub webhooks_not_once: usize,
 }
 
 impl Invariants {

@@ -83,7 +83,7 @@ pub struct Stack {
     pub http: reqwest::Client,
     /// Number of agents.
     pub agents: usize,
-    server: tokio::task::JoinHandle<()>,
+    server: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -99,7 +99,9 @@ impl std::fmt::Debug for Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        self.server.abort();
+        if let Some(s) = &self.server {
+            s.abort();
+        }
     }
 }
 
@@ -116,7 +118,7 @@ fn sim_toml(public: &str, agents: usize, voice: Voice) -> String {
         Voice::Simulated => (String::new(), String::new()),
         Voice::Device(_) => (
             format!(
-                "[[numbers]]\nnumber = \"{NUMBER}\"\naccount = \"{ACCOUNT}\"\nvoice_url = \"{public}/twilio/voice/inbound\"\n"
+                "[[numbers]]\nnumber = \"{NUMBER}\"\naccount = \"{ACCOUNT}\"\nvoice_url = \"{public}/twilio/voice/inbound\"\nvoice_fallback_url = \"{public}/twilio/voice/inbound\"\n"
             ),
             format!("assignment_callback_url = \"{public}/twilio/taskrouter/assignment\"\n"),
         ),
@@ -156,15 +158,20 @@ task_reservation_timeout = 120
     )
 }
 
-fn server_config(
+/// The server's TOML: `[server]` (with `listen` when given) and `[twilio]` pointing at the stand-in.
+pub fn server_toml(
     public: &str,
     twilio: &str,
     roster_interval_ms: u64,
-) -> Result<ServerConfig, BenchError> {
-    let text = format!(
+    listen: Option<std::net::SocketAddr>,
+) -> String {
+    let listen = listen
+        .map(|a| format!("listen = \"{a}\"\n"))
+        .unwrap_or_default();
+    format!(
         r#"
 [server]
-public_base_url = "{public}"
+{listen}public_base_url = "{public}"
 roster_interval_ms = {roster_interval_ms}
 [twilio]
 account_sid = "{ACCOUNT}"
@@ -175,13 +182,25 @@ api_base = "{twilio}"
 taskrouter_base = "{twilio}"
 sync_base = "{twilio}"
 "#
-    );
-    let env = [
+    )
+}
+
+/// The secrets the server reads from its environment.
+pub fn server_env() -> [(String, String); 2] {
+    [
         ("TSUNAGI_TWILIO_API_KEY_SECRET", API_SECRET),
         ("TSUNAGI_TWILIO_AUTH_TOKEN", AUTH_TOKEN),
     ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    Ok(ServerConfig::from_parts(&text, env)?)
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+}
+
+fn server_config(
+    public: &str,
+    twilio: &str,
+    roster_interval_ms: u64,
+) -> Result<ServerConfig, BenchError> {
+    let text = server_toml(public, twilio, roster_interval_ms, None);
+    Ok(ServerConfig::from_parts(&text, server_env())?)
 }
 
 impl Stack {
@@ -215,8 +234,37 @@ impl Stack {
             server_url,
             http: reqwest::Client::new(),
             agents: cfg.agents,
-            server,
+            server: Some(server),
             _dir: dir,
+        };
+        stack.create_accounts().await?;
+        Ok(stack)
+    }
+
+    /// Starts the stand-in with its webhooks (and the agents' traffic) aimed at `public`, a balancer in front of
+    /// server processes the caller starts, on the database `db_url`; creates the agents' accounts there. The
+    /// returned stack's `state` is a bench-side handle on that database (it serves nothing).
+    pub async fn start_external(
+        cfg: StackConfig,
+        public: &str,
+        db_url: &str,
+    ) -> Result<Self, BenchError> {
+        let sim = Sim::start_on(
+            SimConfig::from_toml(&sim_toml(public, cfg.agents, cfg.voice))?,
+            "127.0.0.1:0",
+        )
+        .await?;
+        let db = Db::connect(db_url, 4).await?;
+        let config = server_config(public, &sim.base_url(), cfg.roster_interval_ms)?;
+        let state = AppState::new(config, db).map_err(|e| BenchError::Setup(e.to_string()))?;
+        let stack = Self {
+            sim,
+            state,
+            server_url: public.to_owned(),
+            http: reqwest::Client::new(),
+            agents: cfg.agents,
+            server: None,
+            _dir: tempfile::tempdir()?,
         };
         stack.create_accounts().await?;
         Ok(stack)

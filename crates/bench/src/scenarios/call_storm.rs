@@ -59,17 +59,17 @@ struct Sample {
 }
 
 /// A placed call.
-struct Placed {
-    sid: String,
-    at: Instant,
+pub(crate) struct Placed {
+    pub(crate) sid: String,
+    pub(crate) at: Instant,
 }
 
 /// What the server recorded for one interaction.
-struct Row {
-    task: String,
-    agent: Option<String>,
-    conference: Option<String>,
-    status: String,
+pub(crate) struct Row {
+    pub(crate) task: String,
+    pub(crate) agent: Option<String>,
+    pub(crate) conference: Option<String>,
+    pub(crate) status: String,
 }
 
 /// Runs the scenario.
@@ -204,6 +204,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
         rate_limited_54009: rate_limited,
         unanswered_while_free: episodes,
         stuck_wrapping: live_tasks.get("wrapping").copied().unwrap_or(0),
+        ..Invariants::default()
     };
     let ring = Summary::of(&to_ring);
     Ok(Report::new(
@@ -253,14 +254,14 @@ fn registered(a: &crate::agent::LoadAgent) -> bool {
     a.device.as_ref().is_some_and(|d| d.is_registered())
 }
 
-enum Verdict {
+pub(crate) enum Verdict {
     Ok { ring: Duration },
     Double,
     Lost(&'static str),
 }
 
 /// Judges one placed call from the server's row, the stand-in's view of the customer leg and the cores' log.
-fn judge(
+pub(crate) fn judge(
     c: &Placed,
     row: Option<&Row>,
     leg: Option<&Value>,
@@ -326,7 +327,7 @@ fn starvation(samples: &[Sample], grace: Duration) -> (usize, Duration) {
 }
 
 /// The server's `calls` table: customer CallSid → row.
-async fn server_rows(stack: &Stack) -> Result<Vec<(Option<String>, Row)>, BenchError> {
+pub(crate) async fn server_rows(stack: &Stack) -> Result<Vec<(Option<String>, Row)>, BenchError> {
     let rows = sqlx::query(
         "SELECT task_sid, customer_call_sid, agent_id, conference_sid, status FROM calls",
     )
@@ -349,7 +350,7 @@ async fn server_rows(stack: &Stack) -> Result<Vec<(Option<String>, Row)>, BenchE
 }
 
 /// Tasks not completed or canceled at the end, by assignment status.
-async fn live_tasks(stack: &Stack) -> Result<HashMap<String, usize>, BenchError> {
+pub(crate) async fn live_tasks(stack: &Stack) -> Result<HashMap<String, usize>, BenchError> {
     let (_, body) = stack
         .taskrouter(
             reqwest::Method::GET,

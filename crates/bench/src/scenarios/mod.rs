@@ -2,6 +2,7 @@
 //! [`Report`](crate::report::Report).
 
 pub mod call_storm;
+pub mod failover;
 pub mod presence_fanout;
 pub mod reconnect_storm;
 pub mod ring_latency;
@@ -31,7 +32,15 @@ pub struct Population {
 /// Starts a stack with `cfg.agents` agents and waits until every one is connected and Available, both in its
 /// core and in TaskRouter (agents that never are in their core are listed in [`Population::sign_in_stuck`]).
 pub async fn populate(cfg: StackConfig, behaviour: Behaviour) -> Result<Population, BenchError> {
-    let stack = Stack::start(cfg).await?;
+    populate_on(Stack::start(cfg).await?, cfg, behaviour).await
+}
+
+/// [`populate`] on a stack already started (e.g. [`Stack::start_external`]).
+pub async fn populate_on(
+    stack: Stack,
+    cfg: StackConfig,
+    behaviour: Behaviour,
+) -> Result<Population, BenchError> {
     let recorder = Arc::new(Recorder::new(cfg.agents));
     let t0 = Instant::now();
     let agents = agent::start_all(&stack, cfg.agents, behaviour, &recorder, 8, cfg.voice).await?;
