@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Voice SDK conformance: builds the stand-in, installs the pinned SDK + playwright-core (npm ci), and drives the
 # unmodified @twilio/voice-sdk 2.18.5 in Debian's Chromium (/usr/bin/chromium; `apt-get install chromium`) against
-# it. Everything binds 127.0.0.1 on free ports. MEDIA_IP=<local address> overrides the media candidate address.
+# it (voice.test.js: the SDK against the Voice edge; conference.test.js: the SDK as an agent in conferences, via a
+# TwiML application and via the TaskRouter conference instruction, with hold and a recording). Everything binds
+# 127.0.0.1 on free ports. MEDIA_IP=<local address> overrides the media candidate address.
 # Exits non-zero on any failure.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
