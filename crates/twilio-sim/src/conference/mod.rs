@@ -121,6 +121,8 @@ pub(crate) struct Conf {
 #[derive(Default)]
 pub struct State {
     pub(crate) confs: BTreeMap<ConferenceSid, Conf>,
+    /// Simulated phones added by REST as coaches: the call they coach, applied when they join.
+    pub(crate) pending_coach: std::collections::HashMap<CallSid, CallSid>,
     minted: u64,
 }
 
@@ -558,6 +560,7 @@ pub fn join_twiml(
         },
     });
     let cf = find_or_create(calls, view.account_sid, &c.name, c.region.clone(), callback)?;
+    let coach = st(calls).pending_coach.remove(call);
     if wants_record(c.record.as_deref()) {
         let cb = c
             .recording_status_callback
@@ -581,8 +584,8 @@ pub fn join_twiml(
             hold: false,
             end_conference_on_exit: c.end_conference_on_exit.unwrap_or(false),
             start_conference_on_enter: c.start_conference_on_enter.unwrap_or(true),
-            coaching: false,
-            call_sid_to_coach: None,
+            coaching: coach.is_some(),
+            call_sid_to_coach: coach,
             status: "connected",
         },
     )?;

@@ -304,6 +304,15 @@ fn create(
             status_callback,
         )?;
         calls.set_status(&sid, crate::calls::CallStatus::Queued);
+        if let Some(coached) = participant
+            .call_sid_to_coach
+            .filter(|_| participant.coaching)
+        {
+            let mut s = super::st(calls);
+            if s.pending_coach.len() < super::MAX_PARTICIPANTS * 4 {
+                s.pending_coach.insert(sid, coached);
+            }
+        }
         let me = calls.clone();
         let to2 = to.clone();
         tokio::spawn(async move {
