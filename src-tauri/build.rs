@@ -14,6 +14,8 @@ const COMMANDS: &[&str] = &[
     "update_status",
     "check_update",
     "install_update",
+    "autostart_enabled",
+    "set_autostart",
     "roster",
     "supervise",
     "transfer_step",

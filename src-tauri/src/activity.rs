@@ -22,6 +22,17 @@ struct Seen {
     presence: Option<PresenceState>,
 }
 
+/// What a global "answer / hang up" key would do now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Toggle {
+    /// A ring is sounding: answer it.
+    Answer(Target),
+    /// A call is connecting or connected: hang it up.
+    Hangup(Target),
+    /// Nothing to act on.
+    Nothing,
+}
+
 impl CallActivity {
     /// Remembers what `event` changes.
     pub fn observe(&self, event: &Event) {
@@ -59,6 +70,18 @@ impl CallActivity {
                 seen.presence,
                 Some(PresenceState::Busy | PresenceState::WrapUp)
             )
+    }
+
+    /// What answer/hang up acts on: the oldest ring first (a second call never hides a ring), else the live call.
+    pub fn toggle(&self) -> Toggle {
+        let seen = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(target) = seen.rings.first() {
+            return Toggle::Answer(*target);
+        }
+        seen.calls
+            .iter()
+            .find(|(_, phase)| matches!(phase, CallPhase::Connecting | CallPhase::Connected))
+            .map_or(Toggle::Nothing, |(target, _)| Toggle::Hangup(*target))
     }
 }
 
@@ -105,14 +128,21 @@ mod tests {
         let t = task(1);
         a.observe(&ringing(&t));
         assert!(!a.is_idle(), "ringing");
+        assert_eq!(a.toggle(), Toggle::Answer(t));
         a.observe(&Event::RingStopped {
             target: t,
             reason: RingStopReason::Answered,
         });
         a.observe(&phase(&t, CallPhase::Connected));
         assert!(!a.is_idle(), "in a call");
+        assert_eq!(a.toggle(), Toggle::Hangup(t));
         a.observe(&phase(&t, CallPhase::WrapUp));
         assert!(!a.is_idle(), "wrap-up");
+        assert_eq!(
+            a.toggle(),
+            Toggle::Nothing,
+            "wrap-up has nothing to hang up"
+        );
         a.observe(&phase(&t, CallPhase::Ended));
         assert!(a.is_idle());
     }
@@ -125,5 +155,21 @@ mod tests {
         a.observe(&ringing(&task(2)));
         a.observe(&presence(PresenceState::Offline));
         assert!(a.is_idle());
+        assert_eq!(a.toggle(), Toggle::Nothing);
+    }
+
+    #[test]
+    fn the_oldest_ring_is_answered_first_and_a_repeated_ring_counts_once() {
+        let a = CallActivity::default();
+        let (one, two) = (task(3), task(4));
+        a.observe(&ringing(&one));
+        a.observe(&ringing(&two));
+        a.observe(&ringing(&one));
+        assert_eq!(a.toggle(), Toggle::Answer(one));
+        a.observe(&Event::RingStopped {
+            target: one,
+            reason: RingStopReason::Canceled,
+        });
+        assert_eq!(a.toggle(), Toggle::Answer(two));
     }
 }

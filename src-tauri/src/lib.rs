@@ -3,8 +3,10 @@
 
 mod activity;
 mod agent;
+mod autostart;
 mod commands;
 mod config;
+mod deeplink;
 mod device;
 mod diagnostics;
 mod error;
@@ -14,6 +16,7 @@ mod lang;
 mod logging;
 mod notify;
 mod server;
+mod shortcut;
 mod tray;
 mod updater;
 mod window;
@@ -21,6 +24,7 @@ mod window;
 pub use error::AppError;
 
 use tauri::Manager;
+use tauri_plugin_window_state::StateFlags;
 
 /// Builds and runs the app until the agent quits.
 pub fn run() {
@@ -31,6 +35,15 @@ pub fn run() {
             window::show_main(app);
         }))
         .plugin(updater::plugin())
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(autostart::plugin())
+        .plugin(shortcut::plugin())
+        // Size, position and maximized are remembered; visibility is the tray's and the login start's.
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(StateFlags::all() - StateFlags::VISIBLE)
+                .build(),
+        )
         .manage(activity::CallActivity::default())
         .manage(agent::AgentHost::new(config::ClientConfig::from_env()))
         .manage(lang::LangState::detect())
@@ -42,6 +55,9 @@ pub fn run() {
             tray::create(app.handle())?;
             updater::start(app.handle(), updater::UpdateSettings::from_env());
             keychain::resume_at_start(app.handle());
+            autostart::at_start(app.handle());
+            deeplink::at_start(app.handle());
+            shortcut::at_start(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -61,6 +77,8 @@ pub fn run() {
             updater::commands::update_status,
             updater::commands::check_update,
             updater::commands::install_update,
+            autostart::autostart_enabled,
+            autostart::set_autostart,
             commands::get_state,
             commands::login,
             commands::core_command,

@@ -20,6 +20,7 @@ const shots = join(root, 'target', 'screenshots');
 mkdirSync(shots, { recursive: true });
 
 const TANAKA = 'WK00000000000000000000000000000001';
+const YAMAMOTO = 'WK00000000000000000000000000000004';
 const sim = new Sim(SIM_URL);
 const trayLayout = () => JSON.parse(execFileSync(py, [join(here, 'tray.py'), 'layout', TRAY_STATE], { encoding: 'utf8' }));
 const trayClick = (label) => execFileSync(py, [join(here, 'tray.py'), 'click', TRAY_STATE, label]);
@@ -83,6 +84,36 @@ const agentLeg = (task) =>
     return legs.find((l) => l.identity === 'agent_1024' && l.params.some(([k, v]) => k === 'TaskSid' && v === task));
   });
 
+/** Types into an input the way the agent does (value + input event, so Svelte's bindings see it). */
+const typeInto = (css, value) =>
+  wd.execute(
+    "const el = document.querySelector(arguments[0]); el.value = arguments[1]; el.dispatchEvent(new Event('input', { bubbles: true }));",
+    [css, value],
+  );
+const exists = (css) => wd.execute('return !!document.querySelector(arguments[0])', [css]);
+const lang = () => wd.execute('return document.documentElement.lang');
+/** Saves the window as `target/screenshots/<name>-<lang>.png`. */
+const shoot = async (name) => {
+  await wd.execute('window.scrollTo(0, 0)');
+  writeFileSync(join(shots, `${name}-${await lang()}.png`), await wd.screenshot());
+};
+/** Screenshots `name` in Japanese and English (the footer's switch), then returns to `back`. */
+async function shootBoth(name, back = 'en', ready = async () => {}) {
+  for (const l of ['ja', 'en']) {
+    await wd.click(`button.lang[data-lang="${l}"]`);
+    await waitFor(`window in ${l}`, async () => (await lang()) === l);
+    await ready(l);
+    await shoot(name);
+  }
+  await wd.click(`button.lang[data-lang="${back}"]`);
+  await waitFor(`window back in ${back}`, async () => (await lang()) === back);
+}
+const tab = async (name) => {
+  await wd.click(`button.tab[data-tab="${name}"]`);
+  await waitFor(`tab ${name}`, () => exists(`button.tab[data-tab="${name}"][aria-current="page"]`));
+};
+const started = Date.now();
+
 const wd = await WebDriver.start(driverUrl, app);
 let failed = false;
 try {
@@ -91,6 +122,7 @@ try {
   await wd.click('button[data-lang="en"]');
   await wd.waitForText('#presence', (t) => t === 'Offline', { what: 'initial presence' });
   await wd.waitForText('#version', (t) => t.includes('Tauri 2.12.'), { what: 'version line' });
+  await shootBoth('signin');
   console.log('ok - sign-in screen, presence Offline');
 
   // 2. Security: the CSP blocks inline script; commands outside the main capability are refused; bad input too.
@@ -133,6 +165,41 @@ try {
   await waitFor('worker Available again', async () => (await workerActivity()) === 'Available');
   await trayShows('Available', DISC.available);
   console.log('ok - tray Away/Available: window, tray icon and TaskRouter activity follow');
+
+  // 4b. The agent's screens against the real stack. Diagnostics: every service answers, with a latency; the token
+  //     names its account and worker; this web engine has no WebRTC, and the window says so.
+  await wd.waitForText('#voice-status', (t) => t === 'Phone: ready', { what: 'Voice Device registered' });
+  await shootBoth('phone');
+  await tab('diagnostics');
+  await wd.click('#diagnose');
+  for (const service of ['server', 'taskRouter', 'voice']) {
+    await waitFor(`${service} reached`, () => exists(`dd[data-service="${service}"][data-outcome="reached"]`));
+  }
+  const latencies = await wd.execute(
+    "return [...document.querySelectorAll('dd[data-service]')].map((d) => d.dataset.service + ' ' + d.textContent.trim())",
+  );
+  assert.match(await wd.text('#diag-token'), /AC[0-9a-f]{32}/, 'token account shown');
+  assert.ok((await wd.text('#diag-token')).includes(TANAKA), 'token worker shown');
+  assert.equal(await wd.text('#diag-webrtc'), 'not available in this web engine');
+  await shootBoth('diagnostics');
+  //    Settings: no audio devices here, and the reason; the ringtone volume is remembered.
+  await tab('settings');
+  assert.ok((await wd.text('#settings-no-webrtc')).includes('no WebRTC'), 'settings explain the empty device lists');
+  assert.equal(await wd.execute("return document.querySelector('#setting-microphone').disabled"), true);
+  await wd.execute(
+    "const el = document.querySelector('#setting-volume'); el.value = '0.4'; el.dispatchEvent(new Event('input', { bubbles: true }));",
+  );
+  await waitFor('volume remembered', async () =>
+    JSON.parse((await wd.execute("return localStorage.getItem('tsunagi.audio')")) ?? '{}').ringtoneVolume === 0.4,
+  );
+  await waitFor('update status shown', () => exists('#update-status'));
+  await shootBoth('settings');
+  //    History: this server's call report is for supervisors; an agent is told so.
+  await tab('history');
+  await wd.waitForText('#history-error', (t) => t.includes('supervisors only'), { what: 'history for agents' });
+  await shootBoth('history-agent');
+  await tab('phone');
+  console.log(`ok - diagnostics (${latencies.join(', ')}), settings (no WebRTC here, explained), history (supervisors only) in ja and en`);
 
   // 5. A customer calls the contact center: the reservation rings first (window, ringing tray icon, one OS
   //    notification with Answer / Decline); the conference instruction's agent leg reaches the Voice Device with the
@@ -201,12 +268,34 @@ try {
   console.log(`ok - log file in ${logDir} tells the story without secrets or numbers`);
 
   // 10. The first call attempt is over (wrap-up done if there was one); the agent is Available again.
+  let wrapped = false;
   await waitFor('first call over', async () => {
-    if (await wd.execute("return !!document.querySelector('#wrapup-done')")) await wd.click('#wrapup-done');
+    if (await exists('#wrapup-done')) {
+      await typeInto('#wrapup-notes', '折り返し希望 15時以降');
+      await shoot('wrapup');
+      await wd.click('#wrapup-done');
+      wrapped = true;
+    }
     return (await invoke(wd, 'get_state')).presence === 'available';
   }, 60000);
   await wd.click('#core-error button');
-  console.log('ok - first call attempt over; presence Available');
+  console.log(`ok - first call attempt over${wrapped ? ' (wrap-up notes kept, Done)' : ''}; presence Available`);
+
+  // 10b. Outbound: a national number typed in the dialer becomes E.164 and goes to the core as Dial; the core's
+  //      Connect reaches this webview's Device, which cannot place a call without WebRTC: the attempt is reported
+  //      failed and the agent told why, the number is kept in the recent list, and presence is restored.
+  const legsBefore = (await (await fetch(`${SIM_URL}/_sim/voice/calls`)).json()).length;
+  await typeInto('#dial-number', '03-1234-5678');
+  await wd.click('#dial');
+  await wd.waitForText('#core-error p', (t) => t.startsWith('発信できませんでした'), { what: 'dial failure explained' });
+  await waitFor('recent number kept', () => exists('.recent button[data-number="+81312345678"]'));
+  await waitFor('the Device reported the failed attempt to the core', () => readLog().includes('OutgoingFailed'));
+  await waitFor('presence restored after the attempt', async () => (await invoke(wd, 'get_state')).presence === 'available');
+  await shootBoth('dial-failed', 'ja');
+  const legsAfter = (await (await fetch(`${SIM_URL}/_sim/voice/calls`)).json()).length;
+  assert.equal(legsAfter, legsBefore, 'no call left this Device (no WebRTC to place it)');
+  await wd.click('#core-error button');
+  console.log('ok - dialer: 03-1234-5678 → Dial +81312345678 → Connect to the Device → failed without WebRTC, explained; recent list kept');
 
   // 11. A second customer calls; Quit is refused while it rings (nothing is lost); Decline from the notification
   //     rejects the reservation, so TaskRouter routes the call on.
@@ -225,10 +314,40 @@ try {
   await waitFor('ring gone', async () => !(await wd.execute("return !!document.querySelector('.ring')")));
   console.log(`ok - quit refused while ${call2.task} rang; Decline from the notification rejected its reservation`);
 
-  // 12. Quit signs out first: TaskRouter shows the worker Offline, then the app exits.
+  // 11b. Sign out, and in as the supervisor (山本 美咲): the Team tab shows the live roster from the server with
+  //      田中 太郎's state; History shows this run's calls from the server's report, with the wrap-up notes kept here;
+  //      monitor goes to the server, which answers that the call has no conference yet (nothing is connected here).
   await waitFor('presence Available', async () => (await invoke(wd, 'get_state')).presence === 'available');
+  await wd.click('#sign-out');
+  await waitFor('back at the sign-in screen', () => exists('#login'));
+  await waitFor('worker Offline at TaskRouter after sign-out', async () => (await workerActivity()) === 'Offline');
+  await wd.execute(
+    "const set = (id, v) => { const el = document.getElementById(id); el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); }; set('login-name', 'yamamoto'); set('login-password', 'demo-yamamoto');",
+  );
+  await wd.click('#sign-in');
+  await wd.waitForText('#agent-name', (t) => t === '山本 美咲 さん', { what: 'supervisor signed in' });
+  await tab('supervisor');
+  await wd.waitForText('#roster li[data-agent="agent_1024"] .name', (t) => t === '田中 太郎', { what: 'roster lists tanaka' });
+  await waitFor('roster shows tanaka Offline', async () => (await wd.text('#roster li[data-agent="agent_1024"] .state')).startsWith('オフライン'));
+  await shootBoth('team', 'ja', (l) =>
+    wd.waitForText('#roster li[data-agent="agent_1024"] .state', (t) => t.startsWith(l === 'ja' ? 'オフライン' : 'Offline'), { what: `roster in ${l}` }),
+  );
+  const monitor = await invoke(wd, 'supervise', { task: first.task, mode: 'monitor' });
+  assert.equal(monitor?.rejected?.kind, 'server', `monitor reached the server: ${JSON.stringify(monitor)}`);
+  await tab('history');
+  await wd.click('#history-mine');
+  await waitFor('history lists this run’s calls', async () =>
+    (await exists(`#history-table tr[data-task="${first.task}"]`)) && (await exists(`#history-table tr[data-task="${call2.task}"]`)),
+  );
+  if (wrapped) assert.ok((await wd.text('#history-table')).includes('折り返し希望'), 'wrap-up notes shown in history');
+  await shootBoth('history', 'ja');
+  console.log(`ok - supervisor: roster (田中 太郎 Offline), monitor reaches the server (${monitor.rejected.message}), history lists ${first.task} and ${call2.task}`);
+
+  // 12. Quit signs out first: TaskRouter shows the worker Offline, then the app exits.
+  await tab('phone');
+  await waitFor('supervisor Available', async () => (await invoke(wd, 'get_state')).presence === 'available');
   trayClick('終了');
-  await waitFor('worker Offline at TaskRouter after quit', async () => (await workerActivity()) === 'Offline');
+  await waitFor('supervisor Offline at TaskRouter after quit', async () => (await sim.worker(YAMAMOTO)).activity_name === 'Offline');
   await waitFor('app exited', async () => (await wd.execute('return 1').then(() => false, () => true)), 10000);
   console.log('ok - quit signed out first (worker Offline at TaskRouter) and the app exited');
 } catch (e) {
@@ -240,4 +359,5 @@ try {
 } finally {
   await wd.quit().catch(() => {});
 }
+console.log(`# desktop e2e took ${Math.round((Date.now() - started) / 1000)} s`);
 process.exit(failed ? 1 : 0);

@@ -236,6 +236,9 @@ describe('tabs', () => {
     click('[data-tab="history"]');
     await settle();
     expect(text('#history-error')).toContain('supervisors only');
+    i18n.set('ja');
+    await settle();
+    expect(text('#history-error')).toContain('スーパーバイザーのみ');
   });
 
   it('a supervisor sees history, the live roster, and can monitor a call on it', async () => {

@@ -313,6 +313,9 @@ const MESSAGES: Record<Lang, Messages> = {
       20106: 'The access token names a TaskRouter workspace or worker that does not exist in this account. Ask your administrator.',
       31005:
         'The call was hung up by Twilio’s gateway before it rang. This usually means the caller ID number and the access token belong to different Twilio accounts (master vs subaccount). Ask your administrator to check both.',
+      31401: 'The microphone is not allowed (31401). Allow microphone access for Tsunagi and try again.',
+      31402:
+        'The microphone could not be opened (31402). This window has no usable audio input: Debian’s WebKitGTK has no WebRTC, so calls cannot carry audio here. Elsewhere, check that a microphone is connected and allowed.',
       31480: 'Nobody answered.',
       31486: 'The number is busy.',
     },
@@ -495,6 +498,9 @@ const MESSAGES: Record<Lang, Messages> = {
       20106: 'アクセストークンの TaskRouter ワークスペースまたはワーカーがこのアカウントに存在しません。管理者に連絡してください。',
       31005:
         '呼び出す前に Twilio のゲートウェイが通話を切断しました。発信者番号とアクセストークンが別の Twilio アカウント（マスターとサブアカウント）に属していることが多い原因です。管理者に両方の確認を依頼してください。',
+      31401: 'マイクの使用が許可されていません（31401）。Tsunagi にマイクの使用を許可してから、もう一度お試しください。',
+      31402:
+        'マイクを開けませんでした（31402）。このウィンドウでは使える音声入力がありません。Debian の WebKitGTK には WebRTC がないため、ここでは通話音声を扱えません。それ以外の環境では、マイクの接続と許可を確認してください。',
       31480: '相手が応答しませんでした。',
       31486: '相手は話し中です。',
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clock, dayRange } from './time';
+import { clock, dayRange, shortDateTime } from './time';
 
 describe('time', () => {
   it('formats the call timer', () => {
@@ -7,6 +7,12 @@ describe('time', () => {
     expect(clock(65.9)).toBe('1:05');
     expect(clock(3725)).toBe('1:02:05');
     expect(clock(-3)).toBe('0:00');
+  });
+
+  it('writes table times compactly and leaves junk alone', () => {
+    const local = new Date(2026, 10, 6, 9, 5).toISOString();
+    expect(shortDateTime(local)).toBe('11/06 09:05');
+    expect(shortDateTime('soon')).toBe('soon');
   });
 
   it('spans whole local days', () => {

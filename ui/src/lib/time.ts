@@ -17,3 +17,11 @@ export function dayRange(now: number, daysBack: number): [number, number] {
   end.setHours(24, 0, 0, 0);
   return [Math.floor(start.getTime() / 1000), Math.floor(end.getTime() / 1000)];
 }
+
+/** `MM/DD HH:mm` in local time (the same in Japanese and English, compact for tables). */
+export function shortDateTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const pad = (n: number) => n.toString().padStart(2, '0');
+  return `${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# OS integration of the real app under Xvfb + a private D-Bus session (~30 s), against the real server:
+#   autostart     TSUNAGI_AUTOSTART=on writes the XDG autostart entry (Exec … --minimized), off removes it, and a
+#                 --minimized start keeps the window hidden;
+#   deep link     the unpackaged binary registers x-scheme-handler/tsunagi; a second launch with
+#                 tsunagi://dial/+81… is forwarded by single-instance to the running app, which hands Dial to the
+#                 core (signed in through the keychain's remembered session);
+#   shortcut      Ctrl+Alt+A (X11 grab, sent with xdotool) reaches the handler;
+#   window state  a quit from the tray menu saves the window's size in .window-state.json.
+# Needs: xvfb, xdotool, xdg-utils, gnome-keyring, libsecret-tools, python3-dbus/gi; the app and server built.
+# Usage: tests/os/run.sh [path/to/tsunagi]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+app=${1:-$root/target/debug/tsunagi}
+[ -x "$app" ] || { echo "no app binary at $app: build it first (cargo build -p tsunagi)" >&2; exit 1; }
+
+if [ -z "${TSUNAGI_OS_SESSION:-}" ]; then
+  export TSUNAGI_OS_SESSION=1
+  exec env NO_AT_BRIDGE=1 LANG=C.UTF-8 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$0" "$app"
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  "$root/scripts/stack" down "$work/stack" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export HOME=$work/home XDG_DATA_HOME=$work/home/.local/share XDG_CONFIG_HOME=$work/home/.config XDG_RUNTIME_DIR=$work/run
+mkdir -p "$HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" && mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+echo -n test-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+passed=0 failed=0
+check() { if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $*" >&2; fi; }
+wait_log() { for _ in $(seq "${3:-300}"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "no \"$2\" in $1:" >&2; tail -n 20 "$1" >&2; return 1; }
+start_app() { # log, args…
+  local log=$1; shift
+  env -u TSUNAGI_OS_SESSION TSUNAGI_LOG=info "$app" "$@" >"$log" 2>&1 &
+  last_pid=$!
+  pids+=($last_pid)
+}
+stop_app() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+visible_window() { xdotool search --onlyvisible --name '^Tsunagi$' >/dev/null 2>&1; }
+
+"$root/scripts/stack" up "$work/stack"
+# shellcheck disable=SC1091
+. "$work/stack/env"
+
+echo "1. autostart"
+TSUNAGI_AUTOSTART=on start_app "$work/auto-on.log" --minimized
+check wait_log "$work/auto-on.log" "started at login: staying in the tray"
+check wait_log "$work/auto-on.log" "start at login changed on=true"
+entry=$HOME/.config/autostart/Tsunagi.desktop
+check grep -q "^Exec=.*--minimized" "$entry"
+sleep 1
+if visible_window; then echo "FAIL: the window shows after a login start" >&2; failed=$((failed + 1)); else passed=$((passed + 1)); fi
+stop_app "$last_pid"
+TSUNAGI_AUTOSTART=off start_app "$work/auto-off.log"
+check wait_log "$work/auto-off.log" "start at login changed on=false"
+check test ! -e "$entry"
+for _ in $(seq 50); do visible_window && break; sleep 0.1; done
+check visible_window
+stop_app "$last_pid"
+
+echo "2. deep link through single-instance, 3. shortcut"
+token=$(curl -sf -H 'content-type: application/json' -H 'X-Client-Version: 0.1.0' \
+  -d '{"login":"tanaka","password":"demo-tanaka"}' "$TSUNAGI_SERVER_URL/v1/login" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["session_token"])')
+printf '%s' "$token" | secret-tool store --label="Tsunagi sign-in" service jp.tsunagi.desktop username "session@$TSUNAGI_SERVER_URL"
+start_app "$work/main.log"
+main_pid=$last_pid
+check wait_log "$work/main.log" "remembered sign-in resumed" 600
+check wait_log "$work/main.log" "shortcut Ctrl+Alt+A registered"
+# (`xdg-mime query default` answers nothing without a desktop environment; the association file is what it reads.)
+check grep -q "x-scheme-handler/tsunagi=tsunagi-handler.desktop" "$XDG_CONFIG_HOME/mimeapps.list"
+check grep -q "MimeType=x-scheme-handler/tsunagi" "$XDG_DATA_HOME/applications/tsunagi-handler.desktop"
+xdotool key ctrl+alt+a
+check wait_log "$work/main.log" "shortcut: nothing to answer or hang up"
+start=$SECONDS
+check timeout 20 env -u TSUNAGI_OS_SESSION "$app" "tsunagi://dial/+81312345678" >"$work/second.log" 2>&1
+echo "  second launch returned after $((SECONDS - start)) s"
+check wait_log "$work/main.log" "deep link: dial handed to the core"
+if grep -q "81312345678" "$work/main.log"; then echo "FAIL: a dialled number reached the log" >&2; failed=$((failed + 1)); fi
+
+echo "4. window state saved at quit"
+export TRAY_STATE=$work/tray.json
+/usr/bin/python3 "$root/tests/desktop/tray.py" watch "$TRAY_STATE" >"$work/tray.log" 2>&1 &
+pids+=($!)
+stop_app "$main_pid"
+# Signed out this time, so Quit exits at once (and the window-state plugin saves on exit).
+secret-tool clear service jp.tsunagi.desktop username "session@$TSUNAGI_SERVER_URL" || true
+start_app "$work/quit.log"
+for _ in $(seq 100); do [ -s "$TRAY_STATE" ] && break; sleep 0.1; done
+for _ in $(seq 50); do visible_window && break; sleep 0.1; done
+wid=$(xdotool search --onlyvisible --name '^Tsunagi$' | head -n1)
+xdotool windowsize "$wid" 500 700
+sleep 0.5
+check /usr/bin/python3 "$root/tests/desktop/tray.py" click "$TRAY_STATE" Quit
+for _ in $(seq 100); do kill -0 "$last_pid" 2>/dev/null || break; sleep 0.1; done
+state_file=$(find "$XDG_CONFIG_HOME" -name .window-state.json | head -n1)
+check test -n "$state_file"
+check python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['main']; assert (s['width'], s['height']) == (500, 700), s" "${state_file:-/nonexistent}"
+
+echo "os integration: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
