@@ -193,13 +193,23 @@ try {
     JSON.parse((await wd.execute("return localStorage.getItem('tsunagi.audio')")) ?? '{}').ringtoneVolume === 0.4,
   );
   await waitFor('update status shown', () => exists('#update-status'));
+  //    Start at login: the switch writes (and removes) the XDG autostart entry.
+  const autostartDir = join(process.env.TSUNAGI_TEST_HOME ?? process.env.HOME, '.config', 'autostart');
+  const autostartEntries = () => (existsSync(autostartDir) ? readdirSync(autostartDir).filter((f) => f.endsWith('.desktop')) : []);
+  await waitFor('autostart switch shown', () => exists('#setting-autostart'));
+  assert.equal(await wd.execute("return document.querySelector('#setting-autostart').checked"), false);
+  await wd.click('#setting-autostart');
+  const entry = await waitFor('autostart entry written', () => autostartEntries()[0]);
+  assert.ok(readFileSync(join(autostartDir, entry), 'utf8').includes('--minimized'), 'login start comes up in the tray');
   await shootBoth('settings');
+  await wd.click('#setting-autostart');
+  await waitFor('autostart entry removed', () => autostartEntries().length === 0);
   //    History: this server's call report is for supervisors; an agent is told so.
   await tab('history');
   await wd.waitForText('#history-error', (t) => t.includes('supervisors only'), { what: 'history for agents' });
   await shootBoth('history-agent');
   await tab('phone');
-  console.log(`ok - diagnostics (${latencies.join(', ')}), settings (no WebRTC here, explained), history (supervisors only) in ja and en`);
+  console.log(`ok - diagnostics (${latencies.join(', ')}), settings (no WebRTC here, explained; start at login writes and removes ${entry}), history (supervisors only) in ja and en`);
 
   // 5. A customer calls the contact center: the reservation rings first (window, ringing tray icon, one OS
   //    notification with Answer / Decline); the conference instruction's agent leg reaches the Voice Device with the

@@ -48,7 +48,10 @@ grep -q serving "$work/notify.log" || { cat "$work/notify.log" >&2; echo "fake n
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export PATH="$HOME/.cargo/bin:$PATH"
-TSUNAGI_LOG=${TSUNAGI_LOG:-info} tauri-driver --port "$port" >"$work/driver.log" 2>&1 &
+# The app gets a private HOME too: start-at-login writes ~/.config/autostart (auto-launch ignores XDG_CONFIG_HOME).
+mkdir -p "$work/home"
+export TSUNAGI_TEST_HOME=$work/home
+HOME=$work/home TSUNAGI_LOG=${TSUNAGI_LOG:-info} tauri-driver --port "$port" >"$work/driver.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/status" >/dev/null && break; sleep 0.1; done
 

@@ -12,6 +12,7 @@ function fakeShell(role = 'agent') {
   let listener: (payload: unknown) => void = () => {};
   const sent: CoreCommand[] = [];
   const calls: { command: string; args: Record<string, unknown> }[] = [];
+  let autostart = false;
   const transport: Transport = {
     async invoke(command, args) {
       calls.push({ command, args });
@@ -45,6 +46,11 @@ function fakeShell(role = 'agent') {
           ];
         case 'update_status':
           return { state: 'ready', version: '0.2.0', notes: '通話画面の改善', mandatory: false };
+        case 'autostart_enabled':
+          return autostart;
+        case 'set_autostart':
+          autostart = (args as { enabled: boolean }).enabled;
+          return null;
         case 'install_update':
           throw { kind: 'busy', message: 'updates are not installed during a ring, a call or wrap-up' };
         case 'diagnose':
@@ -296,5 +302,10 @@ describe('updates', () => {
     click('#update-check');
     await settle();
     expect(shell.calls.at(-1)?.command).toBe('check_update');
+    expect(($('#setting-autostart') as HTMLInputElement).checked).toBe(false);
+    click('#setting-autostart');
+    await settle();
+    expect(shell.calls.at(-1)).toEqual({ command: 'set_autostart', args: { enabled: true } });
+    expect(($('#setting-autostart') as HTMLInputElement).checked).toBe(true);
   });
 });

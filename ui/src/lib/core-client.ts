@@ -183,6 +183,8 @@ interface Commands {
   update_status: { args: Record<string, never>; result: UpdateStatus };
   check_update: { args: Record<string, never>; result: null };
   install_update: { args: Record<string, never>; result: null };
+  autostart_enabled: { args: Record<string, never>; result: boolean };
+  set_autostart: { args: { enabled: boolean }; result: null };
 }
 
 /** How commands and events travel. */
@@ -326,6 +328,16 @@ export class CoreClient {
   /** Installs the downloaded update and restarts (refused during a ring, a call or wrap-up). */
   async installUpdate(): Promise<void> {
     await this.call('install_update', {});
+  }
+
+  /** Whether Tsunagi starts when the agent logs in to the computer. */
+  autostartEnabled(): Promise<boolean> {
+    return this.call('autostart_enabled', {});
+  }
+
+  /** Turns start-at-login on or off. */
+  async setAutostart(enabled: boolean): Promise<void> {
+    await this.call('set_autostart', { enabled });
   }
 
   /** Calls `onStatus` whenever the self-update's state changes. */

@@ -97,6 +97,9 @@ interface Messages {
     noWebRtc: string;
     noDevices: string;
     noOutputSelection: string;
+    startup: string;
+    autostart: string;
+    shortcut: string;
     updates: string;
     checkNow: string;
     install: string;
@@ -262,6 +265,9 @@ const MESSAGES: Record<Lang, Messages> = {
         'This window’s web engine (WebKitGTK as built by Debian) has no WebRTC: it lists no audio devices and calls cannot carry audio here. The lists fill in once native call audio is available.',
       noDevices: 'No audio devices are visible to the app. Check that a microphone is connected and allowed.',
       noOutputSelection: 'This platform cannot send audio to a chosen output: the system default is used for calls and the ringtone.',
+      startup: 'Start-up and keys',
+      autostart: 'Start Tsunagi when I log in to this computer',
+      shortcut: 'Ctrl+Alt+A answers a ringing call or hangs up the current one, from any window (X11 desktops).',
       updates: 'Updates',
       checkNow: 'Check now',
       install: 'Install and restart',
@@ -447,6 +453,9 @@ const MESSAGES: Record<Lang, Messages> = {
         'このウィンドウの Web エンジン（Debian の WebKitGTK）には WebRTC がないため、オーディオ機器が一覧に表示されず、ここでは通話音声を扱えません。ネイティブの通話音声に対応すると表示されます。',
       noDevices: 'アプリからオーディオ機器が見えません。マイクの接続と許可を確認してください。',
       noOutputSelection: 'この環境では出力先を選べません。通話音声と着信音はシステムの既定の出力を使います。',
+      startup: '起動とショートカット',
+      autostart: 'パソコンへのログイン時に Tsunagi を起動する',
+      shortcut: 'Ctrl+Alt+A で、どのウィンドウからでも着信に応答、または通話を切断できます（X11 のデスクトップ）。',
       updates: 'アップデート',
       checkNow: '今すぐ確認',
       install: 'インストールして再起動',
