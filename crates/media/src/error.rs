@@ -28,6 +28,9 @@ pub enum MediaError {
     /// A candidate address is unusable for ICE.
     #[error("unusable candidate address {0}")]
     Candidate(std::net::SocketAddr),
+    /// The call task has ended.
+    #[error("the call has ended")]
+    Closed,
     /// A sound device failed or is missing.
     #[error("audio device: {0}")]
     Device(String),

@@ -13,6 +13,8 @@
 //! Panics: none on network, SDP or IPC input; errors are returned. Every `unwrap`/`expect` names its invariant.
 
 pub mod codec;
+#[cfg(feature = "driver")]
+pub mod driver;
 pub mod endpoint;
 pub mod error;
 pub mod jitter;
