@@ -181,6 +181,10 @@ try {
   assert.match(await wd.text('#diag-token'), /AC[0-9a-f]{32}/, 'token account shown');
   assert.ok((await wd.text('#diag-token')).includes(TANAKA), 'token worker shown');
   assert.equal(await wd.text('#diag-webrtc'), 'not available in this web engine');
+  await wd.click('#mic-test');
+  const micWhy = await waitFor('microphone test result', () =>
+    wd.execute("const r = document.querySelector('#mic-result'); return r && (r.dataset.why || r.textContent.trim())"),
+  );
   await shootBoth('diagnostics');
   //    Settings: no audio devices here, and the reason; the ringtone volume is remembered.
   await tab('settings');
@@ -209,7 +213,7 @@ try {
   await wd.waitForText('#history-error', (t) => t.includes('supervisors only'), { what: 'history for agents' });
   await shootBoth('history-agent');
   await tab('phone');
-  console.log(`ok - diagnostics (${latencies.join(', ')}), settings (no WebRTC here, explained; start at login writes and removes ${entry}), history (supervisors only) in ja and en`);
+  console.log(`ok - diagnostics (${latencies.join(', ')}), mic test (${micWhy}), settings (no WebRTC here, explained; start at login writes and removes ${entry}), history (supervisors only) in ja and en`);
 
   // 5. A customer calls the contact center: the reservation rings first (window, ringing tray icon, one OS
   //    notification with Answer / Decline); the conference instruction's agent leg reaches the Voice Device with the

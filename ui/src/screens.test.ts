@@ -232,6 +232,12 @@ describe('dialer', () => {
     click('.recent button[data-number="+81312345678"]');
     await settle();
     expect(shell.sent.at(-1)).toEqual({ command: 'dial', to: '+81312345678' });
+    // A number dialled from elsewhere (a tsunagi://dial/ link) joins the recent list too.
+    shell.push({ type: 'dialing', target: attempt, to: '+14155550100' });
+    await settle();
+    shell.push({ type: 'callState', target: attempt, phase: 'ended', muted: false, onHold: false });
+    await settle();
+    expect(text('.recent button[data-number="+14155550100"]')).toBe('+14155550100');
   });
 });
 
@@ -278,6 +284,9 @@ describe('tabs', () => {
     expect(text('[data-service="sync"]')).toBe('Not used by this version');
     expect(text('#diag-token')).toContain('AC01');
     expect(text('#diag-webrtc')).toBe('not available in this web engine');
+    click('#mic-test');
+    await settle();
+    expect(text('#mic-result')).toBe('This web engine cannot open a microphone.');
     click('[data-tab="settings"]');
     await settle();
     expect(text('#settings-no-webrtc')).toContain('no WebRTC');

@@ -138,6 +138,11 @@ interface Messages {
     worker: string;
     version: string;
     noToken: string;
+    micTest: string;
+    micTesting: string;
+    micPeak: (percent: number) => string;
+    micSilent: string;
+    micFailed: Record<string, string>;
   };
   twilioErrors: Record<number, string>;
   twilioError: (code: number, message: string) => string;
@@ -310,6 +315,17 @@ const MESSAGES: Record<Lang, Messages> = {
       worker: 'TaskRouter worker',
       version: 'Version',
       noToken: 'No token yet (sign in first).',
+      micTest: 'Test microphone (5 s)',
+      micTesting: 'Speak now…',
+      micPeak: (p) => `The microphone works: peak level ${p}%.`,
+      micSilent: 'The microphone opened but picked up no sound. Check that it is not muted.',
+      micFailed: {
+        unsupported: 'This web engine cannot open a microphone.',
+        NotAllowedError: 'Microphone access was refused. Allow it for Tsunagi.',
+        NotFoundError: 'No microphone was found.',
+        OverconstrainedError: 'No microphone is available to this window (none found, or the chosen one is gone).',
+        other: 'The microphone could not be opened.',
+      },
     },
     twilioErrors: {
       20101: 'The access token is invalid. Sign out and in again; if it persists, tell your administrator.',
@@ -498,6 +514,17 @@ const MESSAGES: Record<Lang, Messages> = {
       worker: 'TaskRouter ワーカー',
       version: 'バージョン',
       noToken: 'トークンはまだありません（先にサインインしてください）。',
+      micTest: 'マイクをテスト（5 秒）',
+      micTesting: '話してください…',
+      micPeak: (p) => `マイクは動作しています。最大レベル ${p}%。`,
+      micSilent: 'マイクは開けましたが、音を拾いませんでした。ミュートになっていないか確認してください。',
+      micFailed: {
+        unsupported: 'この Web エンジンではマイクを開けません。',
+        NotAllowedError: 'マイクの使用が拒否されました。Tsunagi に許可してください。',
+        NotFoundError: 'マイクが見つかりません。',
+        OverconstrainedError: 'このウィンドウで使えるマイクがありません（見つからないか、選んだマイクが外されています）。',
+        other: 'マイクを開けませんでした。',
+      },
     },
     twilioErrors: {
       20101: 'アクセストークンが無効です。サインインし直してください。解決しない場合は管理者に連絡してください。',
