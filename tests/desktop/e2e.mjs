@@ -348,6 +348,11 @@ try {
   );
   const monitor = await invoke(wd, 'supervise', { task: first.task, mode: 'monitor' });
   assert.equal(monitor?.rejected?.kind, 'server', `monitor reached the server: ${JSON.stringify(monitor)}`);
+  const cancel = await invoke(wd, 'transfer_step', { task: first.task, step: 'cancel' });
+  // Only the agent holding the call may steer its transfer: the server refuses the supervisor (403 → forbidden).
+  assert.equal(cancel?.rejected?.kind, 'forbidden', `warm-transfer cancel reached the server: ${JSON.stringify(cancel)}`);
+  const badTask = await invoke(wd, 'supervise', { task: 'WT-nope', mode: 'barge' });
+  assert.ok(typeof badTask?.rejected === 'string', `a malformed TaskSid is refused at the IPC edge: ${JSON.stringify(badTask)}`);
   await tab('history');
   await wd.click('#history-mine');
   await waitFor('history lists this run’s calls', async () =>
@@ -355,7 +360,7 @@ try {
   );
   if (wrapped) assert.ok((await wd.text('#history-table')).includes('折り返し希望'), 'wrap-up notes shown in history');
   await shootBoth('history', 'ja');
-  console.log(`ok - supervisor: roster (田中 太郎 Offline), monitor reaches the server (${monitor.rejected.message}), history lists ${first.task} and ${call2.task}`);
+  console.log(`ok - supervisor: roster (田中 太郎 Offline), monitor and warm-transfer cancel reach the server (${monitor.rejected.message} / ${cancel.rejected.message}), history lists ${first.task} and ${call2.task}`);
 
   // 12. Quit signs out first: TaskRouter shows the worker Offline, then the app exits.
   await tab('phone');
