@@ -6,7 +6,7 @@
 //! released**: add variants, never rename them.
 
 use serde::{Deserialize, Serialize};
-use tsunagi_twilio::{CallSid, Pii, TaskSid, WorkerSid};
+use tsunagi_twilio::{CallSid, ConferenceSid, Pii, TaskSid, WorkerSid};
 
 use crate::error::UserError;
 
@@ -482,6 +482,17 @@ pub enum Event {
         muted: bool,
         /// The customer is on hold.
         on_hold: bool,
+    },
+    /// The server told what it knows of an answered call (its conference, the customer); sent when it changes.
+    CallContext {
+        /// The call.
+        target: Target,
+        /// The task's conference, once it exists.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conference: Option<ConferenceSid>,
+        /// Customer data, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        crm: Option<Crm>,
     },
     /// The agent's presence changed.
     Presence {

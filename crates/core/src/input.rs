@@ -36,6 +36,8 @@ pub enum Input {
     },
     /// Token lifecycle news.
     Token(TokenEvent),
+    /// The server pushed (or a resync read) what it knows about a task's call: conference, legs, customer.
+    CallContext(crate::context::CallContext),
     /// The server answered `426 CLIENT_UPGRADE_REQUIRED` (to any request).
     UpgradeRequired {
         /// `min_supported` from the response body.

@@ -64,6 +64,7 @@
 
 pub mod api;
 pub mod backoff;
+pub mod context;
 pub mod error;
 pub mod input;
 pub mod presence;
@@ -82,6 +83,7 @@ pub use api::{
     Activity, AttemptId, CallPhase, Caller, Command, ConnectionState, Crm, Event, PresenceState,
     RingStopReason, SocketKind, StopReason, Target, TransferMode, TransferTo,
 };
+pub use context::CallContext;
 pub use error::{CoreError, ErrorKind, UserError};
 pub use input::{
     Action, ActionResult, CallParams, CloseReason, CompleteReason, ConnId, ControlOp, DeviceEvent,
@@ -93,5 +95,5 @@ pub use reconciler::{OfferPhase, OfferView, Reconciler, ReconcilerConfig, Work};
 pub use session::{Session, SessionConfig};
 pub use supervisor::{Supervisor, SupervisorConfig};
 pub use token::{TokenConfig, TokenLifecycle};
-pub use tsunagi_twilio::{CallSid, ReservationSid, TaskSid, WorkerSid};
+pub use tsunagi_twilio::{CallSid, ConferenceSid, ReservationSid, TaskSid, WorkerSid};
 pub use view::{CallView, ConnectionView, SessionView};

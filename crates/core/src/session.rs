@@ -140,6 +140,7 @@ impl Session {
                     target: o.target,
                     reservation: o.reservation,
                     call: o.call,
+                    conference: o.conference,
                     phase: o.phase,
                 })
                 .collect(),
@@ -175,6 +176,7 @@ impl Session {
                 }
             }
             Input::Token(ev) => self.token_event(ev, now, &mut out),
+            Input::CallContext(ctx) => self.reconciler.handle_call_context(ctx, &mut out),
             Input::UpgradeRequired { min_supported } => {
                 self.upgrade_required(min_supported, now, &mut out)
             }

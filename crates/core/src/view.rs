@@ -2,7 +2,7 @@
 //! a UI that (re)connects mid-session: the event stream tells what changes, the view tells what is.
 
 use serde::{Deserialize, Serialize};
-use tsunagi_twilio::{CallSid, ReservationSid};
+use tsunagi_twilio::{CallSid, ConferenceSid, ReservationSid};
 
 use crate::api::{Activity, ConnectionState, PresenceState, SocketKind, Target};
 use crate::reconciler::OfferPhase;
@@ -29,6 +29,9 @@ pub struct CallView {
     /// The Device call, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call: Option<CallSid>,
+    /// The conference, once the server told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference: Option<ConferenceSid>,
     /// Where it stands.
     pub phase: OfferPhase,
 }

@@ -38,12 +38,14 @@ fn view_shows_rings_calls_and_connections() {
                 target: Target::Task(task(1)),
                 reservation: Some(res(1)),
                 call: None,
+                conference: None,
                 phase: OfferPhase::Ringing
             },
             CallView {
                 target: Target::Task(task(2)),
                 reservation: Some(res(2)),
                 call: Some(call(2)),
+                conference: None,
                 phase: OfferPhase::Connected
             },
         ]

@@ -9,19 +9,12 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tsunagi_twilio::eventbridge::{self as eb, ProxyRequest};
 use tsunagi_twilio::Pii;
 
+use super::SocketNews;
+use crate::api::SocketKind;
 use crate::input::{CloseReason, ConnId, RestResult};
 
 /// Largest proxy response accepted.
 const MAX_BODY: usize = 4 * 1024 * 1024;
-
-/// What the socket task reports to the driver loop.
-#[derive(Debug)]
-pub(crate) enum SocketNews {
-    Opened,
-    /// A text frame (keepalives included: they feed the heartbeat).
-    Text(String),
-    Closed(CloseReason),
-}
 
 /// Maps a close reason (`"<twilio code> <message>"` from EventBridge) to what the supervisor must do.
 fn close_reason(reason: &str) -> CloseReason {
@@ -38,8 +31,19 @@ pub(crate) async fn socket(
     url: String,
     token: Pii<String>,
     conn: ConnId,
-    tx: mpsc::UnboundedSender<(ConnId, SocketNews)>,
+    tx: mpsc::UnboundedSender<(SocketKind, ConnId, SocketNews)>,
 ) {
+    let reason = attempt(url, token, conn, &tx).await;
+    let _ = tx.send((SocketKind::TaskRouter, conn, SocketNews::Closed(reason)));
+}
+
+async fn attempt(
+    url: String,
+    token: Pii<String>,
+    conn: ConnId,
+    tx: &mpsc::UnboundedSender<(SocketKind, ConnId, SocketNews)>,
+) -> CloseReason {
+    let send = |news| tx.send((SocketKind::TaskRouter, conn, news)).is_ok();
     let full = format!(
         "{url}?token={}&closeExistingSessions=false&clientVersion=2.1.1",
         token.expose()
@@ -47,17 +51,15 @@ pub(crate) async fn socket(
     let mut stream = match tokio_tungstenite::connect_async(full).await {
         Ok((stream, _)) => stream,
         Err(tungstenite::Error::Http(resp)) if matches!(resp.status().as_u16(), 401 | 403) => {
-            let _ = tx.send((conn, SocketNews::Closed(CloseReason::Unauthorized)));
-            return;
+            return CloseReason::Unauthorized;
         }
         Err(e) => {
             tracing::debug!(error = %e, "eventbridge connect failed");
-            let _ = tx.send((conn, SocketNews::Closed(CloseReason::Lost)));
-            return;
+            return CloseReason::Lost;
         }
     };
-    if tx.send((conn, SocketNews::Opened)).is_err() {
-        return;
+    if !send(SocketNews::Opened) {
+        return CloseReason::Lost;
     }
     let mut reason = CloseReason::Lost;
     while let Some(msg) = stream.next().await {
@@ -67,8 +69,8 @@ pub(crate) async fn socket(
                     tracing::warn!(len = text.len(), "eventbridge frame too long; dropped");
                     continue;
                 }
-                if tx.send((conn, SocketNews::Text(text.to_string()))).is_err() {
-                    return;
+                if !send(SocketNews::Text(text.to_string())) {
+                    return CloseReason::Lost;
                 }
             }
             Ok(Message::Close(frame)) => {
@@ -82,7 +84,7 @@ pub(crate) async fn socket(
             }
         }
     }
-    let _ = tx.send((conn, SocketNews::Closed(reason)));
+    reason
 }
 
 /// The REST proxy client.

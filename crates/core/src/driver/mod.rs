@@ -1,18 +1,21 @@
-//! The thin tokio driver (feature `driver`): it owns the clock, the EventBridge socket, the REST proxy and the
-//! token, feeds the [`Session`] and runs its actions — the only module that names tokio, reqwest or
-//! tokio-tungstenite. It decides nothing.
+//! The thin tokio driver (feature `driver`): it owns the clock, the sockets, the REST proxy and the token, feeds
+//! the [`Session`] and runs its actions — the only module that names tokio, reqwest or tokio-tungstenite. It
+//! decides nothing.
 //!
-//! Scope: the TaskRouter worker (EventBridge WebSocket + REST proxy) and token fetches. Actions that belong to
-//! the webview (the Voice SDK `Device`: `AcceptCall`, `RejectCall`, `DisconnectCall`, `MuteCall`,
-//! `SendDigits`, `ConnectCall`), to the companion server (`CallControl`), to the updater (`CheckForUpdate`) and every
-//! [`Action::Emit`] go to the shell through [`DriverIo::actions`]; the shell reports back through
-//! [`DriverIo::inputs`] (Device events, UI commands). Sync and the server's event socket are not driven yet,
-//! so the session supervises the TaskRouter socket only.
+//! Scope: the TaskRouter worker (EventBridge WebSocket + REST proxy, `eventbridge`), token fetches (`tokens`),
+//! and with [`Driver::with_sync`] Sync over Twilsock (`sync`: the presence Document follows every
+//! [`crate::Event::Presence`], the inbox Document feeds [`Input::CallContext`]). Actions that belong to the webview
+//! (the Voice SDK `Device`: `AcceptCall`, `RejectCall`, `DisconnectCall`, `MuteCall`, `SendDigits`, `ConnectCall`),
+//! to the companion server (`CallControl`), to the updater (`CheckForUpdate`) and every [`Action::Emit`] go to the
+//! shell through [`DriverIo::actions`]; the shell reports back through [`DriverIo::inputs`] (Device events, UI
+//! commands).
 //!
 //! Contract kept here: all actions of one input are started before the next input is handled (REST calls run
-//! as tasks; their results come back as inputs); `Tick` is fed at [`Session::next_deadline`].
+//! as tasks; their results come back as inputs); `Tick` is fed at [`Session::next_deadline`]; news from a socket
+//! attempt that is no longer the live one is dropped (the session ignores its `ConnId` too).
 
 mod eventbridge;
+mod sync;
 mod tokens;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -24,9 +27,10 @@ use tracing::Instrument;
 use tsunagi_twilio::eventbridge::{self as eb, Page};
 use tsunagi_twilio::{Pii, WorkerSid, WorkspaceSid};
 
+pub use sync::{inbox_document, presence_document, SyncConfig};
 pub use tokens::{ServerTokens, TokenReply, TokenSource};
 
-use crate::api::{Activity, SocketKind};
+use crate::api::{Activity, Event, SocketKind};
 use crate::input::{
     Action, ActionResult, CompleteReason, ConnId, Input, RestResult, SocketEvent, TaskRouterEvent,
     TokenEvent,
@@ -34,7 +38,35 @@ use crate::input::{
 use crate::session::{Session, SessionConfig};
 use crate::supervisor::SupervisorConfig;
 use crate::taskrouter::{self, ActivityMap, FrameInput};
-use eventbridge::{Proxy, SocketNews};
+use eventbridge::Proxy;
+use sync::{SyncCmd, SyncMemory};
+
+/// What a socket task reports to the driver loop, tagged with its socket and attempt.
+#[derive(Debug)]
+pub(crate) enum SocketNews {
+    /// The WebSocket is open.
+    Opened,
+    /// The protocol is up (Twilsock `init` replied).
+    Ready,
+    /// Any frame arrived (heartbeat).
+    Frame,
+    /// An EventBridge text frame (keepalives included: they feed the heartbeat).
+    Text(String),
+    /// Something for the session (call context, token news).
+    Input(Box<Input>),
+    /// The attempt ended.
+    Closed(crate::input::CloseReason),
+}
+
+type SocketTx = mpsc::UnboundedSender<(SocketKind, ConnId, SocketNews)>;
+
+/// The Sync side of the driver, when configured.
+struct SyncSide {
+    cfg: SyncConfig,
+    memory: std::sync::Arc<std::sync::Mutex<SyncMemory>>,
+    /// Commands for the live attempt.
+    cmds: Option<mpsc::UnboundedSender<SyncCmd>>,
+}
 
 /// Where the driver connects.
 #[derive(Clone, Debug)]
@@ -43,8 +75,8 @@ pub struct DriverConfig {
     pub eventbridge_ws: String,
     /// EventBridge REST proxy, e.g. `https://event-bridge.twilio.com/v1/wschannels`.
     pub eventbridge_rest: String,
-    /// Session tunables. Only the TaskRouter socket is driven: its entry in `sockets` is kept (or the default
-    /// added), the others are dropped.
+    /// Session tunables. The sockets driven are TaskRouter, plus Sync after [`Driver::with_sync`]: their entries
+    /// in `sockets` are kept (or the defaults added), the others are dropped.
     pub session: SessionConfig,
 }
 
@@ -67,6 +99,7 @@ enum Internal {
 /// The driver. Build with [`Driver::new`], then `tokio::spawn(driver.run())`.
 pub struct Driver<T: TokenSource> {
     session: Session,
+    session_cfg: SessionConfig,
     proxy: Proxy,
     ws_url: String,
     tokens: std::sync::Arc<T>,
@@ -75,11 +108,12 @@ pub struct Driver<T: TokenSource> {
     activities: ActivityMap,
     /// An activity change asked for before the workspace's activities were known.
     pending_activity: Option<Activity>,
-    socket: Option<(ConnId, JoinHandle<()>)>,
+    sockets: std::collections::HashMap<SocketKind, (ConnId, JoinHandle<()>)>,
+    sync: Option<SyncSide>,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
-    socket_tx: mpsc::UnboundedSender<(ConnId, SocketNews)>,
-    socket_rx: mpsc::UnboundedReceiver<(ConnId, SocketNews)>,
+    socket_tx: SocketTx,
+    socket_rx: mpsc::UnboundedReceiver<(SocketKind, ConnId, SocketNews)>,
     inputs: mpsc::Receiver<Input>,
     shell: mpsc::UnboundedSender<Action>,
 }
@@ -128,21 +162,17 @@ impl<T: TokenSource> Driver<T> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let mut session_cfg = cfg.session;
         session_cfg.seed ^= os_seed();
-        let taskrouter = session_cfg
-            .sockets
-            .iter()
-            .find(|(kind, _)| *kind == SocketKind::TaskRouter)
-            .map_or_else(
-                || SupervisorConfig::for_socket(SocketKind::TaskRouter),
-                |(_, c)| *c,
-            );
-        session_cfg.sockets = vec![(SocketKind::TaskRouter, taskrouter)];
+        let all_sockets = std::mem::take(&mut session_cfg.sockets);
+        session_cfg.sockets = all_sockets.clone();
+        let session = Session::new(Self::driven(&session_cfg, &[SocketKind::TaskRouter]));
+        session_cfg.sockets = all_sockets;
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let (socket_tx, socket_rx) = mpsc::unbounded_channel();
         let (inputs_tx, inputs) = mpsc::channel(256);
         let (shell, actions) = mpsc::unbounded_channel();
         let driver = Self {
-            session: Session::new(session_cfg),
+            session,
+            session_cfg,
             proxy: Proxy::new(cfg.eventbridge_rest),
             ws_url: cfg.eventbridge_ws,
             tokens: std::sync::Arc::new(tokens),
@@ -150,7 +180,8 @@ impl<T: TokenSource> Driver<T> {
             ids: None,
             activities: ActivityMap::default(),
             pending_activity: None,
-            socket: None,
+            sockets: std::collections::HashMap::new(),
+            sync: None,
             internal_tx,
             internal_rx,
             socket_tx,
@@ -165,6 +196,43 @@ impl<T: TokenSource> Driver<T> {
                 actions,
             },
         )
+    }
+
+    /// The session config with only the `kinds` sockets (their configured entries, or the defaults).
+    fn driven(cfg: &SessionConfig, kinds: &[SocketKind]) -> SessionConfig {
+        let mut cfg = cfg.clone();
+        cfg.sockets = kinds
+            .iter()
+            .map(|kind| {
+                let sc = cfg
+                    .sockets
+                    .iter()
+                    .find(|(k, _)| k == kind)
+                    .map_or_else(|| SupervisorConfig::for_socket(*kind), |(_, c)| *c);
+                (*kind, sc)
+            })
+            .collect();
+        cfg
+    }
+
+    /// The socket kinds this driver drives.
+    fn kinds(&self) -> Vec<SocketKind> {
+        let mut kinds = vec![SocketKind::TaskRouter];
+        if self.sync.is_some() {
+            kinds.push(SocketKind::Sync);
+        }
+        kinds
+    }
+
+    /// Also drive Sync over Twilsock (the agent's presence Document and inbox); call before [`Driver::run`].
+    pub fn with_sync(mut self, cfg: SyncConfig) -> Self {
+        self.sync = Some(SyncSide {
+            cfg,
+            memory: std::sync::Arc::default(),
+            cmds: None,
+        });
+        self.session = Session::new(Self::driven(&self.session_cfg, &self.kinds()));
+        self
     }
 
     /// Runs until the shell drops [`DriverIo::inputs`].
@@ -191,7 +259,7 @@ impl<T: TokenSource> Driver<T> {
                 () = sleep => self.feed(Input::Tick),
             }
         }
-        if let Some((_, task)) = self.socket.take() {
+        for (_, (_, task)) in self.sockets.drain() {
             task.abort();
         }
     }
@@ -213,6 +281,9 @@ impl<T: TokenSource> Driver<T> {
                 }
             }
             Internal::Token(token, expires_unix) => {
+                if let Some(cmds) = self.sync.as_ref().and_then(|s| s.cmds.as_ref()) {
+                    let _ = cmds.send(SyncCmd::Token(token.clone()));
+                }
                 self.token = Some(token);
                 self.feed(Input::Token(TokenEvent::Issued {
                     expires_unix,
@@ -222,9 +293,24 @@ impl<T: TokenSource> Driver<T> {
         }
     }
 
-    fn on_socket(&mut self, (conn, news): (ConnId, SocketNews)) {
-        let socket = SocketKind::TaskRouter;
+    fn on_socket(&mut self, (socket, conn, news): (SocketKind, ConnId, SocketNews)) {
         match news {
+            SocketNews::Ready => self.feed(Input::Socket {
+                socket,
+                conn,
+                event: SocketEvent::Ready,
+            }),
+            SocketNews::Frame => self.feed(Input::Socket {
+                socket,
+                conn,
+                event: SocketEvent::Frame,
+            }),
+            SocketNews::Input(input) => {
+                // Only the live attempt speaks for its socket.
+                if self.sockets.get(&socket).is_some_and(|(c, _)| *c == conn) {
+                    self.feed(*input);
+                }
+            }
             SocketNews::Opened => self.feed(Input::Socket {
                 socket,
                 conn,
@@ -353,25 +439,42 @@ impl<T: TokenSource> Driver<T> {
                 socket: SocketKind::TaskRouter,
                 conn,
             } => self.connect(conn),
-            Action::Disconnect {
-                socket: SocketKind::TaskRouter,
+            Action::Connect {
+                socket: SocketKind::Sync,
                 conn,
-            } => {
-                if let Some((current, task)) = self.socket.take() {
+            } if self.sync.is_some() => self.connect_sync(conn),
+            Action::Disconnect { socket, conn } => {
+                if let Some((current, task)) = self.sockets.remove(&socket) {
                     if current == conn {
                         task.abort();
                     } else {
-                        self.socket = Some((current, task));
+                        self.sockets.insert(socket, (current, task));
                     }
                 }
             }
             Action::Resync {
                 socket: SocketKind::TaskRouter,
             } => self.resync(),
-            Action::Connect { socket, .. }
-            | Action::Disconnect { socket, .. }
-            | Action::Resync { socket } => {
+            Action::Resync {
+                socket: SocketKind::Sync,
+            } => {
+                if let Some(cmds) = self.sync.as_ref().and_then(|s| s.cmds.as_ref()) {
+                    let _ = cmds.send(SyncCmd::Resubscribe);
+                }
+            }
+            Action::Connect { socket, .. } | Action::Resync { socket } => {
                 tracing::warn!(?socket, "socket not driven by this driver");
+            }
+            Action::Emit(event) => {
+                if let (Event::Presence { state, selected }, Some(sync)) = (&event, &self.sync) {
+                    // The presence Document follows what the presence shows, written on change only.
+                    let value = serde_json::json!({ "state": state, "selected": selected });
+                    sync::lock(&sync.memory).set_presence(value);
+                    if let Some(cmds) = &sync.cmds {
+                        let _ = cmds.send(SyncCmd::Presence);
+                    }
+                }
+                let _ = self.shell.send(Action::Emit(event));
             }
             Action::FetchToken => {
                 let tokens = self.tokens.clone();
@@ -463,23 +566,55 @@ impl<T: TokenSource> Driver<T> {
         );
     }
 
-    fn connect(&mut self, conn: ConnId) {
-        if let Some((_, old)) = self.socket.take() {
+    /// The token for a new attempt of `socket`, or the attempt fails at once (the session asks for a token).
+    fn token_for(&mut self, socket: SocketKind, conn: ConnId) -> Option<Pii<String>> {
+        if let Some((_, old)) = self.sockets.remove(&socket) {
             old.abort();
         }
-        let tx = self.socket_tx.clone();
-        let Some(token) = self.token.clone() else {
-            let _ = tx.send((
+        let token = self.token.clone();
+        if token.is_none() {
+            let _ = self.socket_tx.send((
+                socket,
                 conn,
                 SocketNews::Closed(crate::input::CloseReason::Unauthorized),
             ));
+        }
+        token
+    }
+
+    fn connect(&mut self, conn: ConnId) {
+        let Some(token) = self.token_for(SocketKind::TaskRouter, conn) else {
             return;
         };
         let task = tokio::spawn(
-            eventbridge::socket(self.ws_url.clone(), token, conn, tx)
+            eventbridge::socket(self.ws_url.clone(), token, conn, self.socket_tx.clone())
                 .instrument(tracing::info_span!("eventbridge", conn = conn.0)),
         );
-        self.socket = Some((conn, task));
+        self.sockets.insert(SocketKind::TaskRouter, (conn, task));
+    }
+
+    fn connect_sync(&mut self, conn: ConnId) {
+        let Some(token) = self.token_for(SocketKind::Sync, conn) else {
+            return;
+        };
+        let Some(side) = self.sync.as_mut() else {
+            return;
+        };
+        let (cmds_tx, cmds) = mpsc::unbounded_channel();
+        side.cmds = Some(cmds_tx);
+        let attempt = sync::Attempt {
+            url: side.cfg.url.clone(),
+            token,
+            conn,
+            memory: side.memory.clone(),
+            news: self.socket_tx.clone(),
+            cmds,
+            salt: os_seed(),
+        };
+        let task = tokio::spawn(
+            sync::run(attempt).instrument(tracing::info_span!("twilsock", conn = conn.0)),
+        );
+        self.sockets.insert(SocketKind::Sync, (conn, task));
     }
 
     /// Re-bootstrap after (re)connecting: activities, the worker's activity, and the active reservations.

@@ -18,10 +18,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
-use tsunagi_twilio::{CallSid, ReservationSid, TaskSid};
+use tsunagi_twilio::{CallSid, ConferenceSid, ReservationSid, TaskSid};
 
 use crate::api::{CallPhase, Caller, Command, Crm, Event, RingStopReason, Target};
 use crate::backoff::Backoff;
+use crate::context::CallContext;
 use crate::error::{ErrorKind, UserError};
 use crate::input::{
     Action, ActionResult, CallParams, CompleteReason, ControlOp, DeviceEvent, Input,
@@ -102,6 +103,8 @@ pub struct OfferView {
     pub reservation: Option<ReservationSid>,
     /// The Device call, once known.
     pub call: Option<CallSid>,
+    /// The conference, once the server told it.
+    pub conference: Option<ConferenceSid>,
     /// Where it stands.
     pub phase: OfferPhase,
 }
@@ -264,6 +267,44 @@ impl Reconciler {
                 }
             }
         }
+    }
+
+    /// Handles what the server knows of a task's call: the customer joins a ring or a call, the conference is
+    /// remembered. Context for a task this machine does not hold (an old call, another attempt) is ignored.
+    pub fn handle_call_context(&mut self, ctx: CallContext, out: &mut Vec<Action>) {
+        let target = Target::Task(ctx.task);
+        let Some(mut o) = self.offers.remove(&target) else {
+            return;
+        };
+        let other_attempt = matches!((ctx.reservation, o.res), (Some(p), Some(r)) if p != r.sid)
+            || matches!((ctx.agent_call, o.call), (Some(p), Some(c)) if p != c.sid);
+        if other_attempt || matches!(o.phase, Phase::Stopped { .. }) {
+            self.keep(o);
+            return;
+        }
+        let conference_changed = ctx.conference.is_some() && ctx.conference != o.conference;
+        if conference_changed {
+            o.conference = ctx.conference;
+        }
+        let crm_changed = ctx.crm.is_some() && ctx.crm != o.crm;
+        if matches!(o.phase, Phase::Ringing) {
+            Self::merge_info(&mut o, None, ctx.crm, false, out);
+        } else {
+            if crm_changed {
+                o.crm = ctx.crm;
+            }
+            if conference_changed || crm_changed {
+                emit(
+                    out,
+                    Event::CallContext {
+                        target,
+                        conference: o.conference,
+                        crm: o.crm.clone(),
+                    },
+                );
+            }
+        }
+        self.keep(o);
     }
 
     /// Handles the result of an action this machine asked for.

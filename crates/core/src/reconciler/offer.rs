@@ -73,6 +73,7 @@ pub(super) struct Offer {
     pub(super) muted: bool,
     pub(super) on_hold: bool,
     pub(super) created: Instant,
+    pub(super) conference: Option<ConferenceSid>,
 }
 
 impl Offer {
@@ -87,6 +88,7 @@ impl Offer {
             muted: false,
             on_hold: false,
             created: now,
+            conference: None,
         }
     }
 
@@ -176,6 +178,7 @@ impl Offer {
             target: self.target,
             reservation: self.res.map(|r| r.sid),
             call: self.call.map(|c| c.sid),
+            conference: self.conference,
             phase: match self.phase {
                 Phase::Ringing => OfferPhase::Ringing,
                 Phase::Answering { .. } => OfferPhase::Answering,

@@ -1,0 +1,268 @@
+//! The driver's Sync side against the stand-in's Twilsock (real sockets on 127.0.0.1): the agent's presence
+//! Document follows the presence and is written on change only; call context the server puts in the agent's
+//! inbox Document reaches the ring and the call; after a dropped socket the subscription is re-established with
+//! the last event id and the server replays what was missed, once.
+
+mod stand_in;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use stand_in::*;
+use tsunagi_core::backoff::Backoff;
+use tsunagi_core::driver::{Driver, DriverConfig, DriverIo, SyncConfig};
+use tsunagi_core::{
+    Action, Activity, CallParams, CallPhase, CallSid, Command, ConferenceSid, ConnectionState,
+    DeviceEvent, Event, Input, SessionConfig, SocketKind, SupervisorConfig, Target, TaskSid,
+};
+use tsunagi_twilio_sim::Sim;
+
+async fn signed_in(session: SessionConfig) -> (Sim, DriverIo) {
+    let sim = Sim::start_on(config(), "127.0.0.1:0").await.expect("sim");
+    let (driver, mut io) = Driver::new(
+        DriverConfig {
+            eventbridge_ws: format!("{}/v1/wschannels", sim.ws_url()),
+            eventbridge_rest: format!("{}/v1/wschannels", sim.base_url()),
+            session,
+        },
+        MintedTokens::default(),
+    );
+    let driver = driver.with_sync(SyncConfig {
+        url: format!("{}/v3/wsconnect", sim.ws_url()),
+    });
+    tokio::spawn(driver.run());
+    io.inputs
+        .send(Input::Command(Command::Login))
+        .await
+        .unwrap();
+    let mut up = std::collections::HashSet::new();
+    while up.len() < 2 {
+        if let Action::Emit(Event::Connection {
+            socket,
+            state: ConnectionState::Connected,
+        }) = wait_for(&mut io.actions, "both sockets connected", |a| {
+            matches!(
+                a,
+                Action::Emit(Event::Connection {
+                    state: ConnectionState::Connected,
+                    ..
+                })
+            )
+        })
+        .await
+        {
+            up.insert(socket);
+        }
+    }
+    (sim, io)
+}
+
+async fn document(sim: &Sim, name: &str) -> Value {
+    rest(
+        sim,
+        reqwest::Method::GET,
+        &format!("/v1/Services/{IS}/Documents/{name}"),
+        &[],
+    )
+    .await
+}
+
+/// The server's side: puts call context in alice's inbox (as backend spec §4.6 describes for Sync).
+async fn push_inbox(sim: &Sim, data: &Value) {
+    let v = rest(
+        sim,
+        reqwest::Method::POST,
+        &format!("/v1/Services/{IS}/Documents/agent.alice.inbox"),
+        &[("Data", &data.to_string())],
+    )
+    .await;
+    assert!(v.get("sid").is_some(), "inbox write failed: {v}");
+}
+
+async fn create_task(sim: &Sim) -> TaskSid {
+    let attrs = json!({"type": "inbound_call", "from": "+81312345678", "customer_id": "C-000123"})
+        .to_string();
+    let task = rest(
+        sim,
+        reqwest::Method::POST,
+        &format!("/v1/Workspaces/{WS}/Tasks"),
+        &[("Attributes", &attrs)],
+    )
+    .await;
+    task["sid"]
+        .as_str()
+        .and_then(|s| TaskSid::parse(s).ok())
+        .unwrap_or_else(|| panic!("task not created: {task}"))
+}
+
+fn context(task: TaskSid, name: &str, conference: Option<ConferenceSid>) -> Value {
+    json!({"type": "call.context", "task_sid": task, "conference_sid": conference,
+           "customer": {"id": "C-000123", "name": name}, "seq": 1})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_presence_document_is_written_on_change_only() {
+    let (sim, mut io) = signed_in(SessionConfig::default()).await;
+    wait_until("presence Document written", async || {
+        document(&sim, "presence.alice").await["data"]
+            == json!({"state": "available", "selected": "available"})
+    })
+    .await;
+    let before = document(&sim, "presence.alice").await["revision"].clone();
+
+    io.inputs
+        .send(Input::Command(Command::SetPresence {
+            activity: Activity::Break,
+        }))
+        .await
+        .unwrap();
+    wait_until("Break written", async || {
+        document(&sim, "presence.alice").await["data"]["state"] == "break"
+    })
+    .await;
+    let after = document(&sim, "presence.alice").await["revision"].clone();
+    assert_ne!(before, after);
+
+    // Choosing the same activity again changes nothing, so nothing is written.
+    io.inputs
+        .send(Input::Command(Command::SetPresence {
+            activity: Activity::Break,
+        }))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let doc = document(&sim, "presence.alice").await;
+    assert_eq!(doc["revision"], after, "no write without a change: {doc}");
+    while let Ok(a) = io.actions.try_recv() {
+        assert!(
+            !matches!(a, Action::Emit(Event::Error(_))),
+            "no error: {a:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_context_reaches_the_ring_and_is_replayed_after_a_drop() {
+    // A slow first Sync retry leaves a gap in which the server writes to the inbox.
+    let mut session = SessionConfig::default();
+    let mut sync = SupervisorConfig::for_socket(SocketKind::Sync);
+    sync.backoff = Backoff {
+        base: Duration::from_secs(2),
+        cap: Duration::from_secs(2),
+    };
+    session.sockets = vec![
+        (
+            SocketKind::TaskRouter,
+            SupervisorConfig::for_socket(SocketKind::TaskRouter),
+        ),
+        (SocketKind::Sync, sync),
+    ];
+    let (sim, mut io) = signed_in(session).await;
+    wait_until("inbox created", async || {
+        document(&sim, "agent.alice.inbox")
+            .await
+            .get("sid")
+            .is_some()
+    })
+    .await;
+
+    let task = create_task(&sim).await;
+    let target = Target::Task(task);
+    wait_for(&mut io.actions, "ringing", |a| {
+        matches!(a, Action::Emit(Event::Ringing { .. }))
+    })
+    .await;
+    push_inbox(&sim, &context(task, "山田 花子", None)).await;
+    let updated = wait_for(&mut io.actions, "ring updated", |a| {
+        matches!(a, Action::Emit(Event::RingUpdated { .. }))
+    })
+    .await;
+    let Action::Emit(Event::RingUpdated { crm, .. }) = updated else {
+        unreachable!()
+    };
+    assert_eq!(crm.unwrap().customer_name.as_deref(), Some("山田 花子"));
+
+    // Answer it (the test plays the webview's Device).
+    let call = CallSid::from_u128(77);
+    let params = CallParams {
+        task: Some(task),
+        reservation: None,
+        caller: None,
+    };
+    io.inputs
+        .send(Input::Device(DeviceEvent::Incoming { call, params }))
+        .await
+        .unwrap();
+    io.inputs
+        .send(Input::Command(Command::Answer { target }))
+        .await
+        .unwrap();
+    wait_for(&mut io.actions, "accept call", |a| {
+        *a == Action::AcceptCall { call }
+    })
+    .await;
+    io.inputs
+        .send(Input::Device(DeviceEvent::Accepted { call }))
+        .await
+        .unwrap();
+    wait_for(&mut io.actions, "connected", |a| {
+        matches!(
+            a,
+            Action::Emit(Event::CallState {
+                phase: CallPhase::Connected,
+                ..
+            })
+        )
+    })
+    .await;
+
+    // The Sync socket drops; the conference becomes known while it is down.
+    let dropped = control(&sim, "/_sim/sockets/drop", json!({"kind": "twilsock"})).await;
+    assert_eq!(dropped["dropped"], 1, "{dropped}");
+    wait_for(&mut io.actions, "Sync reconnecting", |a| {
+        matches!(
+            a,
+            Action::Emit(Event::Connection {
+                socket: SocketKind::Sync,
+                state: ConnectionState::Reconnecting { .. }
+            })
+        )
+    })
+    .await;
+    let conference = ConferenceSid::from_u128(9);
+    push_inbox(&sim, &context(task, "山田 花子", Some(conference))).await;
+
+    // Back up: re-established with the last event id, the server replays the write once.
+    let mut reconnected = false;
+    let mut contexts = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    while let Ok(Some(a)) = tokio::time::timeout_at(deadline, io.actions.recv()).await {
+        match a {
+            Action::Emit(Event::Connection {
+                socket: SocketKind::Sync,
+                state: ConnectionState::Connected,
+            }) => reconnected = true,
+            Action::Emit(Event::CallContext {
+                target: t,
+                conference: c,
+                ..
+            }) => {
+                assert!(
+                    reconnected,
+                    "no socket, no push: the context comes from the replay"
+                );
+                assert_eq!(t, target);
+                contexts.push(c);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                while let Ok(a) = io.actions.try_recv() {
+                    if let Action::Emit(Event::CallContext { conference, .. }) = a {
+                        contexts.push(conference);
+                    }
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(contexts, [Some(conference)], "replayed exactly once");
+}
