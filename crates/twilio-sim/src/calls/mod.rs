@@ -221,18 +221,8 @@ impl Calls {
         tone_hz: Option<f64>,
         status_callback: Option<StatusCallback>,
     ) -> Result<(CallSid, mpsc::UnboundedReceiver<Cmd>), ApiError> {
-        if from.len() > 256 || to.len() > 256 {
-            return Err(ApiError::new(
-                400,
-                21211,
-                "Invalid 'To' or 'From' Phone Number",
-            ));
-        }
-        let mut st = self.state();
-        let sid = self.mint(&mut st);
-        drop(st);
-        let rx = self.insert(
-            sid,
+        self.insert(
+            None,
             account,
             direction,
             from,
@@ -241,8 +231,7 @@ impl Calls {
             tone_hz,
             status_callback,
             false,
-        );
-        Ok((sid, rx))
+        )
     }
 
     /// Takes over a Voice-edge call (the SDK's outgoing call, SID minted by the edge) as an `inbound` call.
@@ -254,13 +243,6 @@ impl Calls {
         to: &str,
         status_callback: Option<StatusCallback>,
     ) -> Result<mpsc::UnboundedReceiver<Cmd>, ApiError> {
-        if from.len() > 256 || to.len() > 256 {
-            return Err(ApiError::new(
-                400,
-                21211,
-                "Invalid 'To' or 'From' Phone Number",
-            ));
-        }
         if self.state().calls.contains_key(&sid) {
             return Err(ApiError::new(
                 409,
@@ -268,8 +250,8 @@ impl Calls {
                 format!("Call {sid} already exists"),
             ));
         }
-        Ok(self.insert(
-            sid,
+        self.insert(
+            Some(sid),
             account,
             "inbound",
             from,
@@ -278,13 +260,15 @@ impl Calls {
             None,
             status_callback,
             true,
-        ))
+        )
+        .map(|(_, rx)| rx)
     }
 
+    /// Validates the parties, mints a SID unless given, and stores the call.
     #[allow(clippy::too_many_arguments)]
     fn insert(
         &self,
-        sid: CallSid,
+        sid: Option<CallSid>,
         account: AccountSid,
         direction: &'static str,
         from: &str,
@@ -293,10 +277,21 @@ impl Calls {
         tone_hz: Option<f64>,
         status_callback: Option<StatusCallback>,
         edge: bool,
-    ) -> mpsc::UnboundedReceiver<Cmd> {
+    ) -> Result<(CallSid, mpsc::UnboundedReceiver<Cmd>), ApiError> {
+        if from.len() > 256 || to.len() > 256 {
+            return Err(ApiError::new(
+                400,
+                21211,
+                "Invalid 'To' or 'From' Phone Number",
+            ));
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         let now = self.inner.shared.now().0;
         let mut st = self.state();
+        let sid = match sid {
+            Some(s) => s,
+            None => self.mint(&mut st),
+        };
         st.calls.insert(
             sid,
             CallRec {
@@ -332,7 +327,7 @@ impl Calls {
             "call.created",
             json!({ "call": sid, "direction": direction }),
         );
-        rx
+        Ok((sid, rx))
     }
 
     /// Starts a scripted PSTN caller dialling a configured number.

@@ -21,7 +21,7 @@ use super::driver::{self, Source};
 use super::{Answer, CallStatus, CallView, Calls, Cmd, StatusCallback};
 use crate::clock::UnixMillis;
 use crate::error::ApiError;
-use crate::http::rest_tr::{faults, parse, Req};
+use crate::http::rest::{faults, parse, Req};
 use crate::shared::lock;
 
 /// Authenticates and checks the path account.
@@ -99,7 +99,8 @@ pub fn call_json(v: &CallView) -> Value {
     })
 }
 
-fn reply(r: Result<(StatusCode, Value), ApiError>) -> Response {
+/// A handler's result as Twilio's JSON response.
+pub(crate) fn reply(r: Result<(StatusCode, Value), ApiError>) -> Response {
     match r {
         Ok((s, v)) => (s, Json(v)).into_response(),
         Err(e) => e.into_response(),

@@ -86,15 +86,7 @@ fn try_instruction(calls: &Calls, i: &Instruction) -> Result<(), ApiError> {
         ));
     }
     let callback = LegCallback::from_params(p, "");
-    let conf_callback = LegCallback::from_params(p, "Conference").map(|c| Callback {
-        url: c.url,
-        method: c.method,
-        events: if p.has("ConferenceStatusCallbackEvent") {
-            c.events
-        } else {
-            vec!["start".into(), "end".into()]
-        },
-    });
+    let conf_callback = Callback::from_params(p);
     let cf = find_or_create(
         calls,
         i.account,

@@ -117,6 +117,23 @@ pub(crate) struct Conf {
     pub(crate) record: Option<Option<crate::recordings::Callback>>,
 }
 
+impl Callback {
+    /// From `ConferenceStatusCallback`, `…Method`, `…Event` (default `start end`), as the instruction and the
+    /// Participants create take them.
+    pub fn from_params(p: &Params) -> Option<Self> {
+        let c = LegCallback::from_params(p, "Conference")?;
+        Some(Self {
+            url: c.url,
+            method: c.method,
+            events: if p.has("ConferenceStatusCallbackEvent") {
+                c.events
+            } else {
+                vec!["start".into(), "end".into()]
+            },
+        })
+    }
+}
+
 /// All conferences.
 #[derive(Default)]
 pub struct State {

@@ -12,26 +12,19 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::response::Response;
+use axum::Extension;
 use serde_json::{json, Value};
 use tsunagi_twilio::sid::{AccountSid, ConferenceSid};
 use tsunagi_twilio::twiml::{Conference, Dial, VoiceResponse};
 
 use super::{ClientLeg, ConferenceView, LegCallback, Participant};
 use crate::calls::driver::Source;
-use crate::calls::rest::{request, rfc2822};
+use crate::calls::rest::{reply, request, rfc2822};
 use crate::calls::{Calls, StatusCallback};
 use crate::clock::UnixMillis;
 use crate::error::ApiError;
-use crate::http::rest_tr::Req;
-
-fn reply(r: Result<(StatusCode, Value), ApiError>) -> Response {
-    match r {
-        Ok((s, v)) => (s, Json(v)).into_response(),
-        Err(e) => e.into_response(),
-    }
-}
+use crate::http::rest::Req;
 
 /// A conference as Twilio renders it.
 pub fn conference_json(c: &ConferenceView) -> Value {
@@ -213,15 +206,7 @@ fn create(
             "CallSidToCoach is required when Coaching is true",
         ));
     }
-    let conf_cb = LegCallback::from_params(p, "Conference").map(|c| super::Callback {
-        url: c.url,
-        method: c.method,
-        events: if p.has("ConferenceStatusCallbackEvent") {
-            c.events
-        } else {
-            vec!["start".into(), "end".into()]
-        },
-    });
+    let conf_cb = super::Callback::from_params(p);
     let cf: ConferenceSid = match key.parse::<ConferenceSid>() {
         Ok(_) => get(calls, &account, key)?.sid,
         Err(_) => super::find_or_create(calls, account, key, p.str("Region"), conf_cb)?,

@@ -244,7 +244,7 @@ pub async fn preflight() -> Response {
 
 /// `POST /v1/wschannels`: the SDK's REST proxy. The body is JSON whatever `Content-Type` says.
 pub async fn proxy(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(e) = super::rest_tr::faults(&s).await {
+    if let Some(e) = super::rest::faults(&s).await {
         return cors(e.into_response());
     }
     let result = (|| {

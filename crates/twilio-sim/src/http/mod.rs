@@ -14,6 +14,7 @@
 pub mod control;
 pub mod eventbridge;
 pub mod render;
+pub mod rest;
 pub mod rest_sync;
 pub mod rest_tr;
 pub mod twilsock;
@@ -38,10 +39,10 @@ pub fn app(shared: Arc<Shared>) -> Router {
                 .post(eventbridge::proxy)
                 .options(eventbridge::preflight),
         )
-        .route("/v1/Workspaces", any(rest_tr::handle_root))
+        .route("/v1/Workspaces", any(rest_tr::handle))
         .route("/v1/Workspaces/{*rest}", any(rest_tr::handle))
         .route("/v3/wsconnect", get(twilsock::ws))
-        .route("/v1/Services", any(rest_sync::handle_root))
+        .route("/v1/Services", any(rest_sync::handle))
         .route("/v1/Services/{*rest}", any(rest_sync::handle))
         .route("/_sim/health", get(control::health))
         .route("/_sim/clock", get(control::clock))

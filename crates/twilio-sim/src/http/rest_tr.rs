@@ -8,143 +8,29 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde_json::{json, Value};
-use tsunagi_twilio::sid::{AccountSid, WorkspaceSid};
+use tsunagi_twilio::sid::WorkspaceSid;
 
 use super::render::{list, rest};
+use super::rest::{serve, Req};
 use crate::clock::UnixMillis;
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::shared::{lock, Shared};
 use crate::taskrouter::TaskRouter;
 
-/// A parsed REST request.
-pub struct Req {
-    /// HTTP method.
-    pub method: Method,
-    /// Path segments after `/v1/`.
-    pub segs: Vec<String>,
-    /// Query or form parameters.
-    pub params: Params,
-    /// `If-Match` header.
-    pub if_match: Option<String>,
-    /// `http://host` for building URLs.
-    pub base: String,
-    /// Authenticated account.
-    pub principal: AccountSid,
-}
-
-/// Applies injected faults; `Some(response)` short-circuits the request.
-pub async fn faults(s: &Shared) -> Option<ApiError> {
-    let (delay, fail) = {
-        let mut f = lock(&s.faults);
-        let fail = f.rest_fail_next > 0;
-        if fail {
-            f.rest_fail_next -= 1;
-        }
-        (f.rest_delay_ms, fail)
-    };
-    if delay > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-    }
-    fail.then(|| {
-        ApiError::new(
-            500,
-            20500,
-            "Internal Server Error (injected by /_sim/faults)",
-        )
-    })
-}
-
-/// Authenticates and parses a REST request.
-pub fn parse(
-    s: &Shared,
-    method: Method,
-    path: &str,
-    headers: &HeaderMap,
-    query: Option<String>,
-    body: &Bytes,
-) -> Result<Req, ApiError> {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
-    let principal = lock(&s.accounts).basic(auth)?;
-    let mut params = Params::from_form(query.as_deref().unwrap_or("").as_bytes());
-    if method != Method::GET && method != Method::DELETE {
-        let form = Params::from_form(body);
-        params.0.extend(form.0);
-    }
-    let host = headers
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    Ok(Req {
-        method,
-        segs: path
-            .trim_matches('/')
-            .split('/')
-            .filter(|x| !x.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        params,
-        if_match: headers
-            .get("if-match")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        base: format!("http://{host}"),
-        principal,
-    })
-}
-
-/// `/v1/Workspaces`.
-pub async fn handle_root(
-    State(s): State<Arc<Shared>>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
-    run(s, method, String::new(), headers, q, body).await
-}
-
-/// `/v1/Workspaces/{*rest}`.
+/// `/v1/Workspaces` and `/v1/Workspaces/{*rest}`.
 pub async fn handle(
     State(s): State<Arc<Shared>>,
     method: Method,
-    Path(rest): Path<String>,
+    rest: Option<Path<String>>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    run(s, method, rest, headers, q, body).await
-}
-
-async fn run(
-    s: Arc<Shared>,
-    method: Method,
-    rest: String,
-    headers: HeaderMap,
-    q: Option<String>,
-    body: Bytes,
-) -> Response {
-    if let Some(e) = faults(&s).await {
-        return e.into_response();
-    }
-    let req = match parse(
-        &s,
-        method,
-        &format!("Workspaces/{rest}"),
-        &headers,
-        q,
-        &body,
-    ) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
-    match dispatch(&s, &req) {
-        Ok((status, v)) => (status, Json(v)).into_response(),
-        Err(e) => e.into_response(),
-    }
+    let path = format!("Workspaces/{}", rest.map(|Path(r)| r).unwrap_or_default());
+    serve(s, method, &path, &headers, q, &body, dispatch).await
 }
 
 fn page_args(p: &Params) -> Result<(usize, usize), ApiError> {

@@ -17,12 +17,12 @@ use serde_json::{json, Value};
 use tsunagi_twilio::sid::{AccountSid, CallSid, RecordingSid};
 
 use super::{RecordingView, Request, Target};
-use crate::calls::rest::{request, rfc2822};
+use crate::calls::rest::{reply, request, rfc2822};
 use crate::calls::Calls;
 use crate::clock::UnixMillis;
 use crate::conference::LegCallback;
 use crate::error::ApiError;
-use crate::http::rest_tr::Req;
+use crate::http::rest::Req;
 use crate::params::Params;
 
 /// A recording as Twilio renders it.
@@ -115,17 +115,11 @@ pub async fn root(
             return Err(ApiError::new(405, 20004, "Method not allowed"));
         }
         let items = list(&calls, &account, &req.params)?;
-        Ok(list_json(
-            &calls,
-            format!("/2010-04-01/Accounts/{account}/Recordings.json"),
-            items,
-        ))
+        let uri = format!("/2010-04-01/Accounts/{account}/Recordings.json");
+        Ok((StatusCode::OK, list_json(&calls, uri, items)))
     }
     .await;
-    match r {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
+    reply(r)
 }
 
 /// `/2010-04-01/Accounts/{AC}/Recordings/{RE}[.json|.wav]`.
