@@ -41,6 +41,15 @@ pub struct SocketHandle {
     pub tx: mpsc::Sender<SocketCmd>,
 }
 
+/// An instant in real and in simulated time: it has passed when either clock reached it.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    /// Runtime clock.
+    pub real: tokio::time::Instant,
+    /// Simulated clock.
+    pub sim: UnixMillis,
+}
+
 /// One entry in the scenario log (`GET /_sim/events`).
 #[derive(Debug, Clone, Serialize)]
 pub struct LogEntry {
@@ -97,6 +106,8 @@ pub struct Shared {
     pub tr_observer: std::sync::OnceLock<crate::calls::Observer>,
     /// `http://HOST:PORT` once bound (absolute URLs in callbacks, e.g. `RecordingUrl`).
     pub base_url: std::sync::OnceLock<String>,
+    /// Woken by `/_sim/clock/advance`, so waits on simulated time ([`Shared::sleep_until`]) end early.
+    pub clock_moved: tokio::sync::Notify,
     next_id: Mutex<u64>,
 }
 
@@ -125,6 +136,7 @@ impl Shared {
                 .unwrap_or_default(),
             tr_observer: std::sync::OnceLock::new(),
             base_url: std::sync::OnceLock::new(),
+            clock_moved: tokio::sync::Notify::new(),
             next_id: Mutex::new(0),
             config,
         })
@@ -140,6 +152,48 @@ impl Shared {
     /// The current simulated time.
     pub fn now(&self) -> UnixMillis {
         self.clock.now()
+    }
+
+    /// `ms` from now, in both clocks.
+    pub fn deadline(&self, ms: u64) -> Deadline {
+        Deadline {
+            real: tokio::time::Instant::now() + Duration::from_millis(ms),
+            sim: self.now().plus_ms(ms),
+        }
+    }
+
+    /// Whether `d` has passed on either clock.
+    pub fn passed(&self, d: &Deadline) -> bool {
+        tokio::time::Instant::now() >= d.real || self.now() >= d.sim
+    }
+
+    /// Sleeps until `d` passes on either clock: in real time, or as soon as `/_sim/clock/advance` moves the
+    /// simulated clock past it (a test skips a 20 s `<Pause>` or a 60 s ring timeout at once).
+    pub async fn sleep_until(&self, d: Deadline) {
+        loop {
+            let moved = self.clock_moved.notified();
+            tokio::pin!(moved);
+            moved.as_mut().enable();
+            if self.passed(&d) {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(d.real) => return,
+                () = moved => {}
+            }
+        }
+    }
+
+    /// Sleeps `ms` (see [`Shared::sleep_until`]).
+    pub async fn sleep(&self, ms: u64) {
+        self.sleep_until(self.deadline(ms)).await;
+    }
+
+    /// Moves the simulated clock forward and wakes everything waiting on it.
+    pub fn advance(self: &Arc<Self>, ms: u64) {
+        self.clock.advance(ms);
+        self.clock_moved.notify_waiters();
+        self.run_due();
     }
 
     /// A fresh id for sockets and log entries.

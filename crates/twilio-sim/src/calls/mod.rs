@@ -16,8 +16,10 @@
 //! gives Twilio's error codes (11200, 12100) in the call's `errors`, then the fallback URL, else the call ends:
 //! never a panic, never a stuck call (every wait is bounded or ends with the caller's hang-up).
 //!
-//! Time: waits use the runtime clock (the voice edge's media legs are real time too); timestamps in callbacks
-//! and views come from the stand-in's [`crate::clock::SimClock`].
+//! Time: every wait (`<Pause>`, prompts, `<Gather>` and ring timeouts, caller scripts) ends when its duration has
+//! passed in real time or on the stand-in's [`crate::clock::SimClock`], whichever is first
+//! ([`crate::shared::Shared::sleep_until`]), so `/_sim/clock/advance` skips it; media legs run in real time.
+//! Timestamps in callbacks and views come from the simulated clock.
 
 pub mod apps;
 pub mod control;
@@ -393,7 +395,7 @@ impl Calls {
                 }
                 let cmd = match step {
                     ScriptStep::Wait { ms } => {
-                        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                        me.shared().sleep(ms).await;
                         continue;
                     }
                     ScriptStep::Dtmf { digits } => Cmd::Dtmf(digits),

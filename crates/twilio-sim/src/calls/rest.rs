@@ -229,7 +229,8 @@ pub(crate) async fn ring_number(
         Answer::NoAnswer => (timeout_ms, Some(CallStatus::NoAnswer)),
         Answer::Failed => (0, Some(CallStatus::Failed)),
     };
-    let ring = tokio::time::sleep(Duration::from_millis(ring_ms.min(timeout_ms)));
+    let shared = calls.shared().clone();
+    let ring = shared.sleep(ring_ms.min(timeout_ms));
     tokio::pin!(ring);
     loop {
         tokio::select! {

@@ -218,7 +218,7 @@ fn accept(calls: &Calls, r: &Option<(WorkspaceSid, ReservationSid)>) -> Result<(
 
 async fn watch(calls: Calls, sid: CallSid, leg: ClientLeg, seq: u32) {
     let voice = calls.voice().clone();
-    let ring_until = tokio::time::Instant::now() + Duration::from_millis(leg.timeout_ms);
+    let ring_until = calls.shared().deadline(leg.timeout_ms);
     let mut answered_at: Option<tokio::time::Instant> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(crate::calls::driver::LEG_POLL_MS));
     let caller_live = || {
@@ -236,7 +236,7 @@ async fn watch(calls: Calls, sid: CallSid, leg: ClientLeg, seq: u32) {
         tick.tick().await;
         let state = voice.call(&sid).map(|v| v.state);
         match (state, answered_at) {
-            (Some(CallState::Ringing), _) if tokio::time::Instant::now() >= ring_until => {
+            (Some(CallState::Ringing), _) if calls.shared().passed(&ring_until) => {
                 let _ = voice.hangup(&sid);
                 break "no-answer";
             }

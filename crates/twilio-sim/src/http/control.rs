@@ -62,8 +62,7 @@ pub async fn advance(State(s): State<Arc<Shared>>, b: Bytes) -> Response {
         if a.ms > 366 * 86_400_000 {
             return Err(ApiError::invalid("ms must be at most one year"));
         }
-        s.clock.advance(a.ms);
-        s.run_due();
+        s.advance(a.ms);
         Ok(json!({"now_ms": s.now().0}))
     })())
 }

@@ -20,7 +20,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{json, Value};
 use tsunagi_twilio::pstream::{
@@ -688,7 +687,7 @@ impl Voice {
         };
         let me = self.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(delay)).await;
+            me.inner.shared.sleep(delay).await;
             me.outgoing_due(sid, behaviour);
         });
     }

@@ -168,12 +168,13 @@ impl Driver {
         mut child: Option<&mut ChildLeg>,
     ) -> DialEnd {
         let voice = self.calls.voice().clone();
-        let ring_until = Instant::now() + Duration::from_millis(timeout_ms);
-        let mut talk_until: Option<Instant> = None;
+        let shared = self.calls.shared().clone();
+        let ring_until = shared.deadline(timeout_ms);
+        let mut talk_until = None;
         loop {
             let state = voice.call(&leg).map(|v| v.state);
             match state {
-                Some(CallState::Ringing) if Instant::now() >= ring_until => {
+                Some(CallState::Ringing) if shared.passed(&ring_until) => {
                     let _ = voice.hangup(&leg);
                     return DialEnd::Done("no-answer", Some(leg));
                 }
@@ -184,9 +185,8 @@ impl Driver {
                             ch.send(&self.calls, "answered", "in-progress", None);
                         }
                     }
-                    let until = *talk_until
-                        .get_or_insert_with(|| Instant::now() + Duration::from_millis(limit_ms));
-                    if Instant::now() >= until {
+                    let until = *talk_until.get_or_insert_with(|| shared.deadline(limit_ms));
+                    if shared.passed(&until) {
                         let _ = voice.hangup(&leg);
                         return DialEnd::Done("completed", Some(leg));
                     }
@@ -235,9 +235,16 @@ impl Driver {
 
     /// Waits `ms` ignoring keys; `Some` when the caller ended or was redirected.
     async fn wait_through(&mut self, ms: u64) -> Option<DialEnd> {
-        let until = Instant::now() + Duration::from_millis(ms);
+        let shared = self.calls.shared().clone();
+        let until = shared.deadline(ms);
         loop {
-            let left = until.saturating_duration_since(Instant::now());
+            let left =
+                until
+                    .real
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(
+                        until.sim.0.saturating_sub(shared.now().0),
+                    ));
             if left.is_zero() {
                 return None;
             }

@@ -250,11 +250,13 @@ impl Driver {
     /// Waits up to `ms`, handling commands; returns early on hang-up, redirect, digit (if asked) and the
     /// queue/conference events.
     async fn wait(&mut self, ms: u64, stop_on_digit: bool) -> Wake {
-        let until = (Instant::now() + Duration::from_millis(ms)).min(self.deadline);
+        let shared = self.calls.shared().clone();
+        let mut until = shared.deadline(ms);
+        until.real = until.real.min(self.deadline);
         loop {
             let cmd = tokio::select! {
                 c = self.rx.recv() => c,
-                () = tokio::time::sleep_until(until) => {
+                () = shared.sleep_until(until) => {
                     return if Instant::now() >= self.deadline { Wake::Ended(CallStatus::Completed) } else { Wake::Timeout };
                 }
             };
