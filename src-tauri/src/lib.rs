@@ -14,6 +14,7 @@ mod events;
 mod keychain;
 mod lang;
 mod logging;
+mod loopback;
 mod notify;
 mod server;
 mod shortcut;
@@ -53,6 +54,7 @@ pub fn run() {
             tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "Tsunagi starting");
             app.manage(notify::Notifier::start(app.handle().clone()));
             tray::create(app.handle())?;
+            loopback::at_start(app.handle());
             updater::start(app.handle(), updater::UpdateSettings::from_env());
             keychain::resume_at_start(app.handle());
             autostart::at_start(app.handle());

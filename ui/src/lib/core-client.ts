@@ -361,3 +361,54 @@ export function tauriTransport(): Transport {
     listen: (channel, onEvent) => listen(CHANNELS[channel], (event) => onEvent(event.payload)),
   };
 }
+
+/**
+ * The loopback WebSocket transport (src-tauri/src/loopback.rs): the same commands and events as Tauri IPC, for
+ * the UI in a browser (browser end-to-end tests with real WebRTC, `npm run dev`). `url` carries the app's token.
+ */
+export function loopbackTransport(url: string, Socket: typeof WebSocket = WebSocket): Transport {
+  const socket = new Socket(url);
+  const open = new Promise<void>((resolve, reject) => {
+    socket.addEventListener('open', () => resolve(), { once: true });
+    socket.addEventListener('error', () => reject(new CommandError('ipc', 'the loopback transport could not connect')), { once: true });
+  });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  let next = 1;
+  socket.addEventListener('message', (message) => {
+    let data: { id?: number; ok?: unknown; error?: unknown; channel?: string; payload?: unknown };
+    try {
+      data = JSON.parse(String(message.data));
+    } catch {
+      return;
+    }
+    if (typeof data.channel === 'string') {
+      for (const listener of listeners.get(data.channel) ?? []) listener(data.payload);
+      return;
+    }
+    const waiting = typeof data.id === 'number' ? pending.get(data.id) : undefined;
+    if (!waiting || data.id === undefined) return;
+    pending.delete(data.id);
+    if ('error' in data) waiting.reject(data.error);
+    else waiting.resolve(data.ok ?? null);
+  });
+  socket.addEventListener('close', () => {
+    for (const waiting of pending.values()) waiting.reject(new CommandError('ipc', 'the loopback transport closed'));
+    pending.clear();
+  });
+  return {
+    async invoke(command, args) {
+      await open;
+      const id = next++;
+      const reply = new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+      socket.send(JSON.stringify({ id, command, args }));
+      return reply;
+    },
+    async listen(channel, onEvent) {
+      const set = listeners.get(channel) ?? new Set();
+      listeners.set(channel, set);
+      set.add(onEvent);
+      return () => set.delete(onEvent);
+    },
+  };
+}
