@@ -1,4 +1,5 @@
-//! Background work of a serving instance: the roster flusher ([`crate::roster::spawn_flusher`]) and an hourly
+//! Background work of a serving instance: the roster flusher ([`crate::roster::spawn_flusher`]), the outbound
+//! sweeper ([`crate::outbound::sweep`], every 30 s) and an hourly
 //! purge of expired sessions and old webhook receipts (Twilio stops retrying within minutes; a week is ample).
 
 use std::time::Duration;
@@ -12,6 +13,18 @@ pub const RECEIPT_RETENTION_SECS: i64 = 7 * 86_400;
 /// Starts every background task of an instance.
 pub fn spawn(state: &AppState) {
     crate::roster::spawn_flusher(state);
+    let sweeper = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            match crate::outbound::sweep(&sweeper, now_unix()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(closed = n, "outbound sweeper closed stale setups"),
+                Err(e) => tracing::warn!(error = %e, "outbound sweep failed"),
+            }
+        }
+    });
     let db = state.db.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));

@@ -232,12 +232,49 @@ fn default_sync_base() -> String {
     "https://sync.twilio.com".into()
 }
 
-/// Recording archive settings.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Recording archive settings (spec §6).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecordingsConfig {
+    /// Record conferences from the start (`record-from-start`); `false` = `do-not-record`.
+    pub record: bool,
+    /// Where archived recordings go: `local` (default) or `s3` (any S3-compatible store).
+    pub store: StoreKind,
     /// Local directory for archived recordings (default `<data_dir>/recordings`).
     pub dir: Option<PathBuf>,
+    /// S3 bucket (`store = "s3"`); credentials come from the standard `AWS_*` environment variables.
+    pub bucket: Option<String>,
+    /// S3 region.
+    pub region: Option<String>,
+    /// S3-compatible endpoint (MinIO, …); empty = AWS.
+    pub endpoint: Option<String>,
+    /// Largest recording downloaded, in bytes.
+    pub max_bytes: u64,
+}
+
+/// The object store behind the recording archive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// A local directory.
+    #[default]
+    Local,
+    /// An S3-compatible bucket.
+    S3,
+}
+
+impl Default for RecordingsConfig {
+    fn default() -> Self {
+        Self {
+            record: true,
+            store: StoreKind::Local,
+            dir: None,
+            bucket: None,
+            region: None,
+            endpoint: None,
+            max_bytes: 512 * 1024 * 1024,
+        }
+    }
 }
 
 /// Secrets: only from the environment or a secrets file.

@@ -88,6 +88,39 @@ pub enum AgentEvent {
         /// Why.
         reason: String,
     },
+    /// An outbound call's agent leg is in its conference; the customer's phone rings (spec §5.7).
+    #[serde(rename = "outbound.dialing")]
+    OutboundDialing {
+        /// The client's `TsunagiAttempt`.
+        attempt: String,
+        /// `CF…`.
+        conference_sid: String,
+    },
+    /// The customer answered.
+    #[serde(rename = "outbound.connected")]
+    OutboundConnected {
+        /// The client's `TsunagiAttempt`.
+        attempt: String,
+        /// `CF…`.
+        conference_sid: String,
+    },
+    /// The customer's leg failed (`busy`, `no-answer`, `failed`, `canceled`) or setup went `stale`; the conference
+    /// was ended.
+    #[serde(rename = "outbound.failed")]
+    OutboundFailed {
+        /// The client's `TsunagiAttempt`.
+        attempt: String,
+        /// Why.
+        reason: String,
+    },
+    /// The outbound call's conference ended after it was set up.
+    #[serde(rename = "outbound.ended")]
+    OutboundEnded {
+        /// The client's `TsunagiAttempt`.
+        attempt: String,
+        /// Twilio's `ReasonConferenceEnded`.
+        reason: String,
+    },
 }
 
 /// A serialized event addressed to one agent.

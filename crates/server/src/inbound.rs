@@ -125,7 +125,7 @@ pub fn conference_instruction(config: &Config, a: &Assignment<'_>) -> Value {
         "conference_status_callback": format!("{public}/twilio/conference/status?task={}", a.task_sid),
         "conference_status_callback_method": "POST",
         "conference_status_callback_event": "start,end,join,leave,mute,hold",
-        "conference_record": "record-from-start",
+        "conference_record": crate::twiml::record_mode(config),
         "conference_trim": "do-not-trim",
         "conference_recording_status_callback": format!("{public}/twilio/recording/status?task={}", a.task_sid),
         "conference_recording_status_callback_method": "POST",

@@ -23,7 +23,9 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod inbound;
+pub mod legs;
 pub mod metrics;
+pub mod outbound;
 pub mod policy;
 pub mod releases;
 pub mod reports;
@@ -51,7 +53,7 @@ pub use state::AppState;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    use http::{calls, events, health, legs, session, token, twilio, updates};
+    use http::{calls, events, health, legs, outbound, session, token, twilio, updates};
     let limit = state.config.server.max_body_bytes;
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     Router::new()
@@ -94,6 +96,8 @@ pub fn app(state: AppState) -> Router {
         .route("/twilio/taskrouter/events", post(twilio::taskrouter_events))
         .route("/twilio/conference/status", post(twilio::conference_status))
         .route("/twilio/participant/status", post(legs::participant_status))
+        .route("/twilio/voice/outbound", post(outbound::voice))
+        .route("/twilio/outbound/conference", post(outbound::conference))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -289,3 +289,50 @@ impl TwilioRest {
             .await
     }
 }
+
+/// A conference as listed by `GET Conferences.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConferenceInfo {
+    /// `CF…`.
+    pub sid: String,
+    /// FriendlyName.
+    pub friendly_name: String,
+    /// `init`, `in-progress`, `completed`.
+    pub status: String,
+}
+
+impl TwilioRest {
+    /// `GET Conferences.json` with `query` filters (`Status`, `FriendlyName`), first page.
+    pub async fn conferences(&self, query: Form<'_>) -> Result<Vec<ConferenceInfo>, RestError> {
+        let q = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        let body = self
+            .send(
+                "GET",
+                self.voice(&format!("Conferences.json?{q}")),
+                None,
+                None,
+            )
+            .await?;
+        let list = body
+            .get("conferences")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| RestError::Shape("conferences".into()))?;
+        let text = |c: &serde_json::Value, k: &str| {
+            c.get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok(list
+            .iter()
+            .map(|c| ConferenceInfo {
+                sid: text(c, "sid"),
+                friendly_name: text(c, "friendly_name"),
+                status: text(c, "status"),
+            })
+            .filter(|c| !c.sid.is_empty())
+            .collect())
+    }
+}

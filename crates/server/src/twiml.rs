@@ -1,7 +1,9 @@
 //! The TwiML documents the server answers with, built with `tsunagi_twilio::twiml` (never by string pasting).
 
 use serde_json::Value;
-use tsunagi_twilio::twiml::{Enqueue, HttpMethod, Pause, Redirect, Say, Task, Verb, VoiceResponse};
+use tsunagi_twilio::twiml::{
+    Conference, Dial, Enqueue, HttpMethod, Pause, Redirect, Say, Task, Verb, VoiceResponse,
+};
 
 use crate::config::Config;
 
@@ -46,4 +48,44 @@ pub fn after_queue(queue_result: &str) -> String {
             .verb(Verb::Hangup)
             .to_xml(),
     }
+}
+
+/// `record` for conferences, from configuration (spec §6).
+pub fn record_mode(config: &Config) -> &'static str {
+    if config.recordings.record {
+        "record-from-start"
+    } else {
+        "do-not-record"
+    }
+}
+
+/// An outbound call's agent leg (spec §5.7): `<Dial><Conference>` of the attempt's `ob-<uuid>` room, started
+/// and ended by the agent, mixed in the configured region, reporting to the attempt's callback.
+pub fn outbound_conference(config: &Config, attempt: &str, name: &str) -> String {
+    let public = &config.server.public_base_url;
+    let mut room = Conference::new(name);
+    room.start_conference_on_enter = Some(true);
+    room.end_conference_on_exit = Some(true);
+    room.beep = Some("false".into());
+    room.region = Some(config.twilio.region.clone());
+    room.participant_label = Some("agent".into());
+    room.status_callback = Some(format!(
+        "{public}/twilio/outbound/conference?attempt={attempt}"
+    ));
+    room.status_callback_event = ["start", "end", "join", "leave"].map(String::from).to_vec();
+    room.record = Some(record_mode(config).into());
+    if config.recordings.record {
+        room.recording_status_callback = Some(format!(
+            "{public}/twilio/recording/status?attempt={attempt}"
+        ));
+    }
+    VoiceResponse::new().verb(Dial::new(room)).to_xml()
+}
+
+/// A refused outbound call: a short apology, then hang up.
+pub fn refused() -> String {
+    VoiceResponse::new()
+        .verb(Say::new("この発信はできません。").language(JA))
+        .verb(Verb::Hangup)
+        .to_xml()
 }

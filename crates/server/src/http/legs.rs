@@ -45,6 +45,7 @@ pub async fn participant_status(
             "transfer" => {
                 crate::transfer::on_leg_status(&state, attempt, call.as_str(), status).await
             }
+            "customer" => crate::outbound::on_customer_status(&state, attempt, status).await,
             _ => Ok(()),
         }
     })

@@ -4,6 +4,7 @@ pub mod calls;
 pub mod events;
 pub mod health;
 pub mod legs;
+pub mod outbound;
 pub mod session;
 pub mod token;
 pub mod twilio;

@@ -32,7 +32,9 @@ pub(crate) fn sid<T>(
     parse(value).map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))
 }
 
-/// Runs `work` once per `key`: a retry of a handled delivery does nothing; a failed one can be retried.
+/// Runs `work` once per `key`: a retry of a handled delivery does nothing; a failed one can be retried. If the
+/// request is dropped mid-way (Twilio timed out and hung up), the receipt is released too, so the retry redoes
+/// the work: every flow below resumes from its stored state.
 pub(crate) async fn exactly_once(
     state: &AppState,
     key: &str,
@@ -45,18 +47,40 @@ pub(crate) async fn exactly_once(
             .fetch_add(1, Ordering::Relaxed);
         return Ok(());
     }
+    let mut receipt = Receipt(Some((state.db.clone(), key.to_owned())));
     let span = tracing::info_span!("webhook", key = %key);
     if let Err(e) = tracing::Instrument::instrument(work, span).await {
-        if let Err(release) = state.db.release_delivery(key).await {
-            tracing::error!(error = %release, "could not release a webhook receipt");
+        if let Some((db, key)) = receipt.0.take() {
+            if let Err(release) = db.release_delivery(&key).await {
+                tracing::error!(error = %release, "could not release a webhook receipt");
+            }
         }
         return Err(e);
     }
+    receipt.0 = None;
     state
         .metrics
         .webhooks_accepted
         .fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+/// A webhook receipt that is released unless the work finished.
+struct Receipt(Option<(crate::db::Db, String)>);
+
+impl Drop for Receipt {
+    fn drop(&mut self) {
+        if let Some((db, key)) = self.0.take() {
+            tracing::warn!(key = %key, "webhook dropped mid-way; its retry will run again");
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    if let Err(e) = db.release_delivery(&key).await {
+                        tracing::error!(error = %e, "could not release a webhook receipt");
+                    }
+                });
+            }
+        }
+    }
 }
 
 /// `POST /twilio/voice/inbound`: CRM lookup, then `<Enqueue>` with the task attributes.

@@ -21,6 +21,7 @@ use crate::calls::{self, CallRow, CallStatus};
 use crate::control;
 use crate::error::ApiError;
 use crate::events::AgentEvent;
+use crate::legs::{self, refs};
 use crate::state::AppState;
 pub use store::{Mode, Status, TransferRow};
 
@@ -64,21 +65,6 @@ pub struct Started {
     pub transfer_id: String,
     /// Always `dialing`.
     pub status: &'static str,
-}
-
-/// `+` then 8 to 15 digits, the first not 0.
-pub fn is_e164(s: &str) -> bool {
-    let Some(digits) = s.strip_prefix('+') else {
-        return false;
-    };
-    (8..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
-}
-
-/// Leg statuses that mean the target never answered.
-pub fn leg_failed(call_status: &str) -> bool {
-    matches!(call_status, "busy" | "no-answer" | "failed" | "canceled")
 }
 
 /// The agent who has the customer now and their leg: the target of the latest completed transfer to an
@@ -134,7 +120,7 @@ async fn resolve(
     to: &Target,
 ) -> Result<(String, &'static str, String), ApiError> {
     match to {
-        Target::Number { number } if is_e164(number) => {
+        Target::Number { number } if legs::is_e164(number) => {
             Ok((number.clone(), "number", number.clone()))
         }
         Target::Number { .. } => Err(ApiError::unprocessable(
@@ -173,34 +159,17 @@ async fn resolve(
 
 /// The participant that rings the target (spec §5.4 step 2; §5.5 for `EndConferenceOnExit`).
 pub fn leg_form(state: &AppState, id: &str, to: &str, mode: Mode) -> Vec<(&'static str, String)> {
-    let tw = &state.config.twilio;
-    vec![
-        ("From", tw.caller_id.clone().unwrap_or_default()),
-        ("To", to.to_owned()),
-        ("Label", format!("transfer-{id}")),
-        ("EarlyMedia", "true".into()),
-        ("Beep", "false".into()),
-        ("EndConferenceOnExit", (mode == Mode::Cold).to_string()),
-        ("Timeout", tw.transfer_ring_timeout_secs.to_string()),
-        ("Region", tw.region.clone()),
-        (
-            "StatusCallback",
-            format!(
-                "{}/twilio/participant/status?attempt={id}&role=transfer",
-                state.config.server.public_base_url
-            ),
-        ),
-        ("StatusCallbackMethod", "POST".into()),
-        // Twilio: "separate multiple values with a space".
-        (
-            "StatusCallbackEvent",
-            "initiated ringing answered completed".into(),
-        ),
-    ]
-}
-
-fn refs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    legs::form(
+        state,
+        &legs::Leg {
+            to,
+            label: &format!("transfer-{id}"),
+            end_conference_on_exit: mode == Mode::Cold,
+            timeout_secs: state.config.twilio.transfer_ring_timeout_secs,
+            attempt: id,
+            role: "transfer",
+        },
+    )
 }
 
 async fn set_hold(state: &AppState, row: &CallRow, on: bool) -> Result<(), ApiError> {
@@ -341,6 +310,23 @@ fn gone(e: crate::twilio_rest::RestError) -> Result<(), ApiError> {
     }
 }
 
+/// Hands a cold transfer over in the background, so Twilio's callback is answered at once, retrying a
+/// failed step (every step is idempotent) a few times with a growing pause.
+fn spawn_hand_over(state: AppState, t: TransferRow) {
+    tokio::spawn(async move {
+        for attempt in 1..=4u32 {
+            match hand_over(&state, &t).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(transfer = %t.id, attempt, error = %e, "hand-over step failed");
+                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                }
+            }
+        }
+        tracing::error!(transfer = %t.id, "hand-over gave up; the first agent is still on the call");
+    });
+}
+
 /// Ends `t` as failed: resumes the customer (warm) and tells the first agent.
 async fn fail(
     state: &AppState,
@@ -434,7 +420,7 @@ pub async fn on_leg_status(
         return Ok(());
     };
     store::set_call(&state.db, id, call_sid).await?;
-    if leg_failed(status) {
+    if legs::failed(status) {
         fail(state, &t, &[Status::Dialing], status).await
     } else if status == "completed" {
         fail(state, &t, &[Status::Joined], "target-left").await
@@ -472,7 +458,10 @@ pub async fn on_participant(
                 return Ok(());
             };
             match t.mode {
-                Mode::Cold => hand_over(state, &t).await,
+                Mode::Cold => {
+                    spawn_hand_over(state.clone(), t);
+                    Ok(())
+                }
                 Mode::Warm => {
                     let event = AgentEvent::TransferConnected {
                         task_sid: t.task_sid.clone(),
@@ -492,18 +481,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn e164_and_the_app_body() {
-        assert!(is_e164("+81312345678"));
-        for bad in [
-            "81312345678",
-            "+0312345678",
-            "+81-3-1234",
-            "+8131",
-            "+8131234567890123",
-            "",
-        ] {
-            assert!(!is_e164(bad), "{bad}");
-        }
+    fn the_app_body() {
         let w: TransferRequest = serde_json::from_str(
             r#"{"to":{"kind":"worker","worker":"WK55555555555555555555555555555555"},"mode":"cold"}"#,
         )

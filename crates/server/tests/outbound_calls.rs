@@ -1,0 +1,354 @@
+//! Outbound calls (spec §5.7, scenario 8): the TwiML application's webhook answers `<Dial><Conference>` of a
+//! fresh `ob-<uuid>` per attempt (a retried webhook gets the same one, a closed attempt none); through the
+//! stand-in, a busy customer ends the conference and pushes `outbound.failed`, and the redial gets its own
+//! conference: never a duplicate FriendlyName. The sweeper closes setups that went stale.
+//!
+//! The agent's leg joins the way Twilio executes the returned TwiML (a `client:` participant of the named
+//! conference with the TwiML's settings), as the stand-in does not route TwiML applications yet.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::live::*;
+use common::sim::*;
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const CUSTOMER: &str = "+81398765432";
+
+fn webhook(
+    public: &str,
+    call: &str,
+    attempt: &str,
+    to: &str,
+) -> axum::http::Request<axum::body::Body> {
+    signed_form_for(
+        public,
+        "/twilio/voice/outbound",
+        &[
+            ("CallSid", call),
+            ("AccountSid", ACCOUNT),
+            ("From", "client:agent_1024"),
+            ("Caller", "client:agent_1024"),
+            ("To", to),
+            ("Direction", "inbound"),
+            ("TsunagiAttempt", attempt),
+        ],
+    )
+}
+
+/// The conference name in the TwiML, if it joins one.
+fn room(twiml: &str) -> Option<String> {
+    let start = twiml.find(">ob-")? + 1;
+    let end = start + twiml[start..].find("</Conference>")?;
+    Some(twiml[start..end].to_owned())
+}
+
+async fn dial(app: &TestApp, public: &str, call: &str, attempt: &str, to: &str) -> String {
+    let (status, body, headers) = app.send(webhook(public, call, attempt, to)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/xml"));
+    String::from_utf8(body).unwrap()
+}
+
+#[tokio::test]
+async fn the_webhook_answers_one_conference_per_attempt() {
+    let t = test_app().await;
+    t.seed_crm().await;
+    let p = PUBLIC;
+    let a1 = "0b7c2f3e-1d2a-4f5b-9c8d-7e6f5a4b3c2d";
+    let twiml = dial(&t, p, "CA00000000000000000000000000000a01", a1, CUSTOMER).await;
+    let name = room(&twiml).expect("joins a conference");
+    assert!(name.starts_with("ob-") && name.len() == 39, "{name}");
+    for attr in [
+        r#"startConferenceOnEnter="true""#,
+        r#"endConferenceOnExit="true""#,
+        r#"beep="false""#,
+        r#"region="jp1""#,
+        r#"statusCallbackEvent="start end join leave""#,
+        r#"record="record-from-start""#,
+        "/twilio/outbound/conference?attempt=0b7c2f3e",
+    ] {
+        assert!(twiml.contains(attr), "{attr} in {twiml}");
+    }
+    // Twilio retries the webhook: same conference.
+    let again = dial(&t, p, "CA00000000000000000000000000000a01", a1, CUSTOMER).await;
+    assert_eq!(room(&again).as_deref(), Some(name.as_str()));
+    // A second attempt while the first is being set up is refused; bad input is refused, never joined.
+    let other = dial(
+        &t,
+        p,
+        "CA00000000000000000000000000000a02",
+        "second-attempt",
+        CUSTOMER,
+    )
+    .await;
+    assert!(
+        room(&other).is_none() && other.contains("<Hangup"),
+        "{other}"
+    );
+    for (attempt, to) in [("", CUSTOMER), ("x&y", CUSTOMER), ("third", "0312345678")] {
+        let refused = dial(&t, p, "CA00000000000000000000000000000a03", attempt, to).await;
+        assert!(room(&refused).is_none(), "{attempt} {to}: {refused}");
+    }
+    // Unsigned: 403.
+    let mut req = webhook(p, "CA00000000000000000000000000000a01", a1, CUSTOMER);
+    req.headers_mut()
+        .insert("x-twilio-signature", "bad".parse().unwrap());
+    assert_eq!(t.send(req).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(t.count("SELECT COUNT(*) FROM outbound_attempts").await, 1);
+}
+
+/// Does what Twilio does with the `<Dial><Conference>`: the agent's client leg joins the named conference with
+/// the TwiML's settings and status callback.
+async fn agent_joins(s: &Stack, name: &str, attempt: &str) {
+    let cb = format!("{}/twilio/outbound/conference?attempt={attempt}", s.public);
+    let (status, body) = s
+        .voice(
+            Method::POST,
+            &format!("Conferences/{name}/Participants.json"),
+            &[
+                ("From", COMPANY_NUMBER),
+                ("To", "client:agent_1024"),
+                ("Label", "agent"),
+                ("StartConferenceOnEnter", "true"),
+                ("EndConferenceOnExit", "true"),
+                ("Beep", "false"),
+                ("Region", "jp1"),
+                ("ConferenceStatusCallback", &cb),
+                ("ConferenceStatusCallbackEvent", "start end join leave"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn conferences_named(s: &Stack, name: &str) -> Vec<Value> {
+    let (_, list) = s
+        .voice(
+            Method::GET,
+            &format!("Conferences.json?FriendlyName={name}"),
+            &[],
+        )
+        .await;
+    list["conferences"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_then_redial_makes_two_conferences_and_never_a_duplicate_name() {
+    let s = stack(true).await;
+    s.app.seed_crm().await;
+    let (session, mut device) = signed_in(&s, "tanaka", "pw").await;
+    let mut events = events_socket(&s, &session).await;
+    let busy = json!({"number": CUSTOMER, "answer": "busy"});
+    assert_eq!(s.control("/_sim/calls/numbers", busy).await.0, 200);
+
+    // First attempt: the customer is busy.
+    let a1 = "attempt-1";
+    let name1 = room(
+        &dial(
+            &s.app,
+            &s.public,
+            "CA00000000000000000000000000000b01",
+            a1,
+            CUSTOMER,
+        )
+        .await,
+    )
+    .unwrap();
+    agent_joins(&s, &name1, a1).await;
+    let invite = device.invite().await;
+    device.answer(&invite).await;
+    let dialing = event_of(&mut events, "outbound.dialing").await;
+    assert_eq!(dialing["attempt"], a1);
+    let cf1 = dialing["conference_sid"].as_str().unwrap().to_owned();
+    let failed = event_of(&mut events, "outbound.failed").await;
+    assert_eq!(
+        (failed["attempt"].as_str(), failed["reason"].as_str()),
+        (Some(a1), Some("busy"))
+    );
+    let (_, c1) = s
+        .voice(Method::GET, &format!("Conferences/{cf1}.json"), &[])
+        .await;
+    assert_eq!(
+        c1["status"], "completed",
+        "the agent is not left alone in it"
+    );
+    // A late retry of the first webhook joins nothing.
+    let late = dial(
+        &s.app,
+        &s.public,
+        "CA00000000000000000000000000000b01",
+        a1,
+        CUSTOMER,
+    )
+    .await;
+    assert!(room(&late).is_none(), "{late}");
+
+    // Redial: a new attempt, a new conference; the customer answers.
+    let answer = json!({"number": CUSTOMER, "answer": "answer"});
+    assert_eq!(s.control("/_sim/calls/numbers", answer).await.0, 200);
+    let a2 = "attempt-2";
+    let name2 = room(
+        &dial(
+            &s.app,
+            &s.public,
+            "CA00000000000000000000000000000b02",
+            a2,
+            CUSTOMER,
+        )
+        .await,
+    )
+    .unwrap();
+    assert_ne!(name1, name2);
+    let retried = dial(
+        &s.app,
+        &s.public,
+        "CA00000000000000000000000000000b02",
+        a2,
+        CUSTOMER,
+    )
+    .await;
+    assert_eq!(
+        room(&retried).as_deref(),
+        Some(name2.as_str()),
+        "a retried webhook gets the same room"
+    );
+    agent_joins(&s, &name2, a2).await;
+    let invite = device.invite().await;
+    device.answer(&invite).await;
+    let connected = event_of(&mut events, "outbound.connected").await;
+    assert_eq!(connected["attempt"], a2);
+    let cf2 = connected["conference_sid"].as_str().unwrap().to_owned();
+    assert_ne!(cf1, cf2);
+    let (_, parts) = s
+        .voice(
+            Method::GET,
+            &format!("Conferences/{cf2}/Participants.json"),
+            &[],
+        )
+        .await;
+    let labels: Vec<&str> = parts["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["label"].as_str())
+        .collect();
+    assert_eq!(labels.len(), 2, "{parts}");
+    assert!(
+        labels.contains(&"customer") && labels.contains(&"agent"),
+        "{labels:?}"
+    );
+    // One conference per name, ever.
+    assert_eq!(conferences_named(&s, &name1).await.len(), 1);
+    let second = conferences_named(&s, &name2).await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0]["status"], "in-progress");
+
+    // The agent hangs up (the agent ends the conference on exit): the attempt ends.
+    assert_eq!(
+        s.voice(
+            Method::POST,
+            &format!("Conferences/{cf2}.json"),
+            &[("Status", "completed")]
+        )
+        .await
+        .0,
+        200
+    );
+    let ended = event_of(&mut events, "outbound.ended").await;
+    assert_eq!(ended["attempt"], a2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeper_ends_stale_setups_and_orphan_ob_conferences() {
+    let s = stack(true).await;
+    s.app.seed_crm().await;
+    let session = s.app.login("tanaka", "pw").await;
+    let mut events = events_socket(&s, &session).await;
+    // An attempt whose agent leg never joined.
+    let name = room(
+        &dial(
+            &s.app,
+            &s.public,
+            "CA00000000000000000000000000000c01",
+            "stuck",
+            CUSTOMER,
+        )
+        .await,
+    )
+    .unwrap();
+    // An `ob-` conference nobody owns, left in `init` (its only participant does not start it).
+    let orphan = "ob-00000000-0000-4000-8000-000000000000";
+    assert_eq!(
+        s.control(
+            "/_sim/calls/numbers",
+            json!({"number": CUSTOMER, "answer": "answer"})
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, body) = s
+        .voice(
+            Method::POST,
+            &format!("Conferences/{orphan}/Participants.json"),
+            &[
+                ("From", COMPANY_NUMBER),
+                ("To", CUSTOMER),
+                ("StartConferenceOnEnter", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    s.eventually("the orphan conference to exist", || async {
+        let c = conferences_named(&s, orphan).await;
+        (c.len() == 1 && c[0]["status"] == "init").then_some(())
+    })
+    .await;
+
+    // Nothing is stale yet.
+    let now = tsunagi_server::db::now_unix();
+    assert_eq!(
+        tsunagi_server::outbound::sweep(&s.app.state, now)
+            .await
+            .unwrap(),
+        1,
+        "only the orphan"
+    );
+    let c = conferences_named(&s, orphan).await;
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0]["status"], "completed", "{c:?}");
+    let a = tsunagi_server::outbound::store::get(&s.app.state.db, "stuck")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.status, tsunagi_server::outbound::Status::Init);
+
+    // Past outbound_stale_secs the stuck attempt is closed and the agent told.
+    let later = now + 121;
+    assert_eq!(
+        tsunagi_server::outbound::sweep(&s.app.state, later)
+            .await
+            .unwrap(),
+        1
+    );
+    let failed = event_of(&mut events, "outbound.failed").await;
+    assert_eq!(
+        (failed["attempt"].as_str(), failed["reason"].as_str()),
+        (Some("stuck"), Some("stale"))
+    );
+    let late = dial(
+        &s.app,
+        &s.public,
+        "CA00000000000000000000000000000c01",
+        "stuck",
+        CUSTOMER,
+    )
+    .await;
+    assert!(room(&late).is_none(), "a swept attempt never joins {name}");
+}
