@@ -63,8 +63,7 @@ const text = async (css) => (await page.textContent(css))?.trim();
 const shoot = async (name) => {
   for (const lang of ['ja', 'en']) {
     await page.click(`button.lang[data-lang="${lang}"]`);
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: join(shots, `browser-${name}-${lang}.png`) });
+    await page.screenshot({ path: join(shots, `browser-${name}-${lang}.png`), fullPage: true });
   }
 };
 let failed = false;

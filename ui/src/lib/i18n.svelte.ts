@@ -43,7 +43,6 @@ interface Messages {
   department: string;
   callTimer: string;
   keypad: string;
-  hideKeypad: string;
   transfer: string;
   transferTitle: string;
   transferToAgent: string;
@@ -208,7 +207,6 @@ const MESSAGES: Record<Lang, Messages> = {
     department: 'Department',
     callTimer: 'Call time',
     keypad: 'Keypad',
-    hideKeypad: 'Hide keypad',
     transfer: 'Transfer',
     transferTitle: 'Transfer the call',
     transferToAgent: 'Agent',
@@ -407,7 +405,6 @@ const MESSAGES: Record<Lang, Messages> = {
     department: '部署',
     callTimer: '通話時間',
     keypad: 'キーパッド',
-    hideKeypad: 'キーパッドを閉じる',
     transfer: '転送',
     transferTitle: '通話の転送',
     transferToAgent: '担当者',
