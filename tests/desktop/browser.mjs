@@ -50,14 +50,53 @@ await new Promise((r) => web.listen(0, '127.0.0.1', r));
 const loopback = (await waitFor('the app wrote its loopback URL', () => existsSync(LOOPBACK_FILE) && JSON.parse(readFileSync(LOOPBACK_FILE, 'utf8')))).url;
 const pageUrl = `http://127.0.0.1:${web.address().port}/?loopback=${encodeURIComponent(loopback)}`;
 
+// The agent's microphone: a 1 kHz tone (48 kHz, 16-bit mono, 2 s; Chromium loops it).
+const wav = join(shots, '..', 'agent-1khz.wav');
+{
+  const rate = 48000, n = rate * 2, data = Buffer.alloc(44 + n * 2);
+  data.write('RIFF', 0); data.writeUInt32LE(36 + n * 2, 4); data.write('WAVEfmt ', 8); data.writeUInt32LE(16, 16);
+  data.writeUInt16LE(1, 20); data.writeUInt16LE(1, 22); data.writeUInt32LE(rate, 24); data.writeUInt32LE(rate * 2, 28);
+  data.writeUInt16LE(2, 32); data.writeUInt16LE(16, 34); data.write('data', 36); data.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) data.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * 1000 * i) / rate)), 44 + i * 2);
+  writeFileSync(wav, data);
+}
+/** In the page: the strongest frequency of the remote audio of the call's peer connection (the test keeps a list). */
+const dominantRemoteHz = async () => {
+  const pc = window.__testPeerConnections?.at(-1);
+  const track = pc?.getReceivers().find((r) => r.track?.kind === 'audio')?.track;
+  if (!track) return null;
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 8192;
+  context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+  await new Promise((r) => setTimeout(r, 600));
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  analyser.getFloatFrequencyData(bins);
+  await context.close();
+  let best = 1;
+  for (let i = 2; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+  return bins[best] > -90 ? (best * context.sampleRate) / analyser.fftSize : null;
+};
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    '--autoplay-policy=no-user-gesture-required'],
+    `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required'],
 });
 const page = await (await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'en-US' })).newPage();
 page.on('pageerror', (e) => console.error('# page error:', e.message));
+// Test-only: remember the page's peer connections, to listen to the remote audio (no product code involved).
+await page.addInitScript(() => {
+  const Native = window.RTCPeerConnection;
+  window.__testPeerConnections = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__testPeerConnections.push(this);
+    }
+  };
+});
 page.on('console', (m) => ['warning', 'error'].includes(m.type()) && console.error(`# page ${m.type()}: ${m.text()}`));
 const text = async (css) => (await page.textContent(css))?.trim();
 const shoot = async (name) => {
@@ -66,6 +105,18 @@ const shoot = async (name) => {
     await page.screenshot({ path: join(shots, `browser-${name}-${lang}.png`), fullPage: true });
   }
 };
+/** 山田 花子 (+81312345678) calls the contact center; resolves once her call is queued as a task. */
+async function customerCalls() {
+  const res = await fetch(`${SIM_URL}/_sim/calls`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ from: '+81312345678', to: '+81501234567', tone_hz: 440, script: [{ do: 'wait', ms: 120000 }, { do: 'hangup' }] }),
+  });
+  const customer = await res.json();
+  const queued = await waitFor('customer queued', async () => (await getJson(`/_sim/calls/${customer.sid}`)).queued_task);
+  return { customer, queued };
+}
+
 let failed = false;
 try {
   // 1. Sign in over the loopback transport; the Voice Device registers from Chromium.
@@ -80,13 +131,7 @@ try {
   console.log('ok - signed in through the loopback transport; the Device registered from Chromium');
 
   // 2. A customer calls; Answer connects with real media (WebRTC in Chromium).
-  const res = await fetch(`${SIM_URL}/_sim/calls`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ from: '+81312345678', to: '+81501234567', tone_hz: 440, script: [{ do: 'wait', ms: 120000 }, { do: 'hangup' }] }),
-  });
-  const customer = await res.json();
-  const queued = await waitFor('customer queued', async () => (await getJson(`/_sim/calls/${customer.sid}`)).queued_task);
+  const { customer, queued } = await customerCalls();
   await page.waitForSelector('.ring .crm-name');
   assert.equal(await text('.ring .crm-name'), '山田 花子');
   await page.click('.ring button.answer');
@@ -95,7 +140,16 @@ try {
   const leg = await waitFor('agent leg connected at the stand-in', async () =>
     (await getJson('/_sim/voice/calls')).find((l) => l.identity === 'agent_1024' && l.params.some(([k, v]) => k === 'TaskSid' && v === queued.task) && l.media_connected),
   );
-  console.log(`ok - answered ${queued.task}: connected with media (agent leg ${leg.sid}), timer running`);
+  // Two-way audio, by tone: the agent's microphone (a 1 kHz WAV) reaches the stand-in and, through the
+  // conference, the customer; the customer's 440 Hz reaches the agent's ear in Chromium.
+  const near = (hz, want) => typeof hz === 'number' && Math.abs(hz - want) < 40;
+  await waitFor('the stand-in hears the agent at 1 kHz', async () => near((await getJson(`/_sim/voice/calls/${leg.sid}`)).audio?.dominant_hz, 1000));
+  await waitFor('the customer hears the agent at 1 kHz', async () => near((await getJson(`/_sim/calls/${customer.sid}`)).audio?.dominant_hz, 1000));
+  const heard = await waitFor('the agent hears the customer at 440 Hz', async () => {
+    const hz = await page.evaluate(dominantRemoteHz);
+    return near(hz, 440) && hz;
+  });
+  console.log(`ok - answered ${queued.task}: connected with media (agent leg ${leg.sid}), timer running; two-way audio: 1 kHz agent → stand-in and customer, ${Math.round(heard)} Hz customer → agent`);
 
   // 3. The keypad's digits reach the stand-in on the agent's leg.
   await page.click('#keypad-toggle');
@@ -132,6 +186,33 @@ try {
   await page.click('#wrapup-done');
   await waitFor('Available again', async () => (await text('#presence')) === 'Available', 20000);
   console.log('ok - cold transfer to +81612345678 through the server; wrap-up with notes; Available again');
+
+  // 5b. Warm transfer: the customer waits on hold while the agent talks to the number, then the agent completes
+  //     the hand-over (transfer/complete) and leaves → wrap-up.
+  const second = await customerCalls();
+  await page.waitForSelector('.ring button.answer');
+  await page.click('.ring button.answer');
+  await page.waitForSelector('#call[data-phase="connected"]', { timeout: 20000 });
+  await page.click('#transfer-open');
+  await page.fill('#transfer-number', '+81612345678');
+  await page.check('input[name="transfer-mode"][value="warm"]');
+  await page.click('#transfer-send');
+  await page.waitForSelector('#warm-transfer');
+  await waitFor('customer held during the consultation', async () => JSON.stringify(await getJson('/_sim/conferences')).includes('"hold":true'));
+  await waitFor('the transfer target joined the conference', async () =>
+    (await getJson('/_sim/conferences')).some((c) => c.participants.some((p) => p.label?.startsWith('transfer-') && p.status === 'connected')),
+  );
+  await shoot('warm-transfer');
+  // The server learns of the join from the conference callback; the agent completes once they have talked.
+  await waitFor('transfer completed', async () => {
+    await page.click('#warm-complete');
+    await sleep(300);
+    return !(await page.$('#warm-transfer'));
+  });
+  await page.waitForSelector('#wrapup-done', { timeout: 20000 });
+  await page.click('#wrapup-done');
+  await waitFor('Available after the warm transfer', async () => (await text('#presence')) === 'Available', 20000);
+  console.log(`ok - warm transfer of ${second.queued.task}: customer held while consulting, completed through the server, wrap-up`);
 
   // 6. Outbound from the dialer: Dial → the Device connects through the stand-in's TwiML application to the
   //    server's outbound webhook.
