@@ -379,6 +379,9 @@ pub enum CloseReason {
         /// The minimum delay before reconnecting.
         min_backoff_ms: u64,
     },
+    /// The server refuses this client version (`426 CLIENT_UPGRADE_REQUIRED`): never reconnect. (Feed
+    /// [`Input::UpgradeRequired`] too, so the session stops taking calls.)
+    UpdateRequired,
 }
 
 /// Token lifecycle news.

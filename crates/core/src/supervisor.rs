@@ -267,6 +267,16 @@ impl Supervisor {
                     self.schedule_retry(now, out);
                     SocketOutcome::None
                 }
+                CloseReason::UpdateRequired => {
+                    self.state = State::Stopped(StopReason::UpdateRequired);
+                    self.emit(
+                        ConnectionState::Stopped {
+                            reason: StopReason::UpdateRequired,
+                        },
+                        out,
+                    );
+                    SocketOutcome::None
+                }
             },
         }
     }

@@ -15,6 +15,7 @@
 //! attempt that is no longer the live one is dropped (the session ignores its `ConnId` too).
 
 mod eventbridge;
+mod events;
 mod sync;
 mod tokens;
 
@@ -27,6 +28,7 @@ use tracing::Instrument;
 use tsunagi_twilio::eventbridge::{self as eb, Page};
 use tsunagi_twilio::{Pii, WorkerSid, WorkspaceSid};
 
+pub use events::EventsConfig;
 pub use sync::{inbox_document, presence_document, SyncConfig};
 pub use tokens::{ServerTokens, TokenReply, TokenSource};
 
@@ -54,6 +56,8 @@ pub(crate) enum SocketNews {
     Text(String),
     /// Something for the session (call context, token news).
     Input(Box<Input>),
+    /// The server asks for a fresh reading (it dropped pushes for this socket).
+    Resync,
     /// The attempt ended.
     Closed(crate::input::CloseReason),
 }
@@ -110,6 +114,8 @@ pub struct Driver<T: TokenSource> {
     pending_activity: Option<Activity>,
     sockets: std::collections::HashMap<SocketKind, (ConnId, JoinHandle<()>)>,
     sync: Option<SyncSide>,
+    events: Option<EventsConfig>,
+    http: reqwest::Client,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     socket_tx: SocketTx,
@@ -182,6 +188,8 @@ impl<T: TokenSource> Driver<T> {
             pending_activity: None,
             sockets: std::collections::HashMap::new(),
             sync: None,
+            events: None,
+            http: reqwest::Client::new(),
             internal_tx,
             internal_rx,
             socket_tx,
@@ -221,7 +229,18 @@ impl<T: TokenSource> Driver<T> {
         if self.sync.is_some() {
             kinds.push(SocketKind::Sync);
         }
+        if self.events.is_some() {
+            kinds.push(SocketKind::Events);
+        }
         kinds
+    }
+
+    /// Also drive the companion server's push (`/v1/events`) and its resync reading
+    /// (`GET /v1/agents/me/active-call`); call before [`Driver::run`].
+    pub fn with_server_events(mut self, cfg: EventsConfig) -> Self {
+        self.events = Some(cfg);
+        self.session = Session::new(Self::driven(&self.session_cfg, &self.kinds()));
+        self
     }
 
     /// Also drive Sync over Twilsock (the agent's presence Document and inbox); call before [`Driver::run`].
@@ -305,6 +324,13 @@ impl<T: TokenSource> Driver<T> {
                 conn,
                 event: SocketEvent::Frame,
             }),
+            SocketNews::Resync => {
+                if socket == SocketKind::Events
+                    && self.sockets.get(&socket).is_some_and(|(c, _)| *c == conn)
+                {
+                    self.events_resync();
+                }
+            }
             SocketNews::Input(input) => {
                 // Only the live attempt speaks for its socket.
                 if self.sockets.get(&socket).is_some_and(|(c, _)| *c == conn) {
@@ -443,6 +469,10 @@ impl<T: TokenSource> Driver<T> {
                 socket: SocketKind::Sync,
                 conn,
             } if self.sync.is_some() => self.connect_sync(conn),
+            Action::Connect {
+                socket: SocketKind::Events,
+                conn,
+            } if self.events.is_some() => self.connect_events(conn),
             Action::Disconnect { socket, conn } => {
                 if let Some((current, task)) = self.sockets.remove(&socket) {
                     if current == conn {
@@ -462,7 +492,10 @@ impl<T: TokenSource> Driver<T> {
                     let _ = cmds.send(SyncCmd::Resubscribe);
                 }
             }
-            Action::Connect { socket, .. } | Action::Resync { socket } => {
+            Action::Resync {
+                socket: SocketKind::Events,
+            } => self.events_resync(),
+            Action::Connect { socket, .. } => {
                 tracing::warn!(?socket, "socket not driven by this driver");
             }
             Action::Emit(event) => {
@@ -591,6 +624,46 @@ impl<T: TokenSource> Driver<T> {
                 .instrument(tracing::info_span!("eventbridge", conn = conn.0)),
         );
         self.sockets.insert(SocketKind::TaskRouter, (conn, task));
+    }
+
+    fn connect_events(&mut self, conn: ConnId) {
+        let Some(cfg) = self.events.clone() else {
+            return;
+        };
+        if let Some((_, old)) = self.sockets.remove(&SocketKind::Events) {
+            old.abort();
+        }
+        let task = tokio::spawn(
+            events::socket(cfg, conn, self.socket_tx.clone())
+                .instrument(tracing::info_span!("server_events", conn = conn.0)),
+        );
+        self.sockets.insert(SocketKind::Events, (conn, task));
+    }
+
+    /// Reads the agent's active call from the server (after a (re)connect, or when the server asks).
+    fn events_resync(&mut self) {
+        let Some(cfg) = self.events.clone() else {
+            return;
+        };
+        let http = self.http.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(
+            async move {
+                let input = match events::active_call(&http, &cfg).await {
+                    events::ActiveCall::Call(ctx) => Input::CallContext(*ctx),
+                    events::ActiveCall::UpgradeRequired(min_supported) => {
+                        Input::UpgradeRequired { min_supported }
+                    }
+                    events::ActiveCall::None => return,
+                    events::ActiveCall::Failed => {
+                        tracing::warn!("active-call resync failed");
+                        return;
+                    }
+                };
+                let _ = tx.send(Internal::Input(input));
+            }
+            .instrument(tracing::info_span!("active_call")),
+        );
     }
 
     fn connect_sync(&mut self, conn: ConnId) {

@@ -1,0 +1,241 @@
+//! The companion server's agent push (`GET /v1/events`, backend spec §4.6) and its resync reading
+//! (`GET /v1/agents/me/active-call`).
+//!
+//! The socket authenticates with the agent's session (bearer) and `X-Client-Version`; a `426
+//! CLIENT_UPGRADE_REQUIRED` answer to the upgrade becomes [`Input::UpgradeRequired`] and a close that never
+//! retries. The server sends nothing on connect, so an accepted upgrade is "ready"; its 25 s pings feed the
+//! heartbeat. `call.context` pushes become [`Input::CallContext`]; `{"type":"resync"}` (the server dropped
+//! events for a slow socket) asks for the same reading as a reconnect. Other event types are for other parts
+//! of the app and are skipped here.
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tsunagi_twilio::Pii;
+
+use super::SocketNews;
+use crate::api::SocketKind;
+use crate::context::CallContext;
+use crate::input::{CloseReason, ConnId, Input};
+
+/// Largest push accepted (the server's own limit is 16 KiB).
+const MAX_TEXT: usize = 64 * 1024;
+
+/// Where the server's push lives and who the agent is.
+#[derive(Clone, Debug)]
+pub struct EventsConfig {
+    /// The server's base URL, e.g. `https://tsunagi.example.jp` (the socket is `wss://…/v1/events`).
+    pub base_url: String,
+    /// The agent's session token (bearer), from sign-in.
+    pub session: Pii<String>,
+    /// This client's version (`X-Client-Version`).
+    pub client_version: String,
+}
+
+impl EventsConfig {
+    fn ws_url(&self) -> String {
+        let base = self.base_url.trim_end_matches('/');
+        let ws = if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            base.to_owned()
+        };
+        format!("{ws}/v1/events")
+    }
+}
+
+/// `min_supported` from a 426 body.
+fn min_supported(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<Value>(body)
+        .ok()?
+        .get("min_supported")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// What one push means for the session.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Push {
+    Input(Box<Input>),
+    Resync,
+    Skip,
+}
+
+/// Reads one text push.
+pub(crate) fn read_push(text: &str) -> Push {
+    let Ok(v) = serde_json::from_str::<Value>(text) else {
+        return Push::Skip;
+    };
+    match v.get("type").and_then(Value::as_str) {
+        Some("call.context") => CallContext::from_json(&v)
+            .map_or(Push::Skip, |c| Push::Input(Box::new(Input::CallContext(c)))),
+        Some("resync") => Push::Resync,
+        _ => Push::Skip,
+    }
+}
+
+/// Runs one socket attempt until it closes; every report is tagged with `conn`.
+pub(crate) async fn socket(
+    cfg: EventsConfig,
+    conn: ConnId,
+    tx: mpsc::UnboundedSender<(SocketKind, ConnId, SocketNews)>,
+) {
+    let send = |news| tx.send((SocketKind::Events, conn, news)).is_ok();
+    let reason = attempt(&cfg, &send).await;
+    send(SocketNews::Closed(reason));
+}
+
+async fn attempt(cfg: &EventsConfig, send: &impl Fn(SocketNews) -> bool) -> CloseReason {
+    let Ok(mut request) = cfg.ws_url().into_client_request() else {
+        tracing::warn!("server events URL is invalid");
+        return CloseReason::Lost;
+    };
+    let headers = request.headers_mut();
+    let (Ok(auth), Ok(version)) = (
+        HeaderValue::from_str(&format!("Bearer {}", cfg.session.expose())),
+        HeaderValue::from_str(&cfg.client_version),
+    ) else {
+        return CloseReason::Unauthorized;
+    };
+    headers.insert("authorization", auth);
+    headers.insert("x-client-version", version);
+    let mut stream = match tokio_tungstenite::connect_async(request).await {
+        Ok((s, _)) => s,
+        Err(tungstenite::Error::Http(resp)) => {
+            return match resp.status().as_u16() {
+                426 => {
+                    let min = resp.body().as_deref().and_then(min_supported);
+                    send(SocketNews::Input(Box::new(Input::UpgradeRequired {
+                        min_supported: min,
+                    })));
+                    CloseReason::UpdateRequired
+                }
+                401 | 403 => CloseReason::Unauthorized,
+                _ => CloseReason::Lost,
+            };
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "server events connect failed");
+            return CloseReason::Lost;
+        }
+    };
+    if !send(SocketNews::Opened) || !send(SocketNews::Ready) {
+        return CloseReason::Lost;
+    }
+    while let Some(msg) = stream.next().await {
+        match msg {
+            Ok(Message::Text(text)) => {
+                if !send(SocketNews::Frame) {
+                    return CloseReason::Lost;
+                }
+                if text.len() > MAX_TEXT {
+                    tracing::warn!(len = text.len(), "server push too long; dropped");
+                    continue;
+                }
+                let ok = match read_push(&text) {
+                    Push::Input(input) => send(SocketNews::Input(input)),
+                    Push::Resync => send(SocketNews::Resync),
+                    Push::Skip => true,
+                };
+                if !ok {
+                    return CloseReason::Lost;
+                }
+            }
+            Ok(Message::Close(_)) => return CloseReason::Lost,
+            Ok(_) => {
+                // Pings (answered by tungstenite) and pongs keep the heartbeat.
+                if !send(SocketNews::Frame) {
+                    return CloseReason::Lost;
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "server events socket error");
+                return CloseReason::Lost;
+            }
+        }
+    }
+    CloseReason::Lost
+}
+
+/// The outcome of `GET /v1/agents/me/active-call`.
+#[derive(Debug, PartialEq)]
+pub(crate) enum ActiveCall {
+    /// The agent's current call, as the server knows it.
+    Call(Box<CallContext>),
+    /// No call (204).
+    None,
+    /// 426.
+    UpgradeRequired(Option<String>),
+    /// Anything else.
+    Failed,
+}
+
+/// Reads the agent's active call.
+pub(crate) async fn active_call(http: &reqwest::Client, cfg: &EventsConfig) -> ActiveCall {
+    let url = format!(
+        "{}/v1/agents/me/active-call",
+        cfg.base_url.trim_end_matches('/')
+    );
+    let sent = http
+        .get(url)
+        .bearer_auth(cfg.session.expose())
+        .header("X-Client-Version", &cfg.client_version)
+        .send()
+        .await;
+    let Ok(resp) = sent else {
+        return ActiveCall::Failed;
+    };
+    let status = resp.status().as_u16();
+    let body = match resp.bytes().await {
+        Ok(b) if b.len() <= MAX_TEXT => b,
+        _ => return ActiveCall::Failed,
+    };
+    match status {
+        204 => ActiveCall::None,
+        200 => serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| CallContext::from_json(&v))
+            .map_or(ActiveCall::Failed, |c| ActiveCall::Call(Box::new(c))),
+        426 => ActiveCall::UpgradeRequired(min_supported(&body)),
+        _ => ActiveCall::Failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pushes_map_to_inputs() {
+        let ctx =
+            r#"{"type":"call.context","task_sid":"WT00000000000000000000000000000001","seq":3}"#;
+        assert!(matches!(read_push(ctx), Push::Input(i) if matches!(*i, Input::CallContext(_))));
+        assert_eq!(read_push(r#"{"type":"resync"}"#), Push::Resync);
+        for skip in [
+            r#"{"type":"roster","agents":[]}"#,
+            r#"{"type":"call.context","task_sid":"bogus"}"#,
+            "not json",
+        ] {
+            assert_eq!(read_push(skip), Push::Skip, "{skip}");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        let cfg = EventsConfig {
+            base_url: "https://s.example.jp/".into(),
+            session: Pii("t".into()),
+            client_version: "1.0.0".into(),
+        };
+        assert_eq!(cfg.ws_url(), "wss://s.example.jp/v1/events");
+        assert_eq!(
+            min_supported(br#"{"code":"CLIENT_UPGRADE_REQUIRED","min_supported":"1.6.0"}"#),
+            Some("1.6.0".into())
+        );
+    }
+}
