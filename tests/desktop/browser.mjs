@@ -47,64 +47,95 @@ const web = createServer((req, res) => {
   res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
 });
 await new Promise((r) => web.listen(0, '127.0.0.1', r));
-const loopback = (await waitFor('the app wrote its loopback URL', () => existsSync(LOOPBACK_FILE) && JSON.parse(readFileSync(LOOPBACK_FILE, 'utf8')))).url;
-const pageUrl = `http://127.0.0.1:${web.address().port}/?loopback=${encodeURIComponent(loopback)}`;
 
-// The agent's microphone: a 1 kHz tone (48 kHz, 16-bit mono, 2 s; Chromium loops it).
-const wav = join(shots, '..', 'agent-1khz.wav');
-{
+/** A WAV of a `hz` tone (48 kHz, 16-bit mono, 2 s; Chromium loops it) for a party's microphone. */
+function toneWav(hz) {
+  const file = join(shots, '..', `mic-${hz}hz.wav`);
   const rate = 48000, n = rate * 2, data = Buffer.alloc(44 + n * 2);
   data.write('RIFF', 0); data.writeUInt32LE(36 + n * 2, 4); data.write('WAVEfmt ', 8); data.writeUInt32LE(16, 16);
   data.writeUInt16LE(1, 20); data.writeUInt16LE(1, 22); data.writeUInt32LE(rate, 24); data.writeUInt32LE(rate * 2, 28);
   data.writeUInt16LE(2, 32); data.writeUInt16LE(16, 34); data.write('data', 36); data.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) data.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * 1000 * i) / rate)), 44 + i * 2);
-  writeFileSync(wav, data);
+  for (let i = 0; i < n; i++) data.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  writeFileSync(file, data);
+  return file;
 }
-/** In the page: the strongest frequency of the remote audio of the call's peer connection (the test keeps a list). */
-const dominantRemoteHz = async () => {
-  const pc = window.__testPeerConnections?.at(-1);
-  const track = pc?.getReceivers().find((r) => r.track?.kind === 'audio')?.track;
+
+/** In the page: the spectrum (dB per bin, and Hz per bin) of the newest live remote audio track (one
+ *  analyser per remote track, kept between calls). */
+const remoteSpectrum = async () => {
+  const track = (window.__testPeerConnections ?? [])
+    .filter((c) => c.signalingState !== 'closed')
+    .flatMap((c) => c.getReceivers().map((r) => r.track))
+    .filter((t) => t?.kind === 'audio' && t.readyState === 'live')
+    .at(-1);
   if (!track) return null;
-  const context = new AudioContext();
-  const analyser = context.createAnalyser();
-  analyser.fftSize = 8192;
-  context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
-  await new Promise((r) => setTimeout(r, 600));
-  const bins = new Float32Array(analyser.frequencyBinCount);
-  analyser.getFloatFrequencyData(bins);
-  await context.close();
+  let probe = window.__testProbe;
+  if (probe?.track !== track) {
+    const context = new AudioContext();
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 8192;
+    context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+    probe = window.__testProbe = { track, context, analyser };
+    await new Promise((r) => setTimeout(r, 600));
+  }
+  await probe.context.resume();
+  const bins = new Float32Array(probe.analyser.frequencyBinCount);
+  probe.analyser.getFloatFrequencyData(bins);
+  return { bins: [...bins], hzPerBin: probe.context.sampleRate / probe.analyser.fftSize };
+};
+const dominantHz = (s) => {
+  if (!s) return null;
   let best = 1;
-  for (let i = 2; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
-  return bins[best] > -90 ? (best * context.sampleRate) / analyser.fftSize : null;
+  for (let i = 2; i < s.bins.length; i++) if (s.bins[i] > s.bins[best]) best = i;
+  return s.bins[best] > -90 ? best * s.hzPerBin : null;
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required'],
-});
-const page = await (await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'en-US' })).newPage();
-page.on('pageerror', (e) => console.error('# page error:', e.message));
-// Test-only: remember the page's peer connections, to listen to the remote audio (no product code involved).
-await page.addInitScript(() => {
-  const Native = window.RTCPeerConnection;
-  window.__testPeerConnections = [];
-  window.RTCPeerConnection = class extends Native {
-    constructor(...args) {
-      super(...args);
-      window.__testPeerConnections.push(this);
-    }
-  };
-});
-page.on('console', (m) => ['warning', 'error'].includes(m.type()) && console.error(`# page ${m.type()}: ${m.text()}`));
+/** One party: a Chromium with a `hz` tone as microphone, showing the UI of the app whose loopback URL is in `file`. */
+async function party(file, hz) {
+  const loopback = (await waitFor(`the app wrote ${file}`, () => existsSync(file) && JSON.parse(readFileSync(file, 'utf8')))).url;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${toneWav(hz)}`, '--autoplay-policy=no-user-gesture-required'],
+  });
+  const page = await (await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'en-US' })).newPage();
+  page.on('pageerror', (e) => console.error('# page error:', e.message));
+  page.on('console', (m) => ['warning', 'error'].includes(m.type()) && console.error(`# page ${m.type()}: ${m.text()}`));
+  // Test-only: remember the page's peer connections, to listen to the remote audio (no product code involved).
+  await page.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    window.__testPeerConnections = [];
+    window.RTCPeerConnection = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__testPeerConnections.push(this);
+      }
+    };
+  });
+  await page.goto(`http://127.0.0.1:${web.address().port}/?loopback=${encodeURIComponent(loopback)}`);
+  await page.click('button.lang[data-lang="en"]');
+  return { browser, page };
+}
+async function signIn(page, login) {
+  await page.fill('#login-name', login);
+  await page.fill('#login-password', `demo-${login}`);
+  await page.click('#sign-in');
+  await page.waitForSelector('#agent-name');
+  await waitFor(`${login} Available`, async () => (await page.textContent('#presence'))?.trim() === 'Available');
+  await waitFor(`${login}'s Device registered`, async () => (await page.textContent('#voice-status'))?.trim() === 'Phone: ready');
+}
+
+const agent = await party(LOOPBACK_FILE, 1000);
+const page = agent.page;
 const text = async (css) => (await page.textContent(css))?.trim();
-const shoot = async (name) => {
+const shoot = async (name, on = page) => {
   for (const lang of ['ja', 'en']) {
-    await page.click(`button.lang[data-lang="${lang}"]`);
-    await page.screenshot({ path: join(shots, `browser-${name}-${lang}.png`), fullPage: true });
+    await on.click(`button.lang[data-lang="${lang}"]`);
+    await on.screenshot({ path: join(shots, `browser-${name}-${lang}.png`), fullPage: true });
   }
 };
+let supervisor = null;
 /** 山田 花子 (+81312345678) calls the contact center; resolves once her call is queued as a task. */
 async function customerCalls() {
   const res = await fetch(`${SIM_URL}/_sim/calls`, {
@@ -120,14 +151,7 @@ async function customerCalls() {
 let failed = false;
 try {
   // 1. Sign in over the loopback transport; the Voice Device registers from Chromium.
-  await page.goto(pageUrl);
-  await page.click('button.lang[data-lang="en"]');
-  await page.fill('#login-name', 'tanaka');
-  await page.fill('#login-password', 'demo-tanaka');
-  await page.click('#sign-in');
-  await page.waitForSelector('#agent-name');
-  await waitFor('presence Available', async () => (await text('#presence')) === 'Available');
-  await waitFor('Voice Device registered', async () => (await text('#voice-status')) === 'Phone: ready');
+  await signIn(page, 'tanaka');
   console.log('ok - signed in through the loopback transport; the Device registered from Chromium');
 
   // 2. A customer calls; Answer connects with real media (WebRTC in Chromium).
@@ -146,7 +170,7 @@ try {
   await waitFor('the stand-in hears the agent at 1 kHz', async () => near((await getJson(`/_sim/voice/calls/${leg.sid}`)).audio?.dominant_hz, 1000));
   await waitFor('the customer hears the agent at 1 kHz', async () => near((await getJson(`/_sim/calls/${customer.sid}`)).audio?.dominant_hz, 1000));
   const heard = await waitFor('the agent hears the customer at 440 Hz', async () => {
-    const hz = await page.evaluate(dominantRemoteHz);
+    const hz = dominantHz(await page.evaluate(remoteSpectrum));
     return near(hz, 440) && hz;
   });
   console.log(`ok - answered ${queued.task}: connected with media (agent leg ${leg.sid}), timer running; two-way audio: 1 kHz agent → stand-in and customer, ${Math.round(heard)} Hz customer → agent`);
@@ -160,6 +184,29 @@ try {
   });
   await shoot('call-keypad');
   console.log('ok - keypad 1 2 # reached the stand-in as DTMF on the agent leg');
+
+  // 3b. The supervisor (山本 美咲, her own app and Chromium) sees 田中 on a call in the Team tab and whispers: the
+  //     server calls her Device into the conference as a coach of the agent's leg; she answers, then leaves.
+  supervisor = await party(process.env.SUPERVISOR_LOOPBACK_FILE, 1500);
+  const sup = supervisor.page;
+  await signIn(sup, 'yamamoto');
+  await sup.click('button.tab[data-tab="supervisor"]');
+  await sup.waitForSelector('#roster li[data-agent="agent_1024"] button[data-mode="coach"]', { timeout: 20000 });
+  await shoot('team-live', sup);
+  await sup.click('#roster li[data-agent="agent_1024"] button[data-mode="coach"]');
+  await sup.waitForSelector('.ring button.answer', { timeout: 20000 });
+  await sup.click('.ring button.answer');
+  await sup.waitForSelector('#call[data-phase="connected"]', { timeout: 20000 });
+  // The conference now has her as a coach of the agent's leg (checked at the stand-in, not by ear: two browsers'
+  // media on 2 cores drop out too often for a tone check to be fair).
+  const coach = await waitFor('the supervisor is a coach of the agent leg in the conference', async () =>
+    (await getJson('/_sim/conferences'))
+      .flatMap((c) => c.participants)
+      .find((p) => p.label === 'supervisor-agent_9001' && p.coaching && p.call_sid_to_coach === leg.sid && p.status === 'connected'),
+  );
+  await sup.click('#hangup');
+  await sup.waitForSelector('#call', { state: 'detached', timeout: 20000 });
+  console.log(`ok - supervisor whisper: Team tab shows 田中 on a call → Whisper → the server called her Device (${coach.call_sid}) into the conference as coach of ${leg.sid}; she answered and left`);
 
   // 4. Hold goes through the server to the conference (the customer's participant is held), then resumes.
   await page.click('#hold');
@@ -205,7 +252,7 @@ try {
   await shoot('warm-transfer');
   // The server learns of the join from the conference callback; the agent completes once they have talked.
   await waitFor('transfer completed', async () => {
-    await page.click('#warm-complete');
+    await (await page.$('#warm-complete'))?.click().catch(() => {});
     await sleep(300);
     return !(await page.$('#warm-transfer'));
   });
@@ -229,7 +276,8 @@ try {
   console.error('not ok -', e.stack ?? e);
   await page.screenshot({ path: join(shots, 'browser-e2e-failure.png') }).catch(() => {});
 } finally {
-  await browser.close().catch(() => {});
+  await agent.browser.close().catch(() => {});
+  await supervisor?.browser.close().catch(() => {});
   web.close();
 }
 console.log(`# browser e2e took ${Math.round((Date.now() - started) / 1000)} s`);

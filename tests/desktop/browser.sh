@@ -23,6 +23,7 @@ mkdir -p -m 700 "$XDG_RUNTIME_DIR" "$HOME"
 pid=
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  [ -f "$work/sup.pid" ] && kill "$(cat "$work/sup.pid")" 2>/dev/null || true
   "$root/scripts/stack" down "$work/stack"
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -39,6 +40,12 @@ curl -sf -X POST "$SIM_URL/_sim/applications" -H 'content-type: application/json
 export LOOPBACK_FILE=$work/loopback.json
 TSUNAGI_LOOPBACK_FILE=$LOOPBACK_FILE TSUNAGI_LOG=${TSUNAGI_LOG:-info} "$app" >"$work/app.log" 2>&1 &
 pid=$!
+# The supervisor's app: a second instance needs its own D-Bus session (single-instance) and its own directories.
+export SUPERVISOR_LOOPBACK_FILE=$work/loopback-sup.json
+mkdir -p -m 700 "$work/sup/run" && mkdir -p "$work/sup/home"
+dbus-run-session -- env XDG_RUNTIME_DIR="$work/sup/run" XDG_CONFIG_HOME="$work/sup/config" XDG_DATA_HOME="$work/sup/data" \
+  HOME="$work/sup/home" TSUNAGI_LOOPBACK_FILE="$SUPERVISOR_LOOPBACK_FILE" TSUNAGI_LOG="${TSUNAGI_LOG:-info}" \
+  sh -c 'echo $$ >"$0"; exec "$1"' "$work/sup.pid" "$app" >"$work/app-sup.log" 2>&1 &
 
 status=0
 node "$here/browser.mjs" || status=$?
