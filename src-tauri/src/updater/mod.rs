@@ -6,9 +6,11 @@
 //!   and download in the background. The plugin verifies every download against the public key in
 //!   `tauri.conf.json` (`plugins.updater.pubkey`, with `requireSignedVersion`): a tampered or mis-signed
 //!   artifact is discarded and reported as `failed` with kind `signature`; nothing unverified is kept.
-//! - A verified download waits as `ready` (version, what's new, mandatory) until the agent installs it. Install
-//!   is refused during a ring, a call or wrap-up ([`crate::activity::CallActivity::is_idle`]); after installing,
-//!   the restart too waits for the agent to be idle.
+//! - A verified download waits as `ready` (version, what's new, mandatory) until the agent installs it; one the
+//!   server requires (`mandatory`: this version is below its minimum or blocked) installs by itself at the first
+//!   idle moment. Install is refused during a ring, a call or wrap-up
+//!   ([`crate::activity::CallActivity::is_idle`]); after installing, the restart too waits for the agent to be
+//!   idle.
 //! - The server decides the version (rollbacks included): any version other than the current one is taken,
 //!   but never one below [`SECURITY_FLOOR`].
 //! - Status changes go to the window as [`UpdateStatus`] on the [`UPDATE_EVENT_NAME`] event.
@@ -238,11 +240,30 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, settings: UpdateSettings) {
                     },
                 );
             }
+            if let Some(version) = mandatory_ready(&app) {
+                tracing::info!(%version, "the server requires this update: installing when idle");
+                while !app.state::<CallActivity>().is_idle() {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                if let Err(error) = install(&app).await {
+                    tracing::warn!(kind = error.kind(), %error, "required update not installed");
+                }
+            }
             let host = app.state::<UpdateHost>();
             // Either the interval passes or someone asks for a check now.
             let _ = tokio::time::timeout(host.settings.interval, host.wake.notified()).await;
         }
     });
+}
+
+/// The version of a downloaded update the server requires, if any.
+fn mandatory_ready<R: Runtime>(app: &AppHandle<R>) -> Option<String> {
+    let host = app.state::<UpdateHost>();
+    let ready = lock(&host.ready);
+    ready
+        .as_ref()
+        .filter(|r| r.mandatory)
+        .map(|r| r.update.version.clone())
 }
 
 /// Asks for a check now (the server answered 426, or the agent pressed "check"); no-op before [`start`].
