@@ -1,5 +1,6 @@
 //! Background work of a serving instance: the roster flusher ([`crate::roster::spawn_flusher`]), the outbound
-//! sweeper ([`crate::outbound::sweep`], every 30 s) and an hourly
+//! sweeper ([`crate::outbound::sweep`], every 30 s), the recording archive worker
+//! ([`crate::recordings::spawn_worker`]) and an hourly
 //! purge of expired sessions and old webhook receipts (Twilio stops retrying within minutes; a week is ample).
 
 use std::time::Duration;
@@ -13,6 +14,9 @@ pub const RECEIPT_RETENTION_SECS: i64 = 7 * 86_400;
 /// Starts every background task of an instance.
 pub fn spawn(state: &AppState) {
     crate::roster::spawn_flusher(state);
+    if state.config.recordings.worker {
+        crate::recordings::spawn_worker(state);
+    }
     let sweeper = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(30));

@@ -250,6 +250,8 @@ pub struct RecordingsConfig {
     pub endpoint: Option<String>,
     /// Largest recording downloaded, in bytes.
     pub max_bytes: u64,
+    /// Whether this instance runs the archive worker (one worker per job at a time either way: jobs are leased).
+    pub worker: bool,
 }
 
 /// The object store behind the recording archive.
@@ -273,6 +275,7 @@ impl Default for RecordingsConfig {
             region: None,
             endpoint: None,
             max_bytes: 512 * 1024 * 1024,
+            worker: true,
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod legs;
 pub mod metrics;
 pub mod outbound;
 pub mod policy;
+pub mod recordings;
 pub mod releases;
 pub mod reports;
 pub mod roster;
@@ -53,7 +54,9 @@ pub use state::AppState;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    use http::{calls, events, health, legs, outbound, session, token, twilio, updates};
+    use http::{
+        calls, events, health, legs, outbound, recordings, session, token, twilio, updates,
+    };
     let limit = state.config.server.max_body_bytes;
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     Router::new()
@@ -84,6 +87,8 @@ pub fn app(state: AppState) -> Router {
             "/v1/calls/{task}/transfer/cancel",
             post(calls::transfer_cancel),
         )
+        .route("/v1/calls/{task}/recordings", get(recordings::for_task))
+        .route("/v1/recordings/{recording}", get(recordings::fetch))
         .route("/v1/supervise/{task}", post(calls::supervise))
         .route("/v1/roster", get(session::roster))
         .route("/v1/reports/calls", get(calls::report))
@@ -97,6 +102,7 @@ pub fn app(state: AppState) -> Router {
         .route("/twilio/conference/status", post(twilio::conference_status))
         .route("/twilio/participant/status", post(legs::participant_status))
         .route("/twilio/voice/outbound", post(outbound::voice))
+        .route("/twilio/recording/status", post(recordings::status))
         .route("/twilio/outbound/conference", post(outbound::conference))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

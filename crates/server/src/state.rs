@@ -30,6 +30,8 @@ pub struct AppState {
     pub roster: Arc<Roster>,
     /// Failed-login throttle.
     pub login_throttle: Arc<LoginThrottle>,
+    /// Recording archive (object store, worker wake-up).
+    pub archive: Arc<crate::recordings::Archive>,
     /// Set once when the instance starts shutting down (sockets close with 1001 so clients move on).
     stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -49,6 +51,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             roster: Arc::new(Roster::default()),
             login_throttle: Arc::new(LoginThrottle::default()),
+            archive: Arc::default(),
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
         })
     }

@@ -27,6 +27,9 @@ pub enum RestError {
         /// Twilio error code, if the body had one.
         code: Option<i64>,
     },
+    /// A media download exceeded the configured limit.
+    #[error("download larger than {0} bytes")]
+    TooLarge(u64),
     /// The reply lacked an expected field.
     #[error("unexpected reply from {0}")]
     Shape(String),
@@ -334,5 +337,51 @@ impl TwilioRest {
             })
             .filter(|c| !c.sid.is_empty())
             .collect())
+    }
+}
+
+impl TwilioRest {
+    /// `GET Recordings/{RE}.wav?RequestedChannels=2`: the dual-channel WAV, at most `max_bytes`.
+    pub async fn recording_wav(
+        &self,
+        recording: &str,
+        max_bytes: u64,
+    ) -> Result<axum::body::Bytes, RestError> {
+        let url = self.voice(&format!("Recordings/{recording}.wav?RequestedChannels=2"));
+        let mut resp = self
+            .0
+            .http
+            .get(&url)
+            .basic_auth(&self.0.key_sid, Some(self.0.key_secret.expose()))
+            .timeout(Duration::from_secs(300))
+            .send()
+            .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(RestError::Status {
+                method: "GET",
+                path: format!("/Recordings/{recording}.wav"),
+                status: status.as_u16(),
+                code: None,
+            });
+        }
+        if resp.content_length().is_some_and(|n| n > max_bytes) {
+            return Err(RestError::TooLarge(max_bytes));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if (body.len() + chunk.len()) as u64 > max_bytes {
+                return Err(RestError::TooLarge(max_bytes));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.into())
+    }
+
+    /// `DELETE Recordings/{RE}.json`.
+    pub async fn delete_recording(&self, recording: &str) -> Result<(), RestError> {
+        let url = self.voice(&format!("Recordings/{recording}.json"));
+        self.send("DELETE", url, None, None).await?;
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@ pub mod events;
 pub mod health;
 pub mod legs;
 pub mod outbound;
+pub mod recordings;
 pub mod session;
 pub mod token;
 pub mod twilio;

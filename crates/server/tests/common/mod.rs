@@ -99,8 +99,11 @@ pub async fn test_app_with(twilio_base: &str) -> TestApp {
     test_app_from(config(twilio_base)).await
 }
 
-pub async fn test_app_from(config: Config) -> TestApp {
+pub async fn test_app_from(mut config: Config) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
+    if config.recordings.dir.is_none() {
+        config.recordings.dir = Some(dir.path().join("recordings"));
+    }
     let db = fresh_db(dir.path()).await;
     let state = AppState::new(config, db).expect("state");
     tsunagi_server::background::spawn(&state);

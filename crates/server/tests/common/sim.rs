@@ -117,6 +117,11 @@ pub async fn stack_with_ring(ring_secs: u64) -> Stack {
     .await
 }
 
+/// Like [`stack`] with the server's configuration changed by `tweak`.
+pub async fn stack_tweaked(tweak: impl FnOnce(&mut tsunagi_server::Config)) -> Stack {
+    stack_configured(|public| sim_config(public, true), tweak).await
+}
+
 async fn stack_from(sim_text: impl FnOnce(&str) -> String) -> Stack {
     stack_configured(sim_text, |_| {}).await
 }

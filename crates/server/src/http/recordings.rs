@@ -1,0 +1,118 @@
+//! Recordings: Twilio's recording status callback (`POST /twilio/recording/status?task=WT…|attempt=…`, signed,
+//! idempotent) and the archive's read side for the app and supervisors (`GET /v1/recordings/{RE}`,
+//! `GET /v1/calls/{task}/recordings`).
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tsunagi_twilio::{ConferenceSid, RecordingSid, TaskSid};
+
+use crate::auth::Role;
+use crate::db::CallEvent;
+use crate::error::{ApiError, ApiResult};
+use crate::http::twilio::{exactly_once, sid};
+use crate::http::webhook::TwilioWebhook;
+use crate::policy::SupportedAgent;
+use crate::recordings::{self, Completed, Job};
+use crate::state::AppState;
+
+/// `POST /twilio/recording/status?task=WT…` (inbound) or `?attempt=…` (outbound).
+pub async fn status(State(state): State<AppState>, hook: TwilioWebhook) -> ApiResult<StatusCode> {
+    let re = sid(
+        RecordingSid::parse,
+        "RecordingSid",
+        hook.require("RecordingSid")?,
+    )?;
+    let status = hook.require("RecordingStatus")?;
+    let cf = hook
+        .param("ConferenceSid")
+        .filter(|s| !s.is_empty())
+        .map(|s| sid(ConferenceSid::parse, "ConferenceSid", s))
+        .transpose()?;
+    let (owner, agent) = owner(&state, &hook).await?;
+    let key = format!("rec:{re}:{status}");
+    exactly_once(&state, &key, async {
+        let log = CallEvent {
+            dedup_key: &key,
+            task_sid: owner.starts_with("WT").then_some(owner.as_str()),
+            call_sid: None,
+            conference_sid: cf.as_ref().map(ConferenceSid::as_str),
+            kind: "recording",
+            status,
+            agent_id: agent.as_deref(),
+        };
+        state.db.log_call_event(&log).await?;
+        if status == "completed" {
+            let number = |k: &str| hook.param(k).and_then(|v| v.parse::<i64>().ok());
+            let c = Completed {
+                recording_sid: re.as_str(),
+                owner: &owner,
+                agent_id: agent.as_deref(),
+                conference_sid: cf.as_ref().map(ConferenceSid::as_str),
+                duration_secs: number("RecordingDuration"),
+                channels: number("RecordingChannels"),
+            };
+            recordings::completed(&state, &c).await?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The recording's owner key and agent, from the callback URL's `task` or `attempt`.
+async fn owner(state: &AppState, hook: &TwilioWebhook) -> ApiResult<(String, Option<String>)> {
+    if let Some(task) = hook.query("task") {
+        let task = sid(TaskSid::parse, "task", task)?;
+        let agent = crate::calls::get(&state.db, task.as_str())
+            .await?
+            .and_then(|r| r.agent_id);
+        return Ok((task.to_string(), agent));
+    }
+    let attempt = hook.query("attempt").filter(|a| crate::legs::valid_key(a));
+    let Some(attempt) = attempt else {
+        return Err(ApiError::BadRequest("task or attempt required".into()));
+    };
+    match crate::outbound::store::get(&state.db, attempt).await? {
+        Some(a) => Ok((a.conf_name, Some(a.agent_id))),
+        None => Err(ApiError::BadRequest("unknown attempt".into())),
+    }
+}
+
+/// `GET /v1/recordings/{RE}`: the archived WAV (supervisors, or the agent of the call).
+pub async fn fetch(
+    State(state): State<AppState>,
+    SupportedAgent(agent): SupportedAgent,
+    Path(re): Path<String>,
+) -> ApiResult<Response> {
+    let re = sid(RecordingSid::parse, "recording", &re)?;
+    let job = recordings::store::get(&state.db, re.as_str())
+        .await?
+        .ok_or(ApiError::NotFound("unknown recording"))?;
+    if agent.role < Role::Supervisor && job.agent_id.as_deref() != Some(agent.id.as_str()) {
+        return Err(ApiError::Forbidden(
+            "this recording belongs to another agent's call",
+        ));
+    }
+    if !job.state.archived() {
+        return Err(ApiError::conflict(
+            "RECORDING_NOT_ARCHIVED",
+            "the recording is not archived yet",
+        ));
+    }
+    let audio = recordings::read(&state, &job)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "audio/wav")], audio).into_response())
+}
+
+/// `GET /v1/calls/{task}/recordings`: the task's recordings and their archive state.
+pub async fn for_task(
+    State(state): State<AppState>,
+    SupportedAgent(agent): SupportedAgent,
+    Path(task): Path<String>,
+) -> ApiResult<Json<Vec<Job>>> {
+    crate::control::authorize(&state, &agent, &task).await?;
+    Ok(Json(recordings::store::for_owner(&state.db, &task).await?))
+}

@@ -1,0 +1,227 @@
+//! Scenario 9 (spec §6): a real call through the stand-in is recorded from the start (dual channel); on
+//! `completed` the server archives it exactly once — `.wav?RequestedChannels=2` → local object store at
+//! `recordings/{yyyy}/{mm}/{dd}/{WT}/{RE}.wav` → size and SHA-256 verified → row → DELETE at Twilio — whatever
+//! the callback retries; a restart after a failed download or after the store but before the DELETE resumes the
+//! job and finishes it once. The app fetches the stored audio (its agent or a supervisor only).
+
+mod common;
+
+use axum::http::StatusCode;
+use common::live::*;
+use common::sim::*;
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::Digest as _;
+use tsunagi_server::recordings::{self, store, State};
+use tsunagi_server::AppState;
+
+/// Ends the live call through the server and waits for the recording's archive job.
+async fn hang_up_and_get_job(l: &Live) -> store::Job {
+    let (status, body) = l.control(&l.session, "hangup", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    l.s.eventually("the recording's archive job", || async {
+        let jobs = store::for_owner(&l.s.app.state.db, &l.task).await.unwrap();
+        jobs.into_iter().next()
+    })
+    .await
+}
+
+async fn at_twilio(s: &Stack, re: &str) -> (u16, Value) {
+    s.voice(Method::GET, &format!("Recordings/{re}.json"), &[])
+        .await
+}
+
+fn file_of(state: &AppState, job: &store::Job) -> std::path::PathBuf {
+    state
+        .config
+        .recordings
+        .dir
+        .clone()
+        .unwrap()
+        .join(&job.object_key)
+}
+
+fn hex_sha(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_call_is_archived_once_and_deleted_at_twilio() {
+    let l = live_call().await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await; // some audio
+    let job = hang_up_and_get_job(&l).await;
+    let re = job.recording_sid.clone();
+    let done =
+        l.s.eventually("the archive to finish", || async {
+            let j = store::get(&l.s.app.state.db, &re).await.unwrap().unwrap();
+            (j.state == State::Done).then_some(j)
+        })
+        .await;
+    let today = chrono::Utc::now().format("%Y/%m/%d").to_string();
+    assert_eq!(
+        done.object_key,
+        format!("recordings/{today}/{}/{re}.wav", l.task)
+    );
+    let file = std::fs::read(file_of(&l.s.app.state, &done)).expect("the archived file");
+    assert_eq!(done.size_bytes, Some(file.len() as i64));
+    assert_eq!(done.sha256.as_deref(), Some(hex_sha(&file).as_str()));
+    assert_eq!(&file[..4], b"RIFF");
+    assert_eq!(u16::from_le_bytes([file[22], file[23]]), 2, "dual channel");
+    assert_eq!(at_twilio(&l.s, &re).await.0, 404, "deleted at Twilio");
+
+    // Twilio retries the completed callback: nothing new happens.
+    let params = [
+        ("AccountSid", ACCOUNT),
+        ("RecordingSid", re.as_str()),
+        ("RecordingStatus", "completed"),
+        ("RecordingDuration", "1"),
+        ("RecordingChannels", "2"),
+        ("ConferenceSid", l.cf.as_str()),
+    ];
+    let uri = format!("/twilio/recording/status?task={}", l.task);
+    for _ in 0..2 {
+        let req = signed_form_for(&l.s.public, &uri, &params);
+        assert_eq!(l.s.app.send(req).await.0, StatusCode::NO_CONTENT);
+    }
+    assert_eq!(
+        recordings::run_due(&l.s.app.state, tsunagi_server::db::now_unix() + 86_400)
+            .await
+            .unwrap(),
+        0
+    );
+    let again = store::get(&l.s.app.state.db, &re).await.unwrap().unwrap();
+    assert_eq!(again, done);
+    let rows = l.s.app.count("SELECT COUNT(*) FROM recordings").await;
+    assert_eq!(rows, 1);
+
+    // The app fetches it: the call's agent and supervisors may, another agent may not.
+    let uri = format!("/v1/recordings/{re}");
+    let (status, body, headers) =
+        l.s.app
+            .send(authed("GET", &uri, &l.session, Some("1.0.0")))
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "audio/wav");
+    assert_eq!(body, file);
+    l.s.app
+        .add_agent(
+            "agent_2048",
+            "sato",
+            "pw2",
+            Some(DEPT_WORKER),
+            tsunagi_server::auth::Role::Agent,
+        )
+        .await;
+    l.s.app
+        .add_agent(
+            "agent_9001",
+            "yamamoto",
+            "pw9",
+            None,
+            tsunagi_server::auth::Role::Supervisor,
+        )
+        .await;
+    let other = l.s.app.login("sato", "pw2").await;
+    let sup = l.s.app.login("yamamoto", "pw9").await;
+    assert_eq!(
+        l.s.app
+            .send(authed("GET", &uri, &other, Some("1.0.0")))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        l.s.app
+            .send(authed("GET", &uri, &sup, Some("1.0.0")))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let list = format!("/v1/calls/{}/recordings", l.task);
+    let (status, jobs) =
+        l.s.app
+            .json(authed("GET", &list, &l.session, Some("1.0.0")))
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(jobs[0]["recording_sid"], re.as_str());
+    assert_eq!(jobs[0]["state"], "done");
+    let (status, _) =
+        l.s.app
+            .json(authed(
+                "GET",
+                "/v1/recordings/RE00000000000000000000000000000999",
+                &sup,
+                Some("1.0.0"),
+            ))
+            .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_the_job_after_a_failed_download_and_after_the_store() {
+    // No background worker: each "instance" runs the job by hand.
+    let l = live_call_on(stack_tweaked(|c| c.recordings.worker = false).await).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let job = hang_up_and_get_job(&l).await;
+    let re = job.recording_sid.clone();
+    assert_eq!(job.state, State::Pending);
+    let now = tsunagi_server::db::now_unix();
+
+    // Instance 1: Twilio fails the download; the job waits for its retry.
+    let (st, _) =
+        l.s.control("/_sim/faults", json!({"rest_fail_next": 1}))
+            .await;
+    assert_eq!(st, 200);
+    assert_eq!(recordings::run_due(&l.s.app.state, now).await.unwrap(), 0);
+    let j = store::get(&l.s.app.state.db, &re).await.unwrap().unwrap();
+    assert_eq!((j.state, j.attempts), (State::Pending, 1));
+    assert_eq!(
+        recordings::run_due(&l.s.app.state, now).await.unwrap(),
+        0,
+        "not due yet"
+    );
+
+    // Instance 2 stores the audio, then "crashes" before the DELETE (its lease is still held).
+    let second = AppState::new((*l.s.app.state.config).clone(), l.s.app.state.db.clone()).unwrap();
+    let later = now + 3_600;
+    let claimed = store::claim(&second.db, &re, later, later + recordings::LEASE_SECS)
+        .await
+        .unwrap()
+        .expect("due again");
+    recordings::archive(&second, &claimed).await.unwrap();
+    drop(second);
+    let stored = store::get(&l.s.app.state.db, &re).await.unwrap().unwrap();
+    assert_eq!(stored.state, State::Stored);
+    assert_eq!(at_twilio(&l.s, &re).await.0, 200, "not deleted yet");
+
+    // Instance 3 starts after the lease: DELETE, done; the stored object is untouched.
+    let third = AppState::new((*l.s.app.state.config).clone(), l.s.app.state.db.clone()).unwrap();
+    assert_eq!(
+        recordings::run_due(&third, later + 1).await.unwrap(),
+        0,
+        "leased by the crashed instance"
+    );
+    let after_lease = later + recordings::LEASE_SECS + 1;
+    assert_eq!(recordings::run_due(&third, after_lease).await.unwrap(), 1);
+    let done = store::get(&third.db, &re).await.unwrap().unwrap();
+    assert_eq!(done.state, State::Done);
+    assert_eq!(
+        (done.size_bytes, done.sha256.clone()),
+        (stored.size_bytes, stored.sha256.clone())
+    );
+    let file = std::fs::read(file_of(&third, &done)).unwrap();
+    assert_eq!(Some(hex_sha(&file)), done.sha256);
+    assert_eq!(at_twilio(&l.s, &re).await.0, 404);
+    assert_eq!(
+        recordings::run_due(&third, after_lease + 86_400)
+            .await
+            .unwrap(),
+        0
+    );
+    let deletes = l.s.app.count("SELECT COUNT(*) FROM recordings").await;
+    assert_eq!(deletes, 1);
+}
