@@ -304,6 +304,7 @@ fn on_event(sh: &Shell, event: Event, now: Instant) {
                 );
             }
             (CallPhase::WrapUp, Target::Task(task)) => {
+                recorder.lock().wrapping.entry(task).or_insert(now);
                 later(
                     inputs,
                     b.wrap_for,

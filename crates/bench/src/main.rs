@@ -9,7 +9,7 @@ use tsunagi_bench::agent::Behaviour;
 use tsunagi_bench::device::Media;
 use tsunagi_bench::report::Report;
 use tsunagi_bench::scenarios::{
-    call_storm, failover, presence_fanout, reconnect_storm, ring_latency,
+    call_storm, failover, memory, presence_fanout, reconnect_storm, ring_latency,
 };
 
 #[derive(Parser)]
@@ -142,6 +142,25 @@ enum Scenario {
         /// The tsunagi-server binary (default: next to this binary).
         #[arg(long)]
         server_bin: Option<std::path::PathBuf>,
+    },
+    /// Idle RSS of the Tauri app vs the same UI in a Chromium --app= window, side by side, and install sizes.
+    /// Needs a display (xvfb-run … dbus-run-session, as scripts/bench runs it).
+    Memory {
+        /// The app binary.
+        #[arg(long, default_value = "target/release/tsunagi")]
+        app: std::path::PathBuf,
+        /// Chromium.
+        #[arg(long, default_value = "/usr/bin/chromium")]
+        chromium: std::path::PathBuf,
+        /// The built UI.
+        #[arg(long, default_value = "ui/dist")]
+        ui: std::path::PathBuf,
+        /// Where `tauri build` leaves the .deb.
+        #[arg(long, default_value = "target/release/bundle/deb")]
+        deb_dir: std::path::PathBuf,
+        /// Seconds from start to the first sample.
+        #[arg(long, default_value_t = 20)]
+        settle_s: u64,
     },
 }
 
@@ -290,6 +309,22 @@ async fn run(cli: &Cli) -> anyhow::Result<Report> {
                 },
                 server_bin,
                 admin_url,
+            })
+            .await?
+        }
+        Scenario::Memory {
+            ref app,
+            ref chromium,
+            ref ui,
+            ref deb_dir,
+            settle_s,
+        } => {
+            memory::run(memory::Params {
+                app: app.clone(),
+                chromium: chromium.clone(),
+                ui: ui.clone(),
+                deb_dir: deb_dir.clone(),
+                settle: Duration::from_secs(settle_s),
             })
             .await?
         }

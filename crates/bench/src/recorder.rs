@@ -15,6 +15,8 @@ pub struct Log {
     pub rings: HashMap<TaskSid, Vec<Ring>>,
     /// Per task: how many times a core reported the call connected.
     pub connected: HashMap<TaskSid, u32>,
+    /// Per task: when a core reported wrap-up (the call itself is over).
+    pub wrapping: HashMap<TaskSid, Instant>,
     /// Per task: when a core reported it ended (wrap-up completed).
     pub ended: HashMap<TaskSid, Instant>,
     /// Per agent.

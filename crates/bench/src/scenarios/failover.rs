@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
 use tsunagi_core::TaskSid;
 
-use super::call_storm::{judge, live_tasks, server_rows, Placed, Verdict};
+use super::call_storm::{judge, live_tasks, settled_rows, Placed, Verdict};
 use super::{ms, populate_on, workers_not_in, Population};
 use crate::agent::{Behaviour, Voice};
 use crate::cluster::{fresh_postgres, Cluster};
@@ -76,6 +76,8 @@ struct Outage {
     calls_in_progress_at_kill: usize,
     control_requests: usize,
     control_failed: usize,
+    /// Failed requests by outcome (`HTTP 503`, `transport: …`).
+    control_failures: HashMap<String, usize>,
     restart_to_healthy_ms: f64,
 }
 
@@ -143,9 +145,10 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
         // Kill, probe call control while down, restart: between two placements.
         if let Some((i, killed, mut o)) = down.take() {
             if o.control_requests == 0 && killed.elapsed() >= Duration::from_secs(1) {
-                let (req, failed) = control_round(&pop).await;
+                let (req, failures) = control_round(&pop).await;
                 o.control_requests = req;
-                o.control_failed = failed;
+                o.control_failed = failures.values().sum();
+                o.control_failures = failures;
             }
             if killed.elapsed() >= p.down_for {
                 o.restart_to_healthy_ms = ms(cluster.start(i).await?);
@@ -204,7 +207,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
     }
 
     // Judge every call, as in the call storm.
-    let rows = server_rows(stack).await?;
+    let rows = settled_rows(stack, &placed).await?;
     let by_call: HashMap<&str, &super::call_storm::Row> = rows
         .iter()
         .filter_map(|(call, row)| Some((call.as_deref()?, row)))
@@ -212,6 +215,8 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
     let seen = stack.sim_calls().await?;
     let (mut lost, mut double) = (place_errors, 0usize);
     let mut lost_why: HashMap<&'static str, usize> = HashMap::new();
+    let mut lost_detail: Vec<Value> = Vec::new();
+    let mut recovered: Vec<Value> = Vec::new();
     let stuck_agents = {
         let log = recorder.lock();
         for c in &placed {
@@ -222,10 +227,24 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
                 &log,
             ) {
                 Verdict::Ok { .. } => {}
+                Verdict::Recovered { errors, .. } => recovered.push(json!({
+                    "placed_at_s": ms(c.at.saturating_duration_since(placing)) / 1000.0,
+                    "twilio_errors": errors,
+                })),
                 Verdict::Double => double += 1,
                 Verdict::Lost(why) => {
                     lost += 1;
                     *lost_why.entry(why).or_default() += 1;
+                    let row = by_call.get(c.sid.as_str());
+                    lost_detail.push(json!({
+                        "why": why,
+                        "placed_at_s": ms(c.at.saturating_duration_since(placing)) / 1000.0,
+                        "task": row.map(|r| r.task.clone()),
+                        "server_status": row.map(|r| r.status.clone()),
+                        "server_agent": row.map(|r| r.agent.is_some()),
+                        "server_conference": row.map(|r| r.conference.is_some()),
+                        "customer_leg": seen.get(&c.sid).map(|v| json!({"status": v["status"], "errors": v["errors"]})),
+                    }));
                 }
             }
         }
@@ -301,6 +320,9 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
             "calls_placed": placed.len(),
             "place_errors": place_errors,
             "lost_by_reason": lost_by(&lost_why),
+            "lost_detail": lost_detail,
+            "answered_and_completed_after_a_failed_webhook": recovered,
+            "kills_at_s": plan.iter().map(|(at, i)| json!({"instance": i, "at_s": at.as_secs_f64()})).collect::<Vec<_>>(),
             "all_ended": drained,
             "outages": outages,
             "taskrouter_events": hooks.events,
@@ -340,47 +362,84 @@ fn registered(a: &crate::agent::LoadAgent) -> bool {
     a.device.as_ref().is_some_and(|d| d.is_registered())
 }
 
-/// Tasks connected and not ended, with the agent holding them.
+/// Tasks connected and not hung up yet, with the agent holding them.
 fn in_progress(pop: &Population) -> Vec<(TaskSid, usize)> {
     let log = pop.recorder.lock();
     log.connected
         .keys()
-        .filter(|t| !log.ended.contains_key(*t))
+        .filter(|t| !log.wrapping.contains_key(*t) && !log.ended.contains_key(*t))
         .filter_map(|t| Some((*t, log.rings.get(t)?.first()?.agent)))
         .collect()
 }
 
-/// Puts every call in progress on hold and back through the balancer with its agent's session; returns
-/// (requests, failures). A call that ended meanwhile (409/404) is not a failure.
-async fn control_round(pop: &Population) -> (usize, usize) {
-    let (mut requests, mut failed) = (0, 0);
+/// Puts every call in progress on hold and back through the balancer with its agent's session, as the app
+/// does (a `409 CONFERENCE_NOT_READY` is retried after 500 ms, spec §5.1); returns the requests made and the
+/// failures by outcome. A `409 CALL_ENDED` for a call its agent hung up meanwhile is not a failure.
+async fn control_round(pop: &Population) -> (usize, HashMap<String, usize>) {
+    let (mut requests, mut failed) = (0, HashMap::new());
     for (task, agent) in in_progress(pop) {
         let Some(a) = pop.agents.get(agent) else {
             continue;
         };
         for op in ["hold", "unhold"] {
             requests += 1;
-            let sent = pop
-                .stack
-                .http
-                .post(format!("{}/v1/calls/{task}/{op}", pop.stack.server_url))
-                .bearer_auth(a.session.as_str())
-                .header("X-Client-Version", CLIENT_VERSION)
-                .json(&json!({}))
-                .send()
-                .await;
-            let ended = pop.recorder.lock().ended.contains_key(&task);
-            match sent.map(|r| r.status().as_u16()) {
-                Ok(200..=299) => {}
-                Ok(404 | 409) if ended => {}
-                other => {
-                    tracing::warn!(?other, %task, op, "call control failed during the outage");
-                    failed += 1;
-                }
+            if let Some(outcome) = control(pop, &a.session, task, op).await {
+                tracing::warn!(%task, outcome, "call control failed during the outage");
+                *failed.entry(outcome).or_insert(0) += 1;
             }
         }
     }
     (requests, failed)
+}
+
+/// One control request (with the not-ready retries); `None` when it succeeded or the call had ended.
+async fn control(pop: &Population, session: &str, task: TaskSid, op: &str) -> Option<String> {
+    for _ in 0..4 {
+        let sent = pop
+            .stack
+            .http
+            .post(format!("{}/v1/calls/{task}/{op}", pop.stack.server_url))
+            .bearer_auth(session)
+            .header("X-Client-Version", CLIENT_VERSION)
+            .json(&json!({}))
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => return Some(format!("{op}: transport: {}", transport_kind(&e))),
+        };
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return None;
+        }
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let code = body["code"].as_str().unwrap_or("").to_owned();
+        let hung_up = {
+            let log = pop.recorder.lock();
+            log.wrapping.contains_key(&task) || log.ended.contains_key(&task)
+        };
+        match (status, code.as_str()) {
+            (409, "CONFERENCE_NOT_READY") => tokio::time::sleep(Duration::from_millis(500)).await,
+            (409 | 404, _) if hung_up => return None,
+            _ => return Some(format!("{op}: HTTP {status} {code}")),
+        }
+    }
+    Some(format!("{op}: HTTP 409 CONFERENCE_NOT_READY after 4 tries"))
+}
+
+/// What kind of transport failure a request met (no URL, no body).
+fn transport_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_connect() {
+        "connect"
+    } else if e.is_timeout() {
+        "timeout"
+    } else if e.is_request() {
+        "connection lost (request)"
+    } else if e.is_body() || e.is_decode() {
+        "body"
+    } else {
+        "other"
+    }
 }
 
 fn sockets_down(s: &Mutex<Sockets>) -> usize {

@@ -3,6 +3,7 @@
 
 pub mod call_storm;
 pub mod failover;
+pub mod memory;
 pub mod presence_fanout;
 pub mod reconnect_storm;
 pub mod ring_latency;
