@@ -44,6 +44,7 @@ export type CoreEvent =
   | { type: 'ringStopped'; target: Target; reason: RingStopReason }
   | { type: 'dialing'; target: Target; to: string }
   | { type: 'callState'; target: Target; phase: CallPhase; muted: boolean; onHold: boolean }
+  | { type: 'callContext'; target: Target; conference?: string; crm?: Crm }
   | { type: 'presence'; state: PresenceState; selected: Activity }
   | { type: 'connection'; socket: SocketKind; state: ConnectionState }
   | { type: 'updateRequired'; minSupported?: string }
@@ -221,6 +222,7 @@ const EVENT_TYPES = new Set([
   'ringStopped',
   'dialing',
   'callState',
+  'callContext',
   'presence',
   'connection',
   'updateRequired',

@@ -73,3 +73,14 @@ describe('session: outgoing calls and the call timer', () => {
     expect(s.call?.connectedAt).toBeUndefined();
   });
 });
+
+describe('session: call context from the server', () => {
+  it('fills in the customer of the current call only', () => {
+    const s = fold([
+      { type: 'callState', target: task, phase: 'connected', muted: false, onHold: false },
+      { type: 'callContext', target: task, conference: 'CF1', crm: { customerId: 'C-000123', customerName: '山田 花子' } },
+      { type: 'callContext', target: { kind: 'task', sid: 'WT9' }, crm: { customerName: '別の人' } },
+    ]);
+    expect(s.call?.crm).toEqual({ customerId: 'C-000123', customerName: '山田 花子' });
+  });
+});

@@ -89,6 +89,11 @@ export function apply(state: SessionState, event: CoreEvent, now: number = Date.
         call: { ...previous, target: event.target, phase: event.phase, muted: event.muted, onHold: event.onHold, connectedAt },
       };
     }
+    case 'callContext':
+      // The server's word on an answered call: fills in the customer (the call screen shows it as it arrives).
+      return state.call && sameTarget(state.call.target, event.target) && event.crm
+        ? { ...state, call: { ...state.call, crm: { ...state.call.crm, ...event.crm } } }
+        : state;
     case 'connection':
       return event.socket === 'taskRouter' ? { ...state, taskRouter: event.state } : state;
     case 'updateRequired':
