@@ -89,3 +89,57 @@ async fn garbage_sdp_is_an_error_not_a_panic() {
     let (pending, _) = PendingOffer::new(&cfg, LegOptions::default()).unwrap();
     assert!(pending.accept("v=0\r\nnonsense").is_err());
 }
+
+/// Opus only (the `opus` feature, Debian's libopus): both legs encode and decode Opus at 48 kHz and still tell
+/// the tones apart at 8 kHz.
+#[cfg(feature = "opus")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opus_only_legs_hear_each_others_tone() {
+    let cfg = MediaConfig {
+        pcmu: false,
+        ..MediaConfig::default()
+    };
+    let (pending, offer) = PendingOffer::new(
+        &cfg,
+        LegOptions {
+            ice_lite: true,
+            tone_hz: Some(440.0),
+        },
+    )
+    .unwrap();
+    assert!(offer.contains("opus/48000/2"), "{offer}");
+    assert!(!offer.contains("PCMU/8000"), "{offer}");
+    let (browser, answer) = MediaLeg::answer(
+        &cfg,
+        &offer,
+        LegOptions {
+            ice_lite: false,
+            tone_hz: Some(1000.0),
+        },
+    )
+    .unwrap();
+    let edge = pending.accept(&answer).unwrap();
+    wait_for("edge hears 1000 Hz over Opus", || {
+        near(edge.report().dominant_hz, 1000.0)
+    })
+    .await;
+    wait_for("browser hears 440 Hz over Opus", || {
+        near(browser.report().dominant_hz, 440.0)
+    })
+    .await;
+    assert!(edge.report().rms > 1_000.0, "{:?}", edge.report());
+}
+
+/// Without the `opus` feature an Opus-only leg cannot exist: an error, not a silent PCMU leg.
+#[cfg(not(feature = "opus"))]
+#[tokio::test]
+async fn opus_only_without_the_feature_is_an_error() {
+    let cfg = MediaConfig {
+        pcmu: false,
+        ..MediaConfig::default()
+    };
+    assert!(matches!(
+        PendingOffer::new(&cfg, LegOptions::default()),
+        Err(tsunagi_twilio_sim::media::MediaError::NoCodec)
+    ));
+}

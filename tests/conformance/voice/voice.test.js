@@ -70,7 +70,9 @@ test('voice-sdk 2.18.5 against the stand-in', { timeout: 180000 }, async (t) => 
         return r && near(r.hz, CALLER_HZ) && r;
       });
       assert.ok(tone.db > -50, `remote level ${tone.db} dB`);
-      t.diagnostic(`stand-in heard ${heard.audio.dominant_hz.toFixed(1)} Hz at rms ${heard.audio.rms.toFixed(0)}; `
+      // PCMU, or Opus when the stand-in is built with `--features opus` (the SDK prefers Opus).
+      assert.ok(['PCMU', 'opus'].includes(heard.codec), `codec ${heard.codec}`);
+      t.diagnostic(`stand-in heard ${heard.audio.dominant_hz.toFixed(1)} Hz (${heard.codec}) at rms ${heard.audio.rms.toFixed(0)}; `
         + `page heard ${tone.hz.toFixed(1)} Hz at ${tone.db.toFixed(1)} dB`);
     });
 
@@ -201,6 +203,27 @@ test('without telephone-event the SDK sends DTMF as signaling frames', { timeout
   await until('digits 12#', async () => (await call(sid)).dtmf === '12#');
   const r = await fetch(`http://127.0.0.1:${sim.port}/_sim/events?kind=voice.call.dtmf`);
   assert.deepEqual((await r.json()).log.map((e) => e.data.digits), ['12', '#'], 'two dtmf frames');
+  await page.evaluate(() => window.call.disconnect());
+  await waitEvent('disconnect');
+});
+
+test('codecPreferences opus-first: Opus end to end when the stand-in has it (built with --features opus), else PCMU', { timeout: 120000 }, async (t) => {
+  const { sim, page, waitEvent, call, remoteTone, ringAlice } = await setup(t);
+  const { codecs } = await (await fetch(`http://127.0.0.1:${sim.port}/_sim/health`)).json();
+  const want = codecs.includes('opus') ? 'opus' : 'PCMU';
+  t.diagnostic(`stand-in codecs: ${codecs.join(', ')}`);
+  assert.equal(await page.evaluate(([tok, c]) => window.setupDevice(tok, c, { codecPreferences: ['opus', 'pcmu'] }),
+    [voiceToken('alice'), `127.0.0.1:${sim.port}`]), 'ok');
+  await waitEvent('registered');
+  const sid = await ringAlice();
+  await page.evaluate(() => window.call.accept());
+  await waitEvent('accept');
+  const c = await until('the stand-in to hear the fake mic', async () => {
+    const v = await call(sid);
+    return near(v.audio?.dominant_hz, MIC_HZ) && v;
+  });
+  assert.equal(c.codec, want);
+  await until('the page to hear the caller', async () => near((await remoteTone())?.hz, CALLER_HZ));
   await page.evaluate(() => window.call.disconnect());
   await waitEvent('disconnect');
 });

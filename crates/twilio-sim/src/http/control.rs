@@ -42,7 +42,12 @@ fn respond(r: Result<Value, ApiError>) -> Response {
 
 /// Liveness.
 pub async fn health() -> Json<Value> {
-    Json(json!({"ok": true}))
+    // The media legs' codecs: Opus only in a build with the `opus` feature.
+    let codecs: Vec<&str> = tsunagi_media::codec::CodecKind::available()
+        .into_iter()
+        .map(tsunagi_media::codec::CodecKind::mime)
+        .collect();
+    Json(json!({"ok": true, "codecs": codecs}))
 }
 
 /// Current simulated time.

@@ -1,5 +1,9 @@
 //! One call's media: a `str0m` peer on its own UDP socket, run by a tokio task.
 //!
+//! Codecs: PCMU always, Opus when the crate is built with the `opus` feature and [`MediaConfig::opus`] is on
+//! (decoded and encoded by `tsunagi_media::codec`, resampled 48 kHz ↔ 8 kHz, so the detector and the mixer work on
+//! 8 kHz either way). A leg sends the first of PCMU / Opus the remote negotiated and decodes whichever arrives.
+//!
 //! Lifecycle: an incoming call starts with [`PendingOffer::new`] (socket bound, SDP offer written) and becomes a
 //! running [`MediaLeg`] with [`PendingOffer::accept`] once the SDK's answer arrives; an outgoing call starts with
 //! [`MediaLeg::answer`]. The task sends one 20 ms PCMU frame per tick once ICE and DTLS are up (the tone, or
@@ -19,6 +23,8 @@ use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig, RtcError};
 use tokio::sync::mpsc;
+use tsunagi_media::codec::resample::{Decimator, Interpolator};
+use tsunagi_media::codec::{self as codecs, CodecKind};
 
 use super::port::AudioPort;
 use super::tone::{AudioReport, ToneDetector, ToneGenerator};
@@ -53,6 +59,9 @@ pub enum MediaError {
     /// The candidate address is not usable for ICE (unspecified, broadcast, …).
     #[error("unusable candidate address {0}")]
     Candidate(SocketAddr),
+    /// Neither PCMU nor Opus is enabled (or Opus is configured but not compiled in).
+    #[error("no audio codec enabled (PCMU off, Opus off or not compiled in)")]
+    NoCodec,
 }
 
 enum Cmd {
@@ -69,6 +78,8 @@ struct Observed {
     dtmf: String,
     /// (event, RTP time) of the last ended event: the end packet is sent three times.
     last_end: Option<(u8, u64)>,
+    /// The audio codec of the last media packet received (`PCMU`, `opus`).
+    codec: Option<&'static str>,
 }
 
 /// Digits kept per leg.
@@ -88,14 +99,20 @@ fn dtmf_char(event: u8) -> Option<char> {
 /// Payload type offered for `telephone-event/8000` (a dynamic PT, as libwebrtc and Twilio use).
 const TELEPHONE_EVENT_PT: u8 = 101;
 
-fn new_rtc(ice_lite: bool, telephone_event: bool) -> Rtc {
+/// Whether legs negotiate Opus: configured, and compiled in (feature `opus`).
+fn opus_on(config: &MediaConfig) -> bool {
+    config.opus && CodecKind::Opus.is_available()
+}
+
+fn new_rtc(ice_lite: bool, media: &MediaConfig) -> Rtc {
     static CRYPTO: Once = Once::new();
     CRYPTO.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
     let mut config = RtcConfig::new()
         .set_ice_lite(ice_lite)
         .clear_codecs()
-        .enable_pcmu(true, false);
-    if telephone_event {
+        .enable_opus(opus_on(media), false)
+        .enable_pcmu(media.pcmu, false);
+    if media.telephone_event {
         let format = FormatParams {
             telephone_event_max: Some(15),
             ..FormatParams::default()
@@ -181,7 +198,10 @@ impl std::fmt::Debug for PendingOffer {
 impl PendingOffer {
     /// Binds a socket and writes a sendrecv PCMU offer (CRLF) with one host candidate.
     pub fn new(config: &MediaConfig, options: LegOptions) -> Result<(Self, String), MediaError> {
-        let mut rtc = new_rtc(options.ice_lite, config.telephone_event);
+        if !config.pcmu && !opus_on(config) {
+            return Err(MediaError::NoCodec);
+        }
+        let mut rtc = new_rtc(options.ice_lite, config);
         let (socket, local) = bind(config, &mut rtc)?;
         let mut api = rtc.sdp_api();
         let mid = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
@@ -242,7 +262,10 @@ impl MediaLeg {
     ) -> Result<(Self, String), MediaError> {
         let offer =
             SdpOffer::from_sdp_string(offer_sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
-        let mut rtc = new_rtc(options.ice_lite, config.telephone_event);
+        if !config.pcmu && !opus_on(config) {
+            return Err(MediaError::NoCodec);
+        }
+        let mut rtc = new_rtc(options.ice_lite, config);
         let (socket, local) = bind(config, &mut rtc)?;
         let answer = rtc.sdp_api().accept_offer(offer)?;
         let leg = Self::spawn(rtc, socket, local, None, config, options)?;
@@ -278,7 +301,9 @@ impl MediaLeg {
             amplitude: config.tone_amplitude,
             observed: observed.clone(),
             next_frame: None,
-            rtp_time: 0,
+            frames: 0,
+            send: None,
+            opus_rx: None,
         };
         let task = tokio::spawn(runner.run(rx));
         Ok(Self {
@@ -308,6 +333,11 @@ impl MediaLeg {
     /// DTMF digits received in-band (RFC 4733 telephone events), in order.
     pub fn dtmf(&self) -> String {
         crate::shared::lock(&self.observed).dtmf.clone()
+    }
+
+    /// The audio codec the leg receives (`PCMU`, `opus`), once media arrived.
+    pub fn codec(&self) -> Option<&'static str> {
+        crate::shared::lock(&self.observed).codec
     }
 
     /// Whether ICE and DTLS completed.
@@ -348,7 +378,17 @@ struct Runner {
     observed: Arc<Mutex<Observed>>,
     /// When the next frame is due; `None` until connected.
     next_frame: Option<Instant>,
-    rtp_time: u64,
+    /// Frames sent (the RTP time is this times the codec's frame ticks).
+    frames: u64,
+    /// The codec chosen for sending (fixed at the first frame), with Opus's encoder and upsampler.
+    send: Option<Sender>,
+    /// Opus decoder and downsampler, created with the first Opus packet.
+    opus_rx: Option<(codecs::Decoder, Decimator)>,
+}
+
+enum Sender {
+    Pcmu,
+    Opus(Box<(codecs::Encoder, Interpolator)>),
 }
 
 impl Runner {
@@ -423,9 +463,17 @@ impl Runner {
                         }
                     }
                     (_, Codec::PCMU) => {
+                        seen.codec = Some("PCMU");
                         let pcm: Vec<i16> = d.data.iter().map(|&b| g711::decode(b)).collect();
                         seen.detector.push_packet(pcm.iter().copied());
                         self.port.push_uplink(&pcm);
+                    }
+                    (_, Codec::Opus) => {
+                        seen.codec = Some("opus");
+                        if let Some(pcm) = decode_opus(&mut self.opus_rx, &d.data) {
+                            seen.detector.push_packet(pcm.iter().copied());
+                            self.port.push_uplink(&pcm);
+                        }
                     }
                     _ => {}
                 }
@@ -474,22 +522,86 @@ impl Runner {
         } else if let Some(t) = &mut self.tone {
             t.fill(&mut pcm);
         }
-        let payload: Vec<u8> = pcm.iter().map(|&s| g711::encode(s)).collect();
-        let rtp_time = MediaTime::new(self.rtp_time, Frequency::EIGHT_KHZ);
-        self.rtp_time += FRAME_SAMPLES as u64;
         let Some(writer) = self.mid.and_then(|m| self.rtc.writer(m)) else {
             return;
         };
-        let pcmu = writer
+        // The first of PCMU / Opus in the negotiated order; fixed once chosen.
+        let negotiated: Vec<(Codec, str0m::format::PayloadParams)> = writer
             .payload_params()
-            .find(|p| p.spec().codec == Codec::PCMU);
-        let Some(pt) = pcmu.map(|p| p.pt()) else {
+            .map(|p| (p.spec().codec, *p))
+            .collect();
+        if self.send.is_none() {
+            self.send = negotiated.iter().find_map(|(c, _)| match c {
+                Codec::PCMU => Some(Sender::Pcmu),
+                Codec::Opus => codecs::Encoder::new(CodecKind::Opus)
+                    .ok()
+                    .map(|e| Sender::Opus(Box::new((e, Interpolator::default())))),
+                _ => None,
+            });
+        }
+        let (codec, payload, clock) = match &mut self.send {
+            None => return,
+            Some(Sender::Pcmu) => (
+                Codec::PCMU,
+                pcm.iter().map(|&s| g711::encode(s)).collect::<Vec<u8>>(),
+                Frequency::EIGHT_KHZ,
+            ),
+            Some(Sender::Opus(b)) => {
+                let (enc, up) = &mut **b;
+                let mut wide = Vec::with_capacity(codecs::FRAME_SAMPLES);
+                up.process(&pcm, &mut wide);
+                let mut frame = [0i16; codecs::FRAME_SAMPLES];
+                for (f, s) in frame.iter_mut().zip(wide) {
+                    *f = s;
+                }
+                match enc.encode(&frame) {
+                    Ok(p) => (Codec::Opus, p, Frequency::FORTY_EIGHT_KHZ),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "opus encode failed");
+                        return;
+                    }
+                }
+            }
+        };
+        let kind = if codec == Codec::Opus {
+            CodecKind::Opus
+        } else {
+            CodecKind::Pcmu
+        };
+        let rtp_time = MediaTime::new(self.frames * kind.frame_ticks(), clock);
+        self.frames += 1;
+        let Some(pt) = negotiated
+            .iter()
+            .find(|(c, _)| *c == codec)
+            .map(|(_, p)| p.pt())
+        else {
             return;
         };
         if let Err(e) = writer.write(pt, now, rtp_time, payload) {
             tracing::debug!(error = %e, "media write failed");
         }
     }
+}
+
+/// One Opus packet as 8 kHz samples (`None` if it does not decode: dropped, as a bad datagram is).
+fn decode_opus(
+    state: &mut Option<(codecs::Decoder, Decimator)>,
+    payload: &[u8],
+) -> Option<Vec<i16>> {
+    if state.is_none() {
+        *state = codecs::Decoder::new(CodecKind::Opus)
+            .ok()
+            .map(|d| (d, Decimator::default()));
+    }
+    let (dec, down) = state.as_mut()?;
+    let mut wide = Vec::new();
+    if let Err(e) = dec.decode(payload, &mut wide) {
+        tracing::debug!(error = %e, "opus packet dropped");
+        return None;
+    }
+    let mut narrow = Vec::with_capacity(wide.len() / 6 + 1);
+    down.process(&wide, &mut narrow);
+    Some(narrow)
 }
 
 #[cfg(test)]

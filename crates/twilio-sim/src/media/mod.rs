@@ -33,6 +33,13 @@ pub struct MediaConfig {
     /// Amplitude of generated tones (0‥32767).
     #[serde(default = "default_amplitude")]
     pub tone_amplitude: f64,
+    /// Negotiate PCMU (on by default).
+    #[serde(default = "yes")]
+    pub pcmu: bool,
+    /// Negotiate Opus when the stand-in is built with the `opus` feature (on by default; without the feature
+    /// legs speak PCMU only).
+    #[serde(default = "yes")]
+    pub opus: bool,
     /// Offer `telephone-event/8000`, so the SDK sends DTMF in-band (RFC 4733) as with Twilio, instead of
     /// `dtmf` signaling frames.
     #[serde(default = "yes")]
@@ -56,6 +63,8 @@ impl Default for MediaConfig {
         Self {
             ip: loopback(),
             tone_amplitude: default_amplitude(),
+            pcmu: true,
+            opus: true,
             telephone_event: true,
         }
     }

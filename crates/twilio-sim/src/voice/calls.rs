@@ -68,6 +68,7 @@ enum Media {
         report: AudioReport,
         connected: bool,
         dtmf: String,
+        codec: Option<&'static str>,
     },
 }
 
@@ -75,11 +76,13 @@ impl Media {
     fn end(&mut self) {
         if let Media::Live(leg) = self {
             let (report, connected, dtmf) = (leg.report(), leg.is_connected(), leg.dtmf());
+            let codec = leg.codec();
             leg.close();
             *self = Media::Ended {
                 report,
                 connected,
                 dtmf,
+                codec,
             };
         } else if matches!(self, Media::Pending(_)) {
             *self = Media::None;
@@ -109,14 +112,20 @@ struct Call {
 
 impl Call {
     fn view(&self) -> CallView {
-        let (audio, media_connected, inband) = match &self.media {
-            Media::Live(leg) => (Some(leg.report()), leg.is_connected(), leg.dtmf()),
+        let (audio, media_connected, inband, codec) = match &self.media {
+            Media::Live(leg) => (
+                Some(leg.report()),
+                leg.is_connected(),
+                leg.dtmf(),
+                leg.codec(),
+            ),
             Media::Ended {
                 report,
                 connected,
                 dtmf,
-            } => (Some(*report), *connected, dtmf.clone()),
-            Media::None | Media::Pending(_) => (None, false, String::new()),
+                codec,
+            } => (Some(*report), *connected, dtmf.clone(), *codec),
+            Media::None | Media::Pending(_) => (None, false, String::new(), None),
         };
         CallView {
             sid: self.sid,
@@ -131,6 +140,7 @@ impl Call {
             messages: self.messages.clone(),
             media_connected,
             audio,
+            codec,
             tone_hz: self.tone_hz,
             reconnects: self.reconnects,
         }

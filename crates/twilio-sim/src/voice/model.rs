@@ -116,6 +116,8 @@ pub struct CallView {
     pub media_connected: bool,
     /// What the leg received.
     pub audio: Option<AudioReport>,
+    /// The audio codec the leg receives (`PCMU`, `opus`).
+    pub codec: Option<&'static str>,
     /// Tone the leg plays.
     pub tone_hz: Option<f64>,
     /// Times the call was rebound to a new socket.
