@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Packaging, end to end (a release build: minutes on 2 cores, so it is a separate step like scripts/bench):
+#   1. `tauri build` (the CLI pinned in ui/package.json) makes the .deb and .rpm of 0.1.0 and their signed updater
+#      artifacts (.sig) with a throwaway key; the .deb is unpacked (dpkg -x) and checked: binary, .desktop with
+#      x-scheme-handler/tsunagi, icons, Depends; the .rpm is listed (rpm -qlp) when rpm is installed;
+#   2. self-update from the installed package: 0.1.0 is installed (dpkg -i), 0.2.0 is built, signed and
+#      published on the real server's channel with min_supported=0.2.0 (a required update); the installed app
+#      downloads it, verifies it and installs it by itself (nothing rings: it is idle), then restarts; dpkg then
+#      says 0.2.0. The package is removed at the end.
+# Both builds embed the throwaway public key and allow the plain-HTTP test channel (--config): a shipped build
+# keeps tauri.conf.json's release key and https only.
+# Needs root (dpkg -i; the updater runs `sudo dpkg -i` when pkexec is absent), sudo, xvfb, dbus; rpm optional.
+# Usage: tests/packaging/run.sh            (set KEEP_PACKAGES=dir to keep the built packages)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+tauri_cli=$root/ui/node_modules/.bin/tauri
+[ -x "$tauri_cli" ] || { echo "no tauri CLI at $tauri_cli: run npm ci in ui/" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "packaging test: needs root for dpkg -i" >&2; exit 1; }
+target=${CARGO_TARGET_DIR:-$root/target}
+export TSUNAGI_BIN_DIR=$target/debug # scripts/stack's server and stand-in
+for b in tsunagi-server tsunagi-twilio-sim; do
+  [ -x "$TSUNAGI_BIN_DIR/$b" ] || { echo "$TSUNAGI_BIN_DIR/$b missing: cargo build -p $b" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  "$root/scripts/stack" down "$work/stack" 2>/dev/null || true
+  dpkg -s tsunagi >/dev/null 2>&1 && dpkg -r tsunagi >/dev/null 2>&1 || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+passed=0 failed=0
+check() { if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $*" >&2; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+"$tauri_cli" signer generate -w "$work/test.key" -p "" --ci >/dev/null
+pubkey=$(cat "$work/test.key.pub")
+export TAURI_SIGNING_PRIVATE_KEY=$(cat "$work/test.key") TAURI_SIGNING_PRIVATE_KEY_PASSWORD=""
+bundle=$target/release/bundle
+build() { # version, bundles…
+  local version=$1; shift
+  # The UI is built once below; the CLI's own lookup of the frontend folder picks the wrong package.json here.
+  cat >"$work/conf-$version.json" <<JSON
+{ "version": "$version", "build": { "beforeBuildCommand": "" },
+  "plugins": { "updater": { "pubkey": "$pubkey", "dangerousInsecureTransportProtocol": true } } }
+JSON
+  local t0=$SECONDS
+  "$tauri_cli" build --ci --bundles "$@" --config "$work/conf-$version.json" >"$work/build-$version.log" 2>&1 ||
+    { tail -n 40 "$work/build-$version.log" >&2; return 1; }
+  echo "  built $version ($*) in $((SECONDS - t0)) s"
+}
+
+echo "1. packages"
+npm --prefix ui run --silent build >/dev/null
+rm -rf "$bundle/deb" "$bundle/rpm"
+build 0.1.0 deb rpm
+deb=$bundle/deb/Tsunagi_0.1.0_amd64.deb
+rpm_file=$(ls "$bundle"/rpm/*.rpm | head -n1)
+check test -s "$deb"
+check test -s "$deb.sig"
+check test -s "$rpm_file.sig"
+check sh -c "base64 -d '$deb.sig' | grep -q 'file:Tsunagi_0.1.0_amd64.deb.version:0.1.0'"
+dpkg-deb -f "$deb" Package Version Depends | sed 's/^/  | /'
+check sh -c "dpkg-deb -f '$deb' Depends | grep -q libwebkit2gtk-4.1-0"
+dpkg -x "$deb" "$work/root"
+check test -x "$work/root/usr/bin/tsunagi"
+check sh -c "file '$work/root/usr/bin/tsunagi' | grep -q 'ELF 64-bit'"
+desktop=$work/root/usr/share/applications/Tsunagi.desktop
+sed 's/^/  | /' "$desktop" || true
+check grep -q '^Exec=tsunagi %u$' "$desktop" # the link reaches the app
+check grep -q '^MimeType=.*x-scheme-handler/tsunagi' "$desktop"
+check grep -q '^Icon=tsunagi' "$desktop"
+for size in 32x32 128x128 256x256@2; do
+  check test -s "$work/root/usr/share/icons/hicolor/$size/apps/tsunagi.png"
+done
+if command -v rpm >/dev/null; then
+  rpm -qlp "$rpm_file" 2>/dev/null >"$work/rpm.list"
+  check grep -qx /usr/bin/tsunagi "$work/rpm.list"
+  check grep -qx /usr/share/applications/Tsunagi.desktop "$work/rpm.list"
+else
+  echo "  (rpm not installed: the .rpm is only checked for its signature file)"
+fi
+cp "$deb" "$work/Tsunagi_0.1.0_amd64.deb"
+[ -z "${KEEP_PACKAGES:-}" ] || { mkdir -p "$KEEP_PACKAGES"; cp "$deb" "$deb.sig" "$rpm_file" "$rpm_file.sig" "$KEEP_PACKAGES/"; }
+
+echo "2. self-update of the installed package"
+build 0.2.0 deb
+mkdir -p "$work/files"
+cp "$bundle/deb/Tsunagi_0.2.0_amd64.deb" "$bundle/deb/Tsunagi_0.2.0_amd64.deb.sig" "$work/files/"
+dpkg -i "$work/Tsunagi_0.1.0_amd64.deb" >/dev/null
+check test "$(dpkg-query -W -f '${Version}' tsunagi)" = 0.1.0
+"$root/scripts/stack" up "$work/stack"
+# shellcheck disable=SC1091
+. "$work/stack/env"
+art_port=$(free_port)
+python3 -m http.server "$art_port" --bind 127.0.0.1 --directory "$work/files" >"$work/files.log" 2>&1 &
+pids+=($!)
+admin() {
+  TSUNAGI_SECRETS_FILE=$root/crates/server/demo/secrets.toml TSUNAGI__DATABASE__DATA_DIR=$work/stack/data \
+    "$TSUNAGI_BIN_DIR/tsunagi-server" --config "$work/stack/server.toml" release "$@" >>"$work/admin.log" 2>&1 ||
+    { cat "$work/admin.log" >&2; exit 1; }
+}
+admin add 0.2.0 --notes "Packaging test release"
+admin artifact 0.2.0 --platform linux-x86_64 --url "http://127.0.0.1:$art_port/Tsunagi_0.2.0_amd64.deb" \
+  --signature-file "$work/files/Tsunagi_0.2.0_amd64.deb.sig"
+admin promote 0.2.0 --channel stable --percent 100
+admin policy --min-supported 0.2.0
+log=$work/installed.log
+mkdir -p -m 700 "$work/run"
+env HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_DATA_HOME="$work/home/.local/share" \
+  XDG_RUNTIME_DIR="$work/run" NO_AT_BRIDGE=1 TSUNAGI_LOG=info \
+  timeout 120 xvfb-run -a -s "-screen 0 1024x768x24" dbus-run-session -- /usr/bin/tsunagi >"$log" 2>&1 &
+app_pid=$!
+pids+=($app_pid)
+for _ in $(seq 900); do [ "$(dpkg-query -W -f '${Version}' tsunagi 2>/dev/null)" = 0.2.0 ] && break; sleep 0.1; done
+sleep 2
+grep -E 'update|restart' "$log" | sed 's/^/  | /' || true
+check grep -q "update downloaded and its signature verified version=0.2.0" "$log"
+check grep -q "update installed; restarting" "$log"
+check test "$(dpkg-query -W -f '${Version}' tsunagi)" = 0.2.0
+kill "$app_pid" 2>/dev/null || true
+echo "packaging: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
