@@ -10,7 +10,9 @@ use std::time::Instant;
 use crate::api::{AttemptId, Command, Event, PresenceState, SocketKind, StopReason};
 use crate::backoff::XorShift;
 use crate::error::{ErrorKind, UserError};
-use crate::input::{Action, ActionResult, Input, RestResult, TaskRouterEvent, TokenEvent};
+use crate::input::{
+    Action, ActionResult, CloseReason, Input, RestResult, SocketEvent, TaskRouterEvent, TokenEvent,
+};
 use crate::presence::{Presence, PresenceContext};
 use crate::reconciler::{OfferPhase, Reconciler, ReconcilerConfig, Work};
 use crate::supervisor::{SocketOutcome, Supervisor, SupervisorConfig};
@@ -61,6 +63,8 @@ pub struct Session {
     update_required: Option<Option<String>>,
     /// Draws outgoing-call attempt ids. The driver seeds the session from the OS, so ids are unique per press.
     ids: XorShift,
+    /// When the current token arrived.
+    token_issued: Option<Instant>,
 }
 
 impl Session {
@@ -80,6 +84,7 @@ impl Session {
             login: Login::Out,
             update_required: None,
             ids: XorShift::new(cfg.seed ^ 0x6469_616c),
+            token_issued: None,
         }
     }
 
@@ -164,8 +169,24 @@ impl Session {
                 conn,
                 event,
             } => {
+                let token_valid = self.token.is_valid(now);
+                let token_issued = self.token_issued;
                 let Some(sup) = self.sockets.iter_mut().find(|s| s.kind() == socket) else {
                     return out;
+                };
+                // The server closed a socket whose token expired, but a fresher token (refreshed ahead of expiry)
+                // is already here: this is a plain reconnect with that token, not a wait for a new one.
+                let event = match event {
+                    SocketEvent::Closed(CloseReason::TokenExpired)
+                        if sup.is_current(conn)
+                            && token_valid
+                            && token_issued
+                                .zip(sup.attempt_started())
+                                .is_some_and(|(issued, started)| issued > started) =>
+                    {
+                        SocketEvent::Closed(CloseReason::Lost)
+                    }
+                    other => other,
                 };
                 match sup.handle(conn, event, now, &mut out) {
                     SocketOutcome::Ready if socket == SocketKind::TaskRouter => {
@@ -273,10 +294,11 @@ impl Session {
                 expires_unix,
                 now_unix,
             } => {
-                if self.token.issued(expires_unix, now_unix, now, out)
-                    && self.login == Login::In
-                    && self.token.is_valid(now)
-                {
+                let accepted = self.token.issued(expires_unix, now_unix, now, out);
+                if accepted && self.token.is_valid(now) {
+                    self.token_issued = Some(now);
+                }
+                if accepted && self.login == Login::In && self.token.is_valid(now) {
                     self.start_sockets(now, out);
                 }
             }
@@ -285,7 +307,7 @@ impl Session {
                     Self::error(out, ErrorKind::TokenFetchFailed);
                 }
             }
-            TokenEvent::AboutToExpire => self.token.about_to_expire(out),
+            TokenEvent::AboutToExpire => self.token.about_to_expire(now, out),
         }
     }
 

@@ -79,6 +79,8 @@ pub struct Supervisor {
     next_conn: u64,
     floor: Duration,
     rng: XorShift,
+    /// When the current attempt started (the token it was given is older than this).
+    attempt_started: Option<Instant>,
 }
 
 impl Supervisor {
@@ -92,6 +94,7 @@ impl Supervisor {
             next_conn: 0,
             floor: Duration::ZERO,
             rng: XorShift::new(seed ^ (kind as u64 + 1).wrapping_mul(0x9E37_79B9)),
+            attempt_started: None,
         }
     }
 
@@ -141,7 +144,18 @@ impl Supervisor {
         }));
     }
 
+    /// When the current connection attempt started, if one is under way or open.
+    pub fn attempt_started(&self) -> Option<Instant> {
+        self.current_conn().and(self.attempt_started)
+    }
+
+    /// Whether `conn` is the current attempt.
+    pub fn is_current(&self, conn: ConnId) -> bool {
+        self.current_conn() == Some(conn)
+    }
+
     fn connect(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.attempt_started = Some(now);
         self.next_conn += 1;
         let conn = ConnId(self.next_conn);
         self.state = State::Connecting {

@@ -62,6 +62,8 @@ pub struct TokenLifecycle {
     cfg: TokenConfig,
     state: State,
     expires_at: Option<Instant>,
+    /// Half-life of the current token: a server's "about to expire" before it is ignored.
+    half_life_at: Option<Instant>,
     failures: u32,
     rng: XorShift,
 }
@@ -73,6 +75,7 @@ impl TokenLifecycle {
             cfg,
             state: State::Off,
             expires_at: None,
+            half_life_at: None,
             failures: 0,
             rng: XorShift::new(seed.rotate_left(17) ^ 0x5151),
         }
@@ -127,6 +130,7 @@ impl TokenLifecycle {
             .max(self.cfg.refresh_ahead_min)
             .min(ttl / 2);
         self.expires_at = Some(now + ttl);
+        self.half_life_at = Some(now + ttl / 2);
         self.state = State::Valid {
             refresh_at: now + ttl - ahead,
         };
@@ -148,9 +152,12 @@ impl TokenLifecycle {
         self.failures == 1
     }
 
-    /// A server warned the token is about to expire: refresh now.
-    pub fn about_to_expire(&mut self, out: &mut Vec<Action>) {
-        if matches!(self.state, State::Valid { .. }) {
+    /// A server warned the token is about to expire: refresh now, unless the token is in the first half of its
+    /// life (a token shorter than the server's warning lead is "about to expire" from birth; refreshing it on
+    /// every warning would fetch in a loop — the own timer refreshes it ahead of expiry).
+    pub fn about_to_expire(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let young = self.half_life_at.is_some_and(|h| now < h);
+        if matches!(self.state, State::Valid { .. }) && !young {
             self.request(out);
         }
     }

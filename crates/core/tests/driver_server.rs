@@ -226,3 +226,89 @@ async fn server_push_joins_the_call_and_a_reconnect_resyncs_from_active_call() {
     assert_eq!(t, target);
     assert_eq!(conference, Some(second));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_426_from_the_server_requires_an_update_and_no_more_rings() {
+    let stack = Stack::start(3600).await;
+    let mut io = signed_in(&stack, VERSION).await;
+    both_connected(&mut io).await;
+    let first = stack
+        .create_task(&json!({"type": "inbound_call", "from": "+81312345678"}))
+        .await;
+    let first = Target::Task(TaskSid::parse(&first).unwrap());
+    wait_for(&mut io.actions, "ringing", |a| {
+        matches!(a, Action::Emit(Event::Ringing { .. }))
+    })
+    .await;
+
+    // The operators raise the floor above this version; the next contact with the server says 426.
+    tsunagi_server::admin::set_policy(&stack.state.db, Some("9.0.0"), None)
+        .await
+        .expect("policy");
+    stack.proxy.cut();
+    let required = wait_for(&mut io.actions, "update required", |a| {
+        matches!(a, Action::Emit(Event::UpdateRequired { .. }))
+    })
+    .await;
+    assert_eq!(
+        required,
+        Action::Emit(Event::UpdateRequired {
+            min_supported: Some("9.0.0".into())
+        })
+    );
+    wait_for(&mut io.actions, "the ring stops", |a| {
+        *a == Action::Emit(Event::RingStopped {
+            target: first,
+            reason: tsunagi_core::RingStopReason::NotTakingCalls,
+        })
+    })
+    .await;
+    wait_for(&mut io.actions, "events socket stopped for good", |a| {
+        *a == Action::Emit(Event::Connection {
+            socket: SocketKind::Events,
+            state: ConnectionState::Stopped {
+                reason: tsunagi_core::StopReason::UpdateRequired,
+            },
+        })
+    })
+    .await;
+
+    // The worker goes Offline at TaskRouter, so nothing routes here; a new call does not ring.
+    let worker_url = format!(
+        "{}/v1/Workspaces/{WORKSPACE}/Workers/{WORKER}",
+        stack.sim.base_url()
+    );
+    stand_in::wait_until("worker Offline in TaskRouter", async || {
+        let w: serde_json::Value = reqwest::Client::new()
+            .get(&worker_url)
+            .basic_auth(API_KEY, Some(API_SECRET))
+            .send()
+            .await
+            .expect("worker")
+            .json()
+            .await
+            .unwrap_or_default();
+        w["activity_name"] == "Offline"
+    })
+    .await;
+    stack
+        .create_task(&json!({"type": "inbound_call", "from": "+81312345679"}))
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while let Ok(Some(a)) = tokio::time::timeout_at(deadline, io.actions.recv()).await {
+        assert!(
+            !matches!(a, Action::Emit(Event::Ringing { .. })),
+            "no ring after 426: {a:?}"
+        );
+        assert!(
+            !matches!(
+                a,
+                Action::Emit(Event::Connection {
+                    socket: SocketKind::Events,
+                    state: ConnectionState::Connecting
+                })
+            ),
+            "the events socket does not retry"
+        );
+    }
+}

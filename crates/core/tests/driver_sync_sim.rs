@@ -1,7 +1,8 @@
 //! The driver's Sync side against the stand-in's Twilsock (real sockets on 127.0.0.1): the agent's presence
 //! Document follows the presence and is written on change only; call context the server puts in the agent's
 //! inbox Document reaches the ring and the call; after a dropped socket the subscription is re-established with
-//! the last event id and the server replays what was missed, once.
+//! the last event id and the server replays what was missed, once; short tokens expire under a call and are
+//! refreshed ahead of time while the call, the Twilsock session and the TaskRouter worker carry on.
 
 mod stand_in;
 
@@ -18,6 +19,10 @@ use tsunagi_core::{
 use tsunagi_twilio_sim::Sim;
 
 async fn signed_in(session: SessionConfig) -> (Sim, DriverIo) {
+    signed_in_with(session, MintedTokens::default()).await
+}
+
+async fn signed_in_with(session: SessionConfig, tokens: MintedTokens) -> (Sim, DriverIo) {
     let sim = Sim::start_on(config(), "127.0.0.1:0").await.expect("sim");
     let (driver, mut io) = Driver::new(
         DriverConfig {
@@ -25,7 +30,7 @@ async fn signed_in(session: SessionConfig) -> (Sim, DriverIo) {
             eventbridge_rest: format!("{}/v1/wschannels", sim.base_url()),
             session,
         },
-        MintedTokens::default(),
+        tokens,
     );
     let driver = driver.with_sync(SyncConfig {
         url: format!("{}/v3/wsconnect", sim.ws_url()),
@@ -265,4 +270,122 @@ async fn inbox_context_reaches_the_ring_and_is_replayed_after_a_drop() {
         }
     }
     assert_eq!(contexts, [Some(conference)], "replayed exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_expiring_during_a_call_are_refreshed_ahead_and_nothing_drops() {
+    // 6 s tokens: refreshed at half-life; the stand-in closes EventBridge sockets at their token's expiry and
+    // Twilsock ones unless `update` came in time.
+    let tokens = MintedTokens {
+        ttl_secs: 6,
+        ..MintedTokens::default()
+    };
+    let (sim, mut io) = signed_in_with(SessionConfig::default(), tokens.clone()).await;
+    let task = create_task(&sim).await;
+    let target = Target::Task(task);
+    wait_for(&mut io.actions, "ringing", |a| {
+        matches!(a, Action::Emit(Event::Ringing { .. }))
+    })
+    .await;
+    let call = CallSid::from_u128(78);
+    io.inputs
+        .send(Input::Device(DeviceEvent::Incoming {
+            call,
+            params: CallParams {
+                task: Some(task),
+                reservation: None,
+                caller: None,
+            },
+        }))
+        .await
+        .unwrap();
+    io.inputs
+        .send(Input::Command(Command::Answer { target }))
+        .await
+        .unwrap();
+    wait_for(&mut io.actions, "accept call", |a| {
+        *a == Action::AcceptCall { call }
+    })
+    .await;
+    io.inputs
+        .send(Input::Device(DeviceEvent::Accepted { call }))
+        .await
+        .unwrap();
+
+    // Talk across two token lifetimes.
+    let fetched_before = tokens.fetched();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(13);
+    let mut taskrouter_reconnects = 0;
+    while let Ok(Some(a)) = tokio::time::timeout_at(deadline, io.actions.recv()).await {
+        match a {
+            Action::Emit(Event::Error(e)) => panic!("no error expected: {e:?}"),
+            Action::Emit(Event::CallState { phase, .. }) => {
+                assert_eq!(phase, CallPhase::Connected, "the call goes on")
+            }
+            Action::Emit(Event::RingStopped { .. }) | Action::DisconnectCall { .. } => {
+                panic!("the call goes on: {a:?}")
+            }
+            Action::Emit(Event::Connection {
+                socket: SocketKind::Sync,
+                state,
+            }) => panic!("the Twilsock session is updated in place, never dropped: {state:?}"),
+            Action::Emit(Event::Connection {
+                socket: SocketKind::TaskRouter,
+                state,
+            }) => {
+                assert!(
+                    !matches!(state, ConnectionState::Stopped { .. }),
+                    "never parked for want of a token: {state:?}"
+                );
+                if state == ConnectionState::Connected {
+                    taskrouter_reconnects += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let fetched = tokens.fetched() - fetched_before;
+    assert!(
+        (3..=8).contains(&fetched),
+        "refreshed ahead of each expiry (every ~3 s), never in a loop on the stand-in's early warnings: {fetched} fetches"
+    );
+    assert!(
+        taskrouter_reconnects >= 1,
+        "EventBridge came back with the fresh token after its old one expired"
+    );
+
+    // The call ends normally; wrap-up completes through the REST proxy with the current token.
+    io.inputs
+        .send(Input::Device(DeviceEvent::Disconnected { call }))
+        .await
+        .unwrap();
+    wait_for(&mut io.actions, "wrap-up", |a| {
+        matches!(
+            a,
+            Action::Emit(Event::CallState {
+                phase: CallPhase::WrapUp,
+                ..
+            })
+        )
+    })
+    .await;
+    io.inputs
+        .send(Input::Command(Command::CompleteWrapup { task }))
+        .await
+        .unwrap();
+    wait_for(&mut io.actions, "ended", |a| {
+        matches!(
+            a,
+            Action::Emit(Event::CallState {
+                phase: CallPhase::Ended,
+                ..
+            })
+        )
+    })
+    .await;
+    let path = format!("/v1/Workspaces/{WS}/Tasks/{task}");
+    wait_until("task completed in TaskRouter", async || {
+        rest(&sim, reqwest::Method::GET, &path, &[]).await["assignment_status"] == "completed"
+    })
+    .await;
 }
