@@ -279,3 +279,61 @@ async fn call_recording_by_rest_records_what_the_call_says_and_hears() {
     );
     post_json(&sim, &format!("/_sim/calls/{a}/hangup"), json!({})).await;
 }
+
+#[tokio::test]
+async fn bad_recording_requests_get_twilio_errors() {
+    let hooks = Hooks::start().await;
+    let sim = start_sim(&hooks, None).await;
+    let base = format!("/2010-04-01/Accounts/{ACCOUNT}");
+    let unknown = "RE00000000000000000000000000000099";
+    let cases: Vec<(Method, String, u16)> = vec![
+        (Method::GET, format!("{base}/Recordings/nonsense.json"), 404),
+        (
+            Method::GET,
+            format!("{base}/Recordings/{unknown}.json"),
+            404,
+        ),
+        (Method::GET, format!("{base}/Recordings/{unknown}.wav"), 404),
+        (Method::GET, format!("{base}/Recordings/{unknown}"), 404),
+        (
+            Method::DELETE,
+            format!("{base}/Recordings/{unknown}.json"),
+            404,
+        ),
+        (
+            Method::GET,
+            format!("{base}/Recordings.json?DateCreatedBefore=soon"),
+            400,
+        ),
+        (Method::POST, format!("{base}/Recordings.json"), 405),
+        (
+            Method::POST,
+            format!("{base}/Calls/CA00000000000000000000000000000099/Recordings.json"),
+            404,
+        ),
+        (
+            Method::GET,
+            format!("{base}/Calls/nonsense/Recordings.json"),
+            404,
+        ),
+        (
+            Method::GET,
+            "/2010-04-01/Accounts/AC00000000000000000000000000000999/Recordings.json".into(),
+            403,
+        ),
+    ];
+    for (m, path, want) in cases {
+        let (st, body) = rest(&sim, m.clone(), &path, &[]).await;
+        assert_eq!(st, want, "{m} {path}: {body}");
+        assert!(
+            body["code"].as_u64().is_some() && body["status"] == st,
+            "Twilio error shape: {body}"
+        );
+    }
+    let (st, body) = post_json(&sim, "/_sim/applications", json!({"voice_url": "http://x"})).await;
+    assert_eq!(
+        (st, body["code"].as_u64()),
+        (400, Some(20001)),
+        "missing sid"
+    );
+}
