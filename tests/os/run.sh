@@ -74,8 +74,9 @@ main_pid=$last_pid
 check wait_log "$work/main.log" "remembered sign-in resumed" 600
 check wait_log "$work/main.log" "shortcut Ctrl+Alt+A registered"
 # (`xdg-mime query default` answers nothing without a desktop environment; the association file is what it reads.)
-check grep -q "x-scheme-handler/tsunagi=tsunagi-handler.desktop" "$XDG_CONFIG_HOME/mimeapps.list"
-check grep -q "MimeType=x-scheme-handler/tsunagi" "$XDG_DATA_HOME/applications/tsunagi-handler.desktop"
+handler=$(basename "$app")-handler.desktop # the plugin names it after the binary
+check grep -q "x-scheme-handler/tsunagi=$handler" "$XDG_CONFIG_HOME/mimeapps.list"
+check grep -q "MimeType=x-scheme-handler/tsunagi" "$XDG_DATA_HOME/applications/$handler"
 xdotool key ctrl+alt+a
 check wait_log "$work/main.log" "shortcut: nothing to answer or hang up"
 start=$SECONDS

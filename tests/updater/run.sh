@@ -43,7 +43,7 @@ base64 -d "$sig" | grep -q 'version:0.2.0' || { echo "the signature does not car
 art_port=$(free_port)
 admin() {
   TSUNAGI_SECRETS_FILE=$root/crates/server/demo/secrets.toml TSUNAGI__DATABASE__DATA_DIR=$work/stack/data \
-    "$root/target/debug/tsunagi-server" --config "$work/stack/server.toml" release "$@" >>"$work/admin.log" 2>&1 ||
+    "${TSUNAGI_BIN_DIR:-$root/target/debug}/tsunagi-server" --config "$work/stack/server.toml" release "$@" >>"$work/admin.log" 2>&1 ||
     { cat "$work/admin.log" >&2; exit 1; }
 }
 admin add 0.2.0 --notes "Faster ring; 着信の高速化"
