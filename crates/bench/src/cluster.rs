@@ -131,7 +131,8 @@ impl Cluster {
         let public = self.url();
         for i in 0..self.instances.len() {
             let inst = &self.instances[i];
-            let text = server_toml(&public, twilio, roster_interval_ms, Some(inst.addr));
+            let data = self._dir.path().join(format!("server-{i}-data"));
+            let text = server_toml(&public, twilio, roster_interval_ms, Some(inst.addr), &data);
             std::fs::write(&inst.config, text)?;
         }
         for i in 0..self.instances.len() {

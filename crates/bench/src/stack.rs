@@ -158,13 +158,16 @@ task_reservation_timeout = 120
     )
 }
 
-/// The server's TOML: `[server]` (with `listen` when given) and `[twilio]` pointing at the stand-in.
+/// The server's TOML: `[server]` (with `listen` when given), `[database] data_dir` (recordings and the like
+/// stay in the run's temporary directory) and `[twilio]` pointing at the stand-in.
 pub fn server_toml(
     public: &str,
     twilio: &str,
     roster_interval_ms: u64,
     listen: Option<std::net::SocketAddr>,
+    data_dir: &std::path::Path,
 ) -> String {
+    let data_dir = data_dir.display();
     let listen = listen
         .map(|a| format!("listen = \"{a}\"\n"))
         .unwrap_or_default();
@@ -173,6 +176,8 @@ pub fn server_toml(
 [server]
 {listen}public_base_url = "{public}"
 roster_interval_ms = {roster_interval_ms}
+[database]
+data_dir = "{data_dir}"
 [twilio]
 account_sid = "{ACCOUNT}"
 api_key_sid = "{API_KEY}"
@@ -198,8 +203,9 @@ fn server_config(
     public: &str,
     twilio: &str,
     roster_interval_ms: u64,
+    data_dir: &std::path::Path,
 ) -> Result<ServerConfig, BenchError> {
-    let text = server_toml(public, twilio, roster_interval_ms, None);
+    let text = server_toml(public, twilio, roster_interval_ms, None, data_dir);
     Ok(ServerConfig::from_parts(&text, server_env())?)
 }
 
@@ -219,7 +225,12 @@ impl Stack {
             dir.path().join("bench.db").display()
         );
         let db = Db::connect(&db_url, 8).await?;
-        let config = server_config(&server_url, &sim.base_url(), cfg.roster_interval_ms)?;
+        let config = server_config(
+            &server_url,
+            &sim.base_url(),
+            cfg.roster_interval_ms,
+            &dir.path().join("data"),
+        )?;
         let state = AppState::new(config, db).map_err(|e| BenchError::Setup(e.to_string()))?;
         tsunagi_server::background::spawn(&state);
         let router = tsunagi_server::app(state.clone());
@@ -255,7 +266,13 @@ impl Stack {
         )
         .await?;
         let db = Db::connect(db_url, 4).await?;
-        let config = server_config(public, &sim.base_url(), cfg.roster_interval_ms)?;
+        let dir = tempfile::tempdir()?;
+        let config = server_config(
+            public,
+            &sim.base_url(),
+            cfg.roster_interval_ms,
+            &dir.path().join("data"),
+        )?;
         let state = AppState::new(config, db).map_err(|e| BenchError::Setup(e.to_string()))?;
         let stack = Self {
             sim,
@@ -264,7 +281,7 @@ impl Stack {
             http: reqwest::Client::new(),
             agents: cfg.agents,
             server: None,
-            _dir: tempfile::tempdir()?,
+            _dir: dir,
         };
         stack.create_accounts().await?;
         Ok(stack)
