@@ -6,7 +6,7 @@
 //!   (`ws://127.0.0.1:<port>/?token=<uuid>`), anything else is refused before the upgrade.
 //! - Client → app: `{"id": n, "command": "<name>", "args": {…}}`, the names and arguments of the Tauri commands
 //!   (`commands.rs`); the reply is `{"id": n, "ok": <result>}` or `{"id": n, "error": {kind, message}}`.
-//! - App → client: `{"channel": "event"|"device"|"voiceToken"|"update", "payload": …}`, the same JSON the window
+//! - App → client: `{"channel": "event"|"device"|"voiceToken"|"update"|"signedIn"|"keychain", "payload": …}`, the same JSON the window
 //!   receives on the `tsunagi:*` events (this module listens to them; the emitters are unchanged).
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -21,11 +21,13 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::{agent, commands, error::AppError, lang::LangState};
 
 /// The window's event channels, by the name the UI's transport uses.
-const CHANNELS: [(&str, &str); 4] = [
+const CHANNELS: [(&str, &str); 6] = [
     ("event", crate::events::EVENT_NAME),
     ("device", crate::device::DEVICE_EVENT_NAME),
     ("voiceToken", agent::VOICE_TOKEN_EVENT_NAME),
     ("update", crate::updater::UPDATE_EVENT_NAME),
+    ("signedIn", crate::keychain::SIGNED_IN_EVENT_NAME),
+    ("keychain", crate::keychain::KEYCHAIN_EVENT_NAME),
 ];
 
 /// Starts the transport if `TSUNAGI_LOOPBACK_FILE` is set, writing `{"url": …}` there once it listens.

@@ -8,7 +8,7 @@ const task = { kind: 'task', sid: 'WT00000000000000000000000000000001' } as cons
 
 /** An in-memory Rust side: answers the shell's commands and pushes core events to the listener. */
 function fakeShell() {
-  let listener: (payload: unknown) => void = () => {};
+  const listeners = new Map<string, (payload: unknown) => void>();
   const sent: CoreCommand[] = [];
   let signedIn = false;
   const transport: Transport = {
@@ -38,11 +38,12 @@ function fakeShell() {
       }
     },
     async listen(channel, onEvent) {
-      if (channel === 'event') listener = onEvent;
-      return () => {};
+      listeners.set(channel, onEvent);
+      return () => listeners.delete(channel);
     },
   };
-  return { transport, sent, push: (payload: unknown) => listener(payload), signedIn: () => signedIn };
+  const emit = (channel: string, payload: unknown) => listeners.get(channel)?.(payload);
+  return { transport, sent, push: (payload: unknown) => emit('event', payload), emit, signedIn: () => signedIn };
 }
 
 async function settle() {
@@ -95,6 +96,28 @@ describe('App', () => {
     await settle();
     expect(text('#login-error')).toBe('Wrong login or password.');
     expect($('#agent')).toBeNull();
+  });
+
+  it('shows the agent screen when the app resumes a remembered sign-in, without asking for the password', async () => {
+    const shell = fakeShell();
+    app = mount(App, { target: document.body, props: { client: new CoreClient(shell.transport) } });
+    await settle();
+    expect($('#login')).not.toBeNull();
+    shell.emit('signedIn', { id: 'agent_1024', displayName: '田中 太郎', role: 'agent' });
+    await settle();
+    expect($('#login')).toBeNull();
+    expect(text('#agent-name')).toBe('田中 太郎');
+  });
+
+  it('says why the sign-in is not remembered when the keychain is missing, and the notice can be dismissed', async () => {
+    const shell = await signedIn();
+    shell.emit('keychain', { kind: 'keychainUnavailable', message: 'no Secret Service' });
+    await settle();
+    expect(text('#keychain')).toContain('cannot be remembered');
+    expect($('#agent-name')).not.toBeNull();
+    ($('#keychain button') as HTMLButtonElement).click();
+    await settle();
+    expect($('#keychain')).toBeNull();
   });
 
   it('signs in, then follows presence and sends the chosen activity to the core', async () => {

@@ -109,6 +109,12 @@ export interface Diagnosis {
 }
 
 /** Who signed in. */
+/** Why the sign-in cannot be kept in the OS keychain (src-tauri/src/keychain.rs `KeychainError`). */
+export interface KeychainProblem {
+  kind: 'keychainUnavailable' | 'keychainLocked' | 'keychainFailed';
+  message: string;
+}
+
 export interface Profile {
   id: string;
   displayName: string;
@@ -164,6 +170,8 @@ export const CHANNELS = {
   device: 'tsunagi:device',
   voiceToken: 'tsunagi:voice-token',
   update: 'tsunagi:update',
+  signedIn: 'tsunagi:signed-in',
+  keychain: 'tsunagi:keychain',
 } as const;
 export type Channel = keyof typeof CHANNELS;
 
@@ -340,6 +348,16 @@ export class CoreClient {
   /** Turns start-at-login on or off. */
   async setAutostart(enabled: boolean): Promise<void> {
     await this.call('set_autostart', { enabled });
+  }
+
+  /** Calls `onSignedIn` when the app resumes a remembered sign-in at start (src-tauri/src/keychain.rs). */
+  onSignedIn(onSignedIn: (profile: Profile) => void): Promise<() => void> {
+    return this.transport.listen('signedIn', (payload) => onSignedIn(payload as Profile));
+  }
+
+  /** Calls `onProblem` when the sign-in cannot be remembered in the OS keychain (the agent signs in each time). */
+  onKeychain(onProblem: (problem: KeychainProblem) => void): Promise<() => void> {
+    return this.transport.listen('keychain', (payload) => onProblem(payload as KeychainProblem));
   }
 
   /** Calls `onStatus` whenever the self-update's state changes. */

@@ -3,7 +3,7 @@
  * the pick is remembered in localStorage. Every visible string comes from here, so both languages stay complete:
  * the `Messages` type makes a missing translation a type error.
  */
-import type { CallPhase, PresenceState, Service, SuperviseMode, TransferMode } from './core-client';
+import type { CallPhase, KeychainProblem, PresenceState, Service, SuperviseMode, TransferMode } from './core-client';
 
 export type Lang = 'ja' | 'en';
 export const LANGS: readonly Lang[] = ['ja', 'en'];
@@ -35,6 +35,7 @@ interface Messages {
   wrapupDone: string;
   updateRequired: string;
   dismiss: string;
+  keychain: Record<KeychainProblem['kind'], string>;
   tabs: Record<'phone' | 'history' | 'supervisor' | 'settings' | 'diagnostics', string>;
   outgoingCall: string;
   onHoldBadge: string;
@@ -199,6 +200,12 @@ const MESSAGES: Record<Lang, Messages> = {
     wrapupDone: 'Done',
     updateRequired: 'An update is required: Tsunagi takes no new calls until it is updated.',
     dismiss: 'Dismiss',
+    keychain: {
+      keychainUnavailable:
+        'Your sign-in cannot be remembered on this computer (no keyring service is running). Sign in with your password after each restart, or ask IT to enable the keyring.',
+      keychainLocked: 'The keyring is locked, so your sign-in was not remembered. Unlock it (your desktop password) to be signed in automatically next time.',
+      keychainFailed: 'Your sign-in could not be saved in the keyring. You will need your password at the next start.',
+    },
     tabs: { phone: 'Phone', history: 'History', supervisor: 'Team', settings: 'Settings', diagnostics: 'Diagnostics' },
     outgoingCall: 'Outgoing call',
     onHoldBadge: 'Customer on hold',
@@ -397,6 +404,12 @@ const MESSAGES: Record<Lang, Messages> = {
     wrapupDone: '完了',
     updateRequired: '更新が必要です。更新するまで新しい着信は受けられません。',
     dismiss: '閉じる',
+    keychain: {
+      keychainUnavailable:
+        'このパソコンではサインイン情報を保存できません（キーリングが動いていません）。再起動のたびにパスワードでサインインするか、IT 担当にキーリングの有効化を依頼してください。',
+      keychainLocked: 'キーリングがロックされているため、サインイン情報を保存できませんでした。次回自動でサインインするには、キーリングのロックを解除してください（デスクトップのパスワード）。',
+      keychainFailed: 'サインイン情報をキーリングに保存できませんでした。次回の起動時はパスワードが必要です。',
+    },
     tabs: { phone: '電話', history: '履歴', supervisor: 'チーム', settings: '設定', diagnostics: '診断' },
     outgoingCall: '発信中',
     onHoldBadge: 'お客様は保留中',
