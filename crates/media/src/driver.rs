@@ -15,6 +15,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::FRAME_SAMPLES;
+use crate::device::DeviceEvent;
 use crate::endpoint::{Endpoint, EndpointConfig, EndpointEvent, Output};
 use crate::error::{MediaError, Result};
 use crate::quality::CallStats;
@@ -28,11 +29,18 @@ const FRAME: Duration = Duration::from_millis(20);
 const EVENT_BUFFER: usize = 256;
 
 /// Where a call's audio comes from and goes to, one 20 ms frame (48 kHz mono) at a time.
+///
+/// Capture is pulled as whatever the device produced since the last tick (the endpoint sends every complete
+/// 20 ms frame, so the device clock paces sending); playout is pushed one frame per tick.
 pub trait AudioPort: Send + 'static {
-    /// Fills the next captured frame; `false` when there is no capture (nothing is sent).
-    fn capture(&mut self, frame: &mut [i16; FRAME_SAMPLES]) -> bool;
+    /// Appends the samples captured since the last call (48 kHz mono) to `out`.
+    fn capture(&mut self, out: &mut Vec<i16>);
     /// Plays one frame.
     fn play(&mut self, frame: &[i16; FRAME_SAMPLES]);
+    /// A device event to forward to the call's events (checked every tick).
+    fn poll_event(&mut self) -> Option<DeviceEvent> {
+        None
+    }
 }
 
 /// A port that sends a tone (or silence) and records what it plays, for tests and benches.
@@ -65,12 +73,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl AudioPort for ToneAudio {
-    fn capture(&mut self, frame: &mut [i16; FRAME_SAMPLES]) -> bool {
-        match &mut self.tone {
-            Some(t) => t.fill(frame),
-            None => frame.fill(0),
+    fn capture(&mut self, out: &mut Vec<i16>) {
+        let mut frame = [0i16; FRAME_SAMPLES];
+        if let Some(t) = &mut self.tone {
+            t.fill(&mut frame);
         }
-        true
+        out.extend_from_slice(&frame);
     }
 
     fn play(&mut self, frame: &[i16; FRAME_SAMPLES]) {
@@ -253,12 +261,17 @@ impl Runner {
 
     fn audio_tick(&mut self) {
         let now = Instant::now();
+        let mut captured = Vec::with_capacity(2 * FRAME_SAMPLES);
+        self.audio.capture(&mut captured);
+        self.endpoint.push_capture(now, &captured);
         let mut frame = [0i16; FRAME_SAMPLES];
-        if self.audio.capture(&mut frame) {
-            self.endpoint.push_capture(now, &frame);
-        }
         self.endpoint.pull_playout(&mut frame);
         self.audio.play(&frame);
+        while let Some(e) = self.audio.poll_event() {
+            if self.events.try_send(EndpointEvent::Device(e)).is_err() {
+                tracing::debug!("device event dropped: reader too slow");
+            }
+        }
     }
 
     /// Sends pending datagrams and forwards events; the endpoint's next timeout, or `None` once it closed.

@@ -5,14 +5,18 @@
 //! drained with [`Endpoint::poll_output`] until it returns [`Output::Timeout`]; it never reads a clock, owns no
 //! socket and spawns nothing. Around it, thin shells:
 //! - `driver` (feature `driver`): one tokio task per call owning a UDP socket and the endpoint;
-//! - `audio` (feature `audio`): sound devices through cpal (ALSA → PulseAudio/PipeWire).
+//! - `audio` (feature `audio`): sound devices through cpal (PulseAudio/PipeWire, else ALSA), fallback on
+//!   unplug, a separate ringtone output.
 //!
 //! Modules: [`codec`] (PCMU, Opus, resampling, loss concealment), [`jitter`] (reordering, adaptive delay, RFC
 //! 3550 receive statistics), [`quality`] (stats snapshot, E-model MOS, warnings), [`endpoint`].
 //!
 //! Panics: none on network, SDP or IPC input; errors are returned. Every `unwrap`/`expect` names its invariant.
 
+#[cfg(feature = "audio")]
+pub mod audio;
 pub mod codec;
+pub mod device;
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod endpoint;

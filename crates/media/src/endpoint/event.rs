@@ -72,6 +72,8 @@ pub enum EndpointEvent {
         /// Raised or cleared.
         raised: bool,
     },
+    /// A sound device problem or recovery (emitted by the driver's audio port, never by the endpoint).
+    Device(crate::device::DeviceEvent),
     /// The endpoint was closed or failed; no more output follows.
     Closed,
 }
