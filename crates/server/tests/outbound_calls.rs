@@ -3,8 +3,9 @@
 //! stand-in, a busy customer ends the conference and pushes `outbound.failed`, and the redial gets its own
 //! conference: never a duplicate FriendlyName. The sweeper closes setups that went stale.
 //!
-//! The agent's leg joins the way Twilio executes the returned TwiML (a `client:` participant of the named
-//! conference with the TwiML's settings), as the stand-in does not route TwiML applications yet.
+//! One test goes the whole way: the agent's Device `connect({To, TsunagiAttempt})` reaches the TwiML application
+//! (the server's webhook) through the stand-in. Another joins the agent the way Twilio executes the returned
+//! TwiML (a `client:` participant of the named conference with the TwiML's settings), to check the room by name.
 
 mod common;
 
@@ -351,4 +352,55 @@ async fn the_sweeper_ends_stale_setups_and_orphan_ob_conferences() {
     )
     .await;
     assert!(room(&late).is_none(), "a swept attempt never joins {name}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voice_sdk_connect_busy_then_redial_through_the_twiml_application() {
+    let s = stack(true).await;
+    s.app.seed_crm().await;
+    let (session, mut device) = signed_in(&s, "tanaka", "pw").await;
+    let mut events = events_socket(&s, &session).await;
+    let busy = json!({"number": CUSTOMER, "answer": "busy"});
+    assert_eq!(s.control("/_sim/calls/numbers", busy).await.0, 200);
+
+    // The dialer's press: device.connect({To, TsunagiAttempt}) → the application → <Dial><Conference>ob-…
+    let agent_leg = device
+        .connect("To=%2B81398765432&TsunagiAttempt=sdk-attempt-1")
+        .await;
+    let dialing = event_of(&mut events, "outbound.dialing").await;
+    assert_eq!(dialing["attempt"], "sdk-attempt-1");
+    let cf1 = dialing["conference_sid"].as_str().unwrap().to_owned();
+    let failed = event_of(&mut events, "outbound.failed").await;
+    assert_eq!(failed["reason"], "busy");
+    device.hung_up().await;
+    let a1 = tsunagi_server::outbound::store::get(&s.app.state.db, "sdk-attempt-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a1.agent_call_sid.as_deref(), Some(agent_leg.as_str()));
+
+    // Redial: a new attempt, a new room, the customer answers.
+    let answer = json!({"number": CUSTOMER, "answer": "answer"});
+    assert_eq!(s.control("/_sim/calls/numbers", answer).await.0, 200);
+    device
+        .connect("To=%2B81398765432&TsunagiAttempt=sdk-attempt-2")
+        .await;
+    let connected = event_of(&mut events, "outbound.connected").await;
+    assert_eq!(connected["attempt"], "sdk-attempt-2");
+    let cf2 = connected["conference_sid"].as_str().unwrap().to_owned();
+    assert_ne!(cf1, cf2);
+    let a2 = tsunagi_server::outbound::store::get(&s.app.state.db, "sdk-attempt-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(a1.conf_name, a2.conf_name);
+    assert_eq!(conferences_named(&s, &a1.conf_name).await.len(), 1);
+    assert_eq!(conferences_named(&s, &a2.conf_name).await.len(), 1);
+    let (_, c2) = s
+        .voice(Method::GET, &format!("Conferences/{cf2}.json"), &[])
+        .await;
+    assert_eq!(
+        (c2["status"].as_str(), c2["region"].as_str()),
+        (Some("in-progress"), Some("jp1"))
+    );
 }

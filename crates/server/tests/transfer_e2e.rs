@@ -16,6 +16,10 @@ use tsunagi_server::auth::Role;
 
 const EXTERNAL: &str = "+81398765432";
 
+/// These scenarios each run a stand-in with several media legs: one at a time, so a loaded CI machine does not
+/// starve them into timeouts.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn to_worker(worker: &str, mode: &str) -> Value {
     json!({"to": {"kind": "worker", "worker": worker}, "mode": mode})
 }
@@ -52,6 +56,7 @@ fn label_of(p: &Value) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cold_transfer_to_an_agent_hands_the_customer_over() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let mut l = live_call().await;
     let (sato, mut sato_device, mut sato_events) = with_sato(&l, true).await;
     let (status, body) = l
@@ -133,6 +138,7 @@ async fn cold_transfer_to_an_agent_hands_the_customer_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warm_transfer_to_a_busy_number_resumes_the_customer_then_a_second_one_completes() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let mut l = live_call().await;
     phone(&l, EXTERNAL, "busy").await;
     let session = l.session.clone();
@@ -202,6 +208,7 @@ async fn warm_transfer_to_a_busy_number_resumes_the_customer_then_a_second_one_c
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warm_transfer_canceled_while_the_target_rings() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let mut l = live_call().await;
     let (_sato, mut sato_device, _sato_events) = with_sato(&l, true).await;
     let session = l.session.clone();
@@ -227,6 +234,7 @@ async fn warm_transfer_canceled_while_the_target_rings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfer_refusals_have_clear_codes() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let l = live_call().await;
     let (sato, _d, _e) = with_sato(&l, false).await;
     let session = l.session.clone();

@@ -26,7 +26,7 @@ use crate::state::AppState;
 pub use store::{Mode, Status, TransferRow};
 
 /// Budget for the target's availability check.
-const AVAILABILITY_BUDGET: Duration = Duration::from_millis(2000);
+const AVAILABILITY_BUDGET: Duration = Duration::from_secs(5);
 
 /// Where to transfer: the JSON of `tsunagi_core::TransferTo` (`{"kind":"worker","worker":"WK…"}` or
 /// `{"kind":"number","number":"+81…"}`).

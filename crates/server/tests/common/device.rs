@@ -6,10 +6,10 @@ use std::time::Duration;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio_tungstenite::tungstenite::Message;
 use tsunagi_twilio::pstream::{
-    decode_params, ClientAnswer, ClientMessage, Frame, Listen, Register, RegisterMedia,
-    ServerInvite, ServerMessage, HEARTBEAT,
+    decode_params, CallRef, ClientAnswer, ClientInvite, ClientMessage, Frame, InviteTwilio, Listen,
+    Register, RegisterMedia, ServerInvite, ServerMessage, HEARTBEAT,
 };
-use tsunagi_twilio_sim::media::{LegOptions, MediaConfig, MediaLeg};
+use tsunagi_twilio_sim::media::{LegOptions, MediaConfig, MediaLeg, PendingOffer};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -100,6 +100,55 @@ impl Device {
             sdp,
         }))
         .await;
+    }
+}
+
+impl Device {
+    /// `device.connect({params})`: an outgoing call through the token's TwiML application. Returns the CallSid
+    /// once the application's TwiML answered it.
+    pub async fn connect(&mut self, params: &str) -> String {
+        let options = LegOptions {
+            ice_lite: false,
+            tone_hz: Some(1000.0),
+        };
+        let (offer, sdp) =
+            PendingOffer::new(&MediaConfig::default(), options).expect("media offer");
+        let id = format!("TJS{}", uuid::Uuid::new_v4());
+        self.send(&ClientMessage::Invite(ClientInvite {
+            callsid: CallRef::parse(&id).expect("TJS id"),
+            sdp,
+            twilio: InviteTwilio {
+                params: Some(params.into()),
+            },
+            reconnect: None,
+        }))
+        .await;
+        let mut sid = None;
+        loop {
+            match self.recv().await {
+                ServerMessage::Ringing(r) => sid = Some(r.callsid.to_string()),
+                ServerMessage::Answer(a) => {
+                    let leg = offer
+                        .accept(a.sdp.as_deref().expect("answer sdp"))
+                        .expect("media leg");
+                    self.legs.push(leg);
+                    return sid.unwrap_or_else(|| a.callsid.to_string());
+                }
+                other => panic!("unexpected {other:?} while connecting"),
+            }
+        }
+    }
+
+    /// Waits until the server side hangs the call up.
+    pub async fn hung_up(&mut self) {
+        loop {
+            if matches!(
+                self.recv().await,
+                ServerMessage::Hangup(_) | ServerMessage::Cancel(_)
+            ) {
+                return;
+            }
+        }
     }
 }
 

@@ -67,6 +67,9 @@ auth_token = "{AUTH_TOKEN}"
 api_keys = [{{ sid = "SK11111111111111111111111111111111", secret = "{KEY_SECRET}" }}]
 [voice]
 heartbeat_ms = 1000
+[[applications]]
+sid = "AP22222222222222222222222222222222"
+voice_url = "{public}/twilio/voice/outbound"
 [[numbers]]
 number = "{COMPANY_NUMBER}"
 account = "{ACCOUNT}"
