@@ -36,8 +36,16 @@ pub enum Input {
     },
     /// Token lifecycle news.
     Token(TokenEvent),
-    /// The server pushed (or a resync read) what it knows about a task's call: conference, legs, customer.
+    /// The server pushed what it knows about a task's call: conference, legs, customer.
     CallContext(crate::context::CallContext),
+    /// What a resync of `socket` read (after [`Action::Resync`]). Dropped if a push about the same state arrived
+    /// after that resync began (the reading may predate it).
+    Resynced {
+        /// The socket whose resync read it.
+        socket: SocketKind,
+        /// What was read.
+        reading: Reading,
+    },
     /// The server answered `426 CLIENT_UPGRADE_REQUIRED` (to any request).
     UpgradeRequired {
         /// `min_supported` from the response body.
@@ -45,6 +53,16 @@ pub enum Input {
     },
     /// Time passed; feed it at [`crate::Session::next_deadline`].
     Tick,
+}
+
+/// State read by a resync (HTTP), as opposed to pushed.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Reading {
+    /// The worker's activity at TaskRouter (`None`: not one of the selectable four).
+    WorkerActivity(Option<Activity>),
+    /// The agent's active call as the server knows it (`GET /v1/agents/me/active-call`).
+    CallContext(Box<crate::context::CallContext>),
 }
 
 /// A reservation offered to this worker, with what the ring screen shows.
@@ -360,6 +378,8 @@ pub enum SocketEvent {
     Ready,
     /// Any data frame arrived, keepalives included (it resets the heartbeat watchdog).
     Frame,
+    /// The server says it dropped pushes for this socket: read the state again ([`Action::Resync`]).
+    ResyncRequested,
     /// The socket closed or could not open.
     Closed(CloseReason),
 }

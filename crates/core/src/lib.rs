@@ -66,6 +66,7 @@ pub mod api;
 pub mod backoff;
 pub mod context;
 pub mod error;
+mod freshness;
 pub mod input;
 pub mod presence;
 pub mod reconciler;
@@ -87,7 +88,7 @@ pub use context::CallContext;
 pub use error::{CoreError, ErrorKind, UserError};
 pub use input::{
     Action, ActionResult, CallParams, CloseReason, CompleteReason, ConnId, ControlOp, DeviceEvent,
-    Input, ReservationEnd, ReservationInfo, RestResult, SnapshotStatus, SocketEvent,
+    Input, Reading, ReservationEnd, ReservationInfo, RestResult, SnapshotStatus, SocketEvent,
     TaskRouterEvent, TokenEvent,
 };
 pub use presence::Presence;

@@ -10,8 +10,10 @@ use std::time::Instant;
 use crate::api::{AttemptId, Command, Event, PresenceState, SocketKind, StopReason};
 use crate::backoff::XorShift;
 use crate::error::{ErrorKind, UserError};
+use crate::freshness::{Freshness, Key};
 use crate::input::{
-    Action, ActionResult, CloseReason, Input, RestResult, SocketEvent, TaskRouterEvent, TokenEvent,
+    Action, ActionResult, CloseReason, Input, Reading, RestResult, SocketEvent, TaskRouterEvent,
+    TokenEvent,
 };
 use crate::presence::{Presence, PresenceContext};
 use crate::reconciler::{OfferPhase, Reconciler, ReconcilerConfig, Work};
@@ -65,6 +67,8 @@ pub struct Session {
     ids: XorShift,
     /// When the current token arrived.
     token_issued: Option<Instant>,
+    /// Push times against resync starts: stale readings are dropped.
+    freshness: Freshness,
 }
 
 impl Session {
@@ -85,6 +89,7 @@ impl Session {
             update_required: None,
             ids: XorShift::new(cfg.seed ^ 0x6469_616c),
             token_issued: None,
+            freshness: Freshness::default(),
         }
     }
 
@@ -158,6 +163,7 @@ impl Session {
         match input {
             Input::Command(cmd) => self.command(cmd, now, &mut out),
             Input::TaskRouter(TaskRouterEvent::WorkerActivity { activity }) => {
+                self.freshness.pushed(Key::WorkerActivity);
                 self.presence
                     .on_worker_activity(activity, self.reconciler.work());
             }
@@ -189,15 +195,34 @@ impl Session {
                     other => other,
                 };
                 match sup.handle(conn, event, now, &mut out) {
-                    SocketOutcome::Ready if socket == SocketKind::TaskRouter => {
-                        self.reconciler.begin_resync(now)
+                    SocketOutcome::Ready => {
+                        self.freshness.resync_started(socket);
+                        if socket == SocketKind::TaskRouter {
+                            self.reconciler.begin_resync(now)
+                        }
                     }
                     SocketOutcome::NeedsToken => self.token.request(&mut out),
                     _ => {}
                 }
             }
             Input::Token(ev) => self.token_event(ev, now, &mut out),
-            Input::CallContext(ctx) => self.reconciler.handle_call_context(ctx, &mut out),
+            Input::CallContext(ctx) => {
+                self.freshness.pushed(Key::CallContext(ctx.task));
+                self.reconciler.handle_call_context(ctx, &mut out)
+            }
+            Input::Resynced { socket, reading } => match reading {
+                Reading::WorkerActivity(activity) => {
+                    if !self.freshness.is_stale(socket, Key::WorkerActivity) {
+                        self.presence
+                            .on_worker_activity(activity, self.reconciler.work());
+                    }
+                }
+                Reading::CallContext(ctx) => {
+                    if !self.freshness.is_stale(socket, Key::CallContext(ctx.task)) {
+                        self.reconciler.handle_call_context(*ctx, &mut out)
+                    }
+                }
+            },
             Input::UpgradeRequired { min_supported } => {
                 self.upgrade_required(min_supported, now, &mut out)
             }
@@ -282,6 +307,10 @@ impl Session {
         }
         match r {
             ActionResult::SetActivity { activity, result } => {
+                if result == RestResult::Ok {
+                    // Our own change, confirmed: newer than any reading taken before it.
+                    self.freshness.pushed(Key::WorkerActivity);
+                }
                 self.presence.on_result(activity, result, out)
             }
             other => self.reconciler.handle_result(other, now, out),

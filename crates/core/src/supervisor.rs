@@ -63,7 +63,7 @@ enum State {
 pub enum SocketOutcome {
     /// Nothing more to do.
     None,
-    /// The socket became ready (the session resyncs).
+    /// The socket became ready, or asked for a fresh reading: a resync begins.
     Ready,
     /// The server refused the token: fetch a new one.
     NeedsToken,
@@ -254,6 +254,19 @@ impl Supervisor {
             SocketEvent::Frame => {
                 if let State::Open { last_rx, .. } = &mut self.state {
                     *last_rx = now;
+                }
+                SocketOutcome::None
+            }
+            SocketEvent::ResyncRequested => {
+                if let State::Open {
+                    last_rx,
+                    ready: true,
+                    ..
+                } = &mut self.state
+                {
+                    *last_rx = now;
+                    out.push(Action::Resync { socket: self.kind });
+                    return SocketOutcome::Ready;
                 }
                 SocketOutcome::None
             }

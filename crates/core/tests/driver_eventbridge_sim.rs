@@ -325,6 +325,7 @@ async fn a_dropped_socket_reconnects_and_the_resync_recovers_a_missed_reservatio
         cap: Duration::from_secs(3),
     };
     session.sockets = vec![(SocketKind::TaskRouter, tr)];
+    session.seed = 0x7475_6e61_676a; // an own seed is kept by the driver (the default one is replaced)
     let (sim, mut io) = signed_in_with(session).await;
 
     reqwest::Client::new()

@@ -21,7 +21,10 @@ use tsunagi_server::events::{AgentEvent, CustomerInfo};
 use tsunagi_twilio::Pii;
 
 fn session_config() -> SessionConfig {
-    let mut session = SessionConfig::default();
+    let mut session = SessionConfig {
+        seed: 0x5eed_0001, // kept by the driver: a deterministic first retry (see the gap asserted below)
+        ..SessionConfig::default()
+    };
     let mut events = SupervisorConfig::for_socket(SocketKind::Events);
     events.backoff = Backoff {
         base: Duration::from_millis(1500),
@@ -166,7 +169,10 @@ async fn server_push_joins_the_call_and_a_reconnect_resyncs_from_active_call() {
 
     // The connection to the server drops; meanwhile the conference changes, and no push reaches the agent.
     assert!(stack.proxy.cut() >= 1, "the events socket was live");
-    wait_for(&mut io.actions, "events reconnecting", |a| {
+    let Action::Emit(Event::Connection {
+        state: ConnectionState::Reconnecting { retry_in_ms, .. },
+        ..
+    }) = wait_for(&mut io.actions, "events reconnecting", |a| {
         matches!(
             a,
             Action::Emit(Event::Connection {
@@ -175,7 +181,14 @@ async fn server_push_joins_the_call_and_a_reconnect_resyncs_from_active_call() {
             })
         )
     })
-    .await;
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(
+        retry_in_ms >= 300,
+        "the seeded retry leaves a gap: {retry_in_ms} ms"
+    );
     let second = ConferenceSid::from_u128(2);
     let reservations: serde_json::Value = reqwest::Client::new()
         .get(format!(

@@ -148,8 +148,12 @@ async fn the_presence_document_is_written_on_change_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inbox_context_reaches_the_ring_and_is_replayed_after_a_drop() {
-    // A slow first Sync retry leaves a gap in which the server writes to the inbox.
-    let mut session = SessionConfig::default();
+    // A slow first Sync retry leaves a gap in which the server writes to the inbox (an own seed is kept by the
+    // driver, so the first retry is deterministic; the gap is asserted below).
+    let mut session = SessionConfig {
+        seed: 0x5eed_0001,
+        ..SessionConfig::default()
+    };
     let mut sync = SupervisorConfig::for_socket(SocketKind::Sync);
     sync.backoff = Backoff {
         base: Duration::from_secs(2),
@@ -224,7 +228,10 @@ async fn inbox_context_reaches_the_ring_and_is_replayed_after_a_drop() {
     // The Sync socket drops; the conference becomes known while it is down.
     let dropped = control(&sim, "/_sim/sockets/drop", json!({"kind": "twilsock"})).await;
     assert_eq!(dropped["dropped"], 1, "{dropped}");
-    wait_for(&mut io.actions, "Sync reconnecting", |a| {
+    let Action::Emit(Event::Connection {
+        state: ConnectionState::Reconnecting { retry_in_ms, .. },
+        ..
+    }) = wait_for(&mut io.actions, "Sync reconnecting", |a| {
         matches!(
             a,
             Action::Emit(Event::Connection {
@@ -233,7 +240,14 @@ async fn inbox_context_reaches_the_ring_and_is_replayed_after_a_drop() {
             })
         )
     })
-    .await;
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(
+        retry_in_ms >= 300,
+        "the seeded retry leaves a gap: {retry_in_ms} ms"
+    );
     let conference = ConferenceSid::from_u128(9);
     push_inbox(&sim, &context(task, "山田 花子", Some(conference))).await;
 

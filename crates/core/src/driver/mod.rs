@@ -34,7 +34,7 @@ pub use tokens::{ServerTokens, TokenReply, TokenSource};
 
 use crate::api::{Activity, Event, SocketKind};
 use crate::input::{
-    Action, ActionResult, CompleteReason, ConnId, Input, RestResult, SocketEvent, TaskRouterEvent,
+    Action, ActionResult, CompleteReason, ConnId, Input, Reading, RestResult, SocketEvent,
     TokenEvent,
 };
 use crate::session::{Session, SessionConfig};
@@ -167,7 +167,11 @@ impl<T: TokenSource> Driver<T> {
         // wss:// needs a process-wide rustls provider; installing it twice is harmless.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let mut session_cfg = cfg.session;
-        session_cfg.seed ^= os_seed();
+        if session_cfg.seed == SessionConfig::default().seed {
+            // Left at its default: draw one, so agents never reconnect in lockstep and attempt ids differ.
+            // (A caller that sets its own seed, e.g. a test, keeps it.)
+            session_cfg.seed = os_seed();
+        }
         let all_sockets = std::mem::take(&mut session_cfg.sockets);
         session_cfg.sockets = all_sockets.clone();
         let session = Session::new(Self::driven(&session_cfg, &[SocketKind::TaskRouter]));
@@ -324,13 +328,11 @@ impl<T: TokenSource> Driver<T> {
                 conn,
                 event: SocketEvent::Frame,
             }),
-            SocketNews::Resync => {
-                if socket == SocketKind::Events
-                    && self.sockets.get(&socket).is_some_and(|(c, _)| *c == conn)
-                {
-                    self.events_resync();
-                }
-            }
+            SocketNews::Resync => self.feed(Input::Socket {
+                socket,
+                conn,
+                event: SocketEvent::ResyncRequested,
+            }),
             SocketNews::Input(input) => {
                 // Only the live attempt speaks for its socket.
                 if self.sockets.get(&socket).is_some_and(|(c, _)| *c == conn) {
@@ -650,7 +652,10 @@ impl<T: TokenSource> Driver<T> {
         tokio::spawn(
             async move {
                 let input = match events::active_call(&http, &cfg).await {
-                    events::ActiveCall::Call(ctx) => Input::CallContext(*ctx),
+                    events::ActiveCall::Call(ctx) => Input::Resynced {
+                        socket: SocketKind::Events,
+                        reading: Reading::CallContext(ctx),
+                    },
                     events::ActiveCall::UpgradeRequired(min_supported) => {
                         Input::UpgradeRequired { min_supported }
                     }
@@ -726,14 +731,13 @@ impl<T: TokenSource> Driver<T> {
                     .await
                     .ok()
                     .and_then(|v| serde_json::from_value::<eb::Worker>(v).ok());
-                // The worker's activity as read goes in before the activity map: the map releases a queued
-                // SetActivity, and a reading taken before that change must not land after its push.
+                // The worker's activity as read goes in before the activity map, which releases a queued
+                // SetActivity; a reading older than a push is dropped by the session anyway.
                 if let Some(w) = worker {
-                    let _ = tx.send(Internal::Input(Input::TaskRouter(
-                        TaskRouterEvent::WorkerActivity {
-                            activity: map.activity(&w.activity_sid),
-                        },
-                    )));
+                    let _ = tx.send(Internal::Input(Input::Resynced {
+                        socket: SocketKind::TaskRouter,
+                        reading: Reading::WorkerActivity(map.activity(&w.activity_sid)),
+                    }));
                 }
                 let _ = tx.send(Internal::Activities(map));
                 let reservations = proxy
