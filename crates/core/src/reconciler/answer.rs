@@ -125,38 +125,13 @@ impl Reconciler {
         }
         out.push(o.call_state_event(CallPhase::Ended));
         Self::end_call_leg(&mut o, out);
-        match (o.task(), o.res) {
-            (
-                Some(task),
-                Some(Res {
-                    sid,
-                    state: ResState::Pending,
-                }),
-            ) => {
-                out.push(Action::RejectReservation {
-                    task,
-                    reservation: sid,
-                });
-                o.set_res(ResState::Ended);
-                self.stop_or_finish(o, now, out);
-            }
-            (
-                Some(_),
-                Some(Res {
-                    state: ResState::Accepting,
-                    ..
-                }),
-            ) => {
+        match o.refuse_pending(out) {
+            Settled::Refused | Settled::Nothing => self.stop_or_finish(o, now, out),
+            Settled::AcceptInFlight => {
                 o.phase = Phase::Undoing;
                 self.keep(o);
             }
-            (
-                Some(_),
-                Some(Res {
-                    state: ResState::Accepted,
-                    ..
-                }),
-            ) => {
+            Settled::Accepted => {
                 let reason = if error == Some(ErrorKind::CallAcceptFailed) {
                     CompleteReason::AgentLegFailed
                 } else {
@@ -165,7 +140,6 @@ impl Reconciler {
                 self.start_completion(&mut o, reason, 0, out);
                 self.keep(o);
             }
-            _ => self.stop_or_finish(o, now, out),
         }
     }
 
@@ -252,33 +226,11 @@ impl Reconciler {
     /// Refuses an unanswered offer: both halves, so the task re-routes.
     pub(super) fn decline(&mut self, mut o: Offer, now: Instant, out: &mut Vec<Action>) {
         Self::end_call_leg(&mut o, out);
-        match (o.task(), o.res) {
-            (
-                Some(task),
-                Some(Res {
-                    sid,
-                    state: ResState::Pending,
-                }),
-            ) => {
-                out.push(Action::RejectReservation {
-                    task,
-                    reservation: sid,
-                });
-                o.set_res(ResState::Ended);
-            }
-            (
-                Some(_),
-                Some(Res {
-                    state: ResState::Accepted,
-                    ..
-                }),
-            ) => {
-                // Accepted by the server before the agent chose: it can no longer be rejected; complete it.
-                self.start_completion(&mut o, CompleteReason::CallerAbandoned, 0, out);
-                self.keep(o);
-                return;
-            }
-            _ => {}
+        if o.refuse_pending(out) == Settled::Accepted {
+            // Accepted by the server before the agent chose: it can no longer be rejected; complete it.
+            self.start_completion(&mut o, CompleteReason::CallerAbandoned, 0, out);
+            self.keep(o);
+            return;
         }
         self.stop_or_finish(o, now, out);
     }

@@ -126,32 +126,13 @@ impl Reconciler {
                         reason: RingStopReason::CallerHungUp,
                     },
                 );
-                match (o.task(), o.res) {
-                    (
-                        Some(task),
-                        Some(Res {
-                            sid,
-                            state: ResState::Pending,
-                        }),
-                    ) => {
-                        out.push(Action::RejectReservation {
-                            task,
-                            reservation: sid,
-                        });
-                        o.set_res(ResState::Ended);
-                        self.finish(o, out);
-                    }
-                    (
-                        _,
-                        Some(Res {
-                            state: ResState::Accepted,
-                            ..
-                        }),
-                    ) => {
+                match o.refuse_pending(out) {
+                    Settled::Refused => self.finish(o, out),
+                    Settled::Accepted => {
                         self.start_completion(&mut o, CompleteReason::CallerAbandoned, 0, out);
                         self.keep(o);
                     }
-                    _ => self.stop_or_finish(o, now, out),
+                    Settled::AcceptInFlight | Settled::Nothing => self.stop_or_finish(o, now, out),
                 }
             }
             Phase::Answering { .. } => self.advance_answer(o, now, out),

@@ -38,7 +38,7 @@ mod outgoing;
 mod taskrouter;
 
 use offer::{
-    emit, user_error, valid_digits, Completion, Leg, LegState, Offer, Phase, Res, ResState,
+    emit, user_error, valid_digits, Completion, Leg, LegState, Offer, Phase, Res, ResState, Settled,
 };
 
 /// Tunables of the reconciler.

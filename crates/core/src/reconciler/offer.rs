@@ -62,6 +62,19 @@ pub(super) enum Phase {
     },
 }
 
+/// Where the reservation stands once [`Offer::refuse_pending`] has done its part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Settled {
+    /// It was pending: refused now, so the task re-routes.
+    Refused,
+    /// An accept is in flight: its result decides.
+    AcceptInFlight,
+    /// Already accepted: it can only be completed.
+    Accepted,
+    /// Nothing to settle (no task, no reservation, or it already ended).
+    Nothing,
+}
+
 #[derive(Clone, Debug)]
 pub(super) struct Offer {
     pub(super) target: Target,
@@ -116,6 +129,27 @@ impl Offer {
     pub(super) fn set_res(&mut self, state: ResState) {
         if let Some(r) = &mut self.res {
             r.state = state;
+        }
+    }
+
+    /// The one rule for giving up an offer's reservation: refuse it if still pending (the task re-routes), and
+    /// say what is left when it is not (an accept in flight, or an accepted one to complete).
+    pub(super) fn refuse_pending(&mut self, out: &mut Vec<Action>) -> Settled {
+        let (Some(task), Some(r)) = (self.task(), self.res) else {
+            return Settled::Nothing;
+        };
+        match r.state {
+            ResState::Pending => {
+                out.push(Action::RejectReservation {
+                    task,
+                    reservation: r.sid,
+                });
+                self.set_res(ResState::Ended);
+                Settled::Refused
+            }
+            ResState::Accepting => Settled::AcceptInFlight,
+            ResState::Accepted => Settled::Accepted,
+            ResState::Ended => Settled::Nothing,
         }
     }
 
