@@ -15,10 +15,10 @@ use super::*;
 pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// The next JSON event on an `/v1/events` socket (10 s safety net).
+/// The next JSON event on an `/v1/events` socket (60 s safety net for loaded CI machines).
 pub async fn next_event(ws: &mut Ws) -> Value {
     loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(60), ws.next())
             .await
             .expect("an event in time");
         if let Message::Text(t) = frame.expect("open").expect("frame") {
