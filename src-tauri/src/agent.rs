@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::mpsc;
-use tsunagi_core::driver::{Driver, DriverConfig, ServerTokens, TokenReply, TokenSource};
+use tsunagi_core::driver::{
+    Driver, DriverConfig, EventsConfig, ServerTokens, TokenReply, TokenSource,
+};
 use tsunagi_core::{
     Action, ActionResult, Activity, Command, Event, Input, PresenceState, RestResult, SessionConfig,
 };
@@ -248,7 +250,15 @@ async fn start_session<R: Runtime>(
         eventbridge_rest: host.config.eventbridge_rest.clone(),
         session: SessionConfig::default(),
     };
+    // The server's push carries what the Voice SDK never learns (the ConferenceSid, the CRM record), and its
+    // resync after a reconnect restores it; a 426 on it stops the client taking calls.
+    let events = EventsConfig {
+        base_url: host.server.base().to_string(),
+        session: signed.session_token.clone(),
+        client_version: CLIENT_VERSION.to_string(),
+    };
     let (driver, io) = Driver::new(config, tokens);
+    let driver = driver.with_server_events(events);
     {
         let mut running = lock(&host.running);
         if running.is_some() {
