@@ -60,7 +60,8 @@ stop_app "$last_pid"
 TSUNAGI_AUTOSTART=off start_app "$work/auto-off.log"
 check wait_log "$work/auto-off.log" "start at login changed on=false"
 check test ! -e "$entry"
-for _ in $(seq 50); do visible_window && break; sleep 0.1; done
+# A plain start shows the window (up to 30 s: a loaded CI machine is slow to map it).
+for _ in $(seq 300); do visible_window && break; sleep 0.1; done
 check visible_window
 stop_app "$last_pid"
 
