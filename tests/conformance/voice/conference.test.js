@@ -200,6 +200,8 @@ test('an agent in stand-in conferences, heard and hearing by tone', { timeout: 2
     await until('the customer hears the hold source', async () => near(await heardBy(caller), HOLD_HZ));
     await rest('POST', `${confs}/${cf}/Participants/customer.json`, { Hold: 'false' });
     await until('the customer back for the agent', async () => near((await remoteTone())?.hz, CUSTOMER_HZ));
+    // Talk a moment longer so the recording (hold is never recorded) has well over a second of both voices.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
 
     await post(`/_sim/calls/${caller}/hangup`, {});
     await waitEvent('disconnect');
