@@ -1,6 +1,5 @@
 //! G.711 µ-law (PCMU, RTP payload type 0): 16-bit linear PCM ⇄ 8-bit µ-law, per ITU-T G.711 with the usual
-//! 0x84 bias. Pure functions; every byte value decodes. (Same algorithm as the stand-in's `media::g711`, which
-//! is test infrastructure this product crate must not link.)
+//! 0x84 bias. Pure functions; every byte value decodes. The stand-in's media legs use this codec too.
 
 /// µ-law of digital silence (what a muted WebRTC track sends).
 pub const SILENCE: u8 = 0xff;

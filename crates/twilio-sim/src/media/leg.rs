@@ -28,7 +28,8 @@ use tsunagi_media::codec::{self as codecs, CodecKind};
 
 use super::port::AudioPort;
 use super::tone::{AudioReport, ToneDetector, ToneGenerator};
-use super::{g711, MediaConfig};
+use super::MediaConfig;
+use tsunagi_media::codec::g711;
 
 /// Samples per 20 ms PCMU frame.
 const FRAME_SAMPLES: usize = 160;

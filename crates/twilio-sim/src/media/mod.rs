@@ -5,14 +5,13 @@
 //!   browser's STUN checks (the browser is the controlling agent). The SDK never trickles candidates, so the
 //!   leg learns the browser's address from those checks (specs/voice-sdk-protocol.md §3.2).
 //! - [`port`]: the two sample queues through which the conference mixer hears and feeds a leg.
-//! - [`g711`]: µ-law codec. [`tone`]: the sine source a leg plays and the detector over what it receives.
+//! - µ-law comes from `tsunagi_media::codec::g711` (one codec for the product and the stand-in). [`tone`]: the sine source a leg plays and the detector over what it receives.
 //!
 //! The candidate address is [`MediaConfig::ip`]. Chromium does not gather loopback candidates itself, but
 //! it reaches a `127.0.0.1` candidate from its own interface address (spec §3.3), so the default is loopback;
 //! set another local address (e.g. a veth inside a test namespace) when the browser runs elsewhere. Nothing is
 //! ever sent to an address that did not first send a valid STUN request to the leg.
 
-pub mod g711;
 pub mod leg;
 pub mod port;
 pub mod tone;

@@ -196,11 +196,9 @@ mod tests {
         let mut frame = [0i16; 160];
         for _ in 0..20 {
             g.fill(&mut frame);
-            d.push_packet(
-                frame
-                    .iter()
-                    .map(|&s| super::super::g711::decode(super::super::g711::encode(s))),
-            );
+            d.push_packet(frame.iter().map(|&s| {
+                tsunagi_media::codec::g711::decode(tsunagi_media::codec::g711::encode(s))
+            }));
         }
         let got = d.report().dominant_hz.unwrap();
         assert!((got - 440.0).abs() < 3.0, "{got}");
