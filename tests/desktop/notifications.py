@@ -9,10 +9,11 @@ ActionInvoked / NotificationClosed exactly as the spec says, so the app's real D
 python3-dbus and python3-gi (Debian's python3).
 """
 import json
-import sys
 
 import dbus
 import dbus.service
+
+import dbus_service
 
 NAME = "org.freedesktop.Notifications"
 PATH = "/org/freedesktop/Notifications"
@@ -74,15 +75,7 @@ class Server(dbus.service.Object):
 
 
 def serve(log_path):
-    from dbus.mainloop.glib import DBusGMainLoop
-    from gi.repository import GLib
-
-    DBusGMainLoop(set_as_default=True)
-    bus = dbus.SessionBus()
-    name = dbus.service.BusName(NAME, bus, do_not_queue=True)
-    Server(bus, log_path)
-    print(f"serving as {name.get_name()}", flush=True)
-    GLib.MainLoop().run()
+    dbus_service.serve(NAME, lambda bus: Server(bus, log_path), "serving")
 
 
 def invoke(nid, action):
@@ -91,9 +84,4 @@ def invoke(nid, action):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "serve":
-        serve(sys.argv[2])
-    elif sys.argv[1] == "invoke":
-        invoke(sys.argv[2], sys.argv[3])
-    else:
-        sys.exit(f"unknown command {sys.argv[1]!r}")
+    dbus_service.main({"serve": serve, "invoke": invoke})

@@ -16,6 +16,8 @@ import struct
 import dbus
 import dbus.service
 
+import dbus_service
+
 WATCHER = "org.kde.StatusNotifierWatcher"
 ITEM_IFACE = "org.kde.StatusNotifierItem"
 MENU_IFACE = "com.canonical.dbusmenu"
@@ -58,15 +60,7 @@ class Watcher(dbus.service.Object):
 
 
 def watch(state_path):
-    from dbus.mainloop.glib import DBusGMainLoop
-    from gi.repository import GLib
-
-    DBusGMainLoop(set_as_default=True)
-    bus = dbus.SessionBus()
-    name = dbus.service.BusName(WATCHER, bus, do_not_queue=True)
-    Watcher(bus, state_path)
-    print(f"watching as {name.get_name()}", flush=True)
-    GLib.MainLoop().run()
+    dbus_service.serve(WATCHER, lambda bus: Watcher(bus, state_path), "watching")
 
 
 def item(state_path):
@@ -155,12 +149,8 @@ def click(state_path, label):
 
 
 if __name__ == "__main__":
-    cmd, state = sys.argv[1], sys.argv[2]
-    if cmd == "watch":
-        watch(state)
-    elif cmd == "layout":
-        print(json.dumps(layout(state)))
-    elif cmd == "click":
-        click(state, sys.argv[3])
-    else:
-        sys.exit(f"unknown command {cmd!r}")
+    dbus_service.main({
+        "watch": watch,
+        "layout": lambda state: print(json.dumps(layout(state))),
+        "click": click,
+    })
