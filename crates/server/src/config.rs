@@ -69,6 +69,9 @@ pub struct Config {
     /// Recording archive.
     #[serde(default)]
     pub recordings: RecordingsConfig,
+    /// Agent sign-in (refresh tokens).
+    #[serde(default)]
+    pub auth: AuthConfig,
     /// Secrets (filled from env / secrets file only).
     #[serde(skip)]
     pub secrets: Secrets,
@@ -105,6 +108,22 @@ impl Default for ServerConfig {
             session_ttl_secs: 12 * 3600,
             roster_interval_ms: 1000,
             secrets_file: None,
+        }
+    }
+}
+
+/// Agent sign-in: refresh tokens renew the session without the password (contract §1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Lifetime of a refresh token in seconds (each refresh issues a new one); default 30 days.
+    pub refresh_ttl_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            refresh_ttl_secs: 30 * 86_400,
         }
     }
 }
