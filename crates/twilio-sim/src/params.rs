@@ -65,6 +65,17 @@ impl Params {
         self.0.get(key).map(scalar)
     }
 
+    /// `FriendlyName` when given and not empty (an update that leaves the name alone).
+    pub fn friendly_name(&self) -> Option<String> {
+        self.str("FriendlyName").filter(|s| !s.is_empty())
+    }
+
+    /// `FriendlyName`, which a create requires.
+    pub fn required_friendly_name(&self) -> Result<String, ApiError> {
+        self.friendly_name()
+            .ok_or_else(|| ApiError::invalid("FriendlyName is required"))
+    }
+
     /// A boolean parameter (`true`/`false`, any case, or a JSON boolean).
     pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
         match self.0.get(key) {

@@ -59,6 +59,15 @@ impl TaskRouter {
     pub fn activity(&self, ws: &WorkspaceSid, sid: &str) -> Result<&Activity, ApiError> {
         scoped(&self.activities, ws, sid)
     }
+    /// The activity a request names in parameter `key`, if it names one (an unknown one is a 404).
+    pub(super) fn activity_param(
+        &self,
+        ws: &WorkspaceSid,
+        p: &Params,
+        key: &str,
+    ) -> Result<Option<&Activity>, ApiError> {
+        p.str(key).map(|a| self.activity(ws, &a)).transpose()
+    }
     /// A worker of the workspace.
     pub fn worker(&self, ws: &WorkspaceSid, sid: &str) -> Result<&Worker, ApiError> {
         scoped(&self.workers, ws, sid)

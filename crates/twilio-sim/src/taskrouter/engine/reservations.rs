@@ -71,10 +71,9 @@ impl TaskRouter {
         }
         check_version(if_match, r.version)?;
         let (rsid, status) = (r.sid, r.status);
-        let worker_activity = p
-            .str("WorkerActivitySid")
-            .map(|a| self.activity(ws, &a).map(|a| a.sid))
-            .transpose()?;
+        let worker_activity = self
+            .activity_param(ws, p, "WorkerActivitySid")?
+            .map(|a| a.sid);
         let action = match (p.str("ReservationStatus"), p.str("Instruction")) {
             (Some(s), _) => s,
             (None, Some(i)) => i,
@@ -84,11 +83,10 @@ impl TaskRouter {
                 ))
             }
         };
-        let post_work = p
-            .str("PostWorkActivitySid")
-            .map(|a| self.activity(ws, &a).map(|a| a.sid))
-            .transpose()
-            .map_err(|_| ApiError::new(400, 40143, "PostWorkActivitySid is invalid"))?;
+        let post_work = self
+            .activity_param(ws, p, "PostWorkActivitySid")
+            .map_err(|_| ApiError::new(400, 40143, "PostWorkActivitySid is invalid"))?
+            .map(|a| a.sid);
         let not_pending =
             |code: u32| ApiError::new(400, code, format!("Reservation {sid} is no longer pending"));
         match action.as_str() {

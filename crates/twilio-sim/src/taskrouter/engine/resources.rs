@@ -1,8 +1,82 @@
 //! Activities, task queues and workflows: create, update, delete.
+//!
+//! A create and an update of the same resource read the same request fields; each is parsed and validated once,
+//! in [`TaskRouter::queue_fields`] / [`TaskRouter::workflow_fields`], before anything changes.
 
 use super::*;
 
+/// The most a workflow's `TaskReservationTimeout` may be (seconds; Twilio's limit).
+const MAX_RESERVATION_TIMEOUT_S: u64 = 86_400;
+
+/// A queue's fields as a create or update request gives them, validated.
+struct QueueFields {
+    /// `FriendlyName`, when given and not empty.
+    name: Option<String>,
+    /// `TargetWorkers` and its parsed expression.
+    target: Option<(String, Expr)>,
+    /// `ReservationActivitySid`.
+    reservation_activity: Option<ActivitySid>,
+    /// `AssignmentActivitySid`.
+    assignment_activity: Option<ActivitySid>,
+}
+
+/// A workflow's fields as a create or update request gives them, validated.
+struct WorkflowFields {
+    /// `FriendlyName`, when given and not empty.
+    name: Option<String>,
+    /// `Configuration` and its routing, queues resolved to SIDs.
+    configuration: Option<(String, Routing)>,
+    /// `TaskReservationTimeout` (1..=86400 s).
+    timeout: Option<u64>,
+    /// `AssignmentCallbackUrl` as given (empty clears it).
+    assignment_callback_url: Option<String>,
+}
+
+/// A `TargetWorkers` expression and its parse.
+fn target_workers(text: String) -> Result<(String, Expr), ApiError> {
+    match Expr::parse(&text) {
+        Ok(e) => Ok((text, e)),
+        Err(e) => Err(ApiError::invalid(format!("TargetWorkers: {e}"))),
+    }
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
 impl TaskRouter {
+    /// Reads and validates a queue's fields (the activities must exist in `ws`).
+    fn queue_fields(&self, ws: &WorkspaceSid, p: &Params) -> Result<QueueFields, ApiError> {
+        let target = p.str("TargetWorkers").map(target_workers).transpose()?;
+        let activity = |key| Ok(self.activity_param(ws, p, key)?.map(|a| a.sid));
+        Ok(QueueFields {
+            name: p.friendly_name(),
+            target,
+            reservation_activity: activity("ReservationActivitySid")?,
+            assignment_activity: activity("AssignmentActivitySid")?,
+        })
+    }
+
+    /// Reads and validates a workflow's fields (the routing's queues must exist in `ws`).
+    fn workflow_fields(&self, ws: &WorkspaceSid, p: &Params) -> Result<WorkflowFields, ApiError> {
+        let configuration = p
+            .str("Configuration")
+            .map(|c| self.parse_routing(ws, &c).map(|r| (c, r)))
+            .transpose()?;
+        let timeout = p.u64("TaskReservationTimeout")?;
+        if timeout.is_some_and(|t| !(1..=MAX_RESERVATION_TIMEOUT_S).contains(&t)) {
+            return Err(ApiError::invalid(
+                "TaskReservationTimeout must be between 1 and 86400",
+            ));
+        }
+        Ok(WorkflowFields {
+            name: p.friendly_name(),
+            configuration,
+            timeout,
+            assignment_callback_url: p.str("AssignmentCallbackUrl"),
+        })
+    }
+
     /// Creates an activity.
     pub fn create_activity(
         &mut self,
@@ -11,10 +85,7 @@ impl TaskRouter {
         now: UnixMillis,
     ) -> Result<ActivitySid, ApiError> {
         self.workspace(ws.as_str())?;
-        let name = p
-            .str("FriendlyName")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::invalid("FriendlyName is required"))?;
+        let name = p.required_friendly_name()?;
         if self.activities_of(ws).any(|a| a.name == name) {
             return Err(ApiError::new(
                 409,
@@ -67,21 +138,13 @@ impl TaskRouter {
         now: UnixMillis,
     ) -> Result<TaskQueueSid, ApiError> {
         self.workspace(ws.as_str())?;
-        let name = p
-            .str("FriendlyName")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::invalid("FriendlyName is required"))?;
-        let target_workers = p.str("TargetWorkers").unwrap_or_else(|| "1==1".into());
-        let target_expr = Expr::parse(&target_workers)
-            .map_err(|e| ApiError::invalid(format!("TargetWorkers: {e}")))?;
-        let ra = p
-            .str("ReservationActivitySid")
-            .map(|a| self.activity(ws, &a).map(|a| a.sid))
-            .transpose()?;
-        let aa = p
-            .str("AssignmentActivitySid")
-            .map(|a| self.activity(ws, &a).map(|a| a.sid))
-            .transpose()?;
+        let name = p.required_friendly_name()?;
+        let f = self.queue_fields(ws, p)?;
+        // By default every worker of the workspace.
+        let (target_workers, target_expr) = match f.target {
+            Some(t) => t,
+            None => target_workers("1==1".to_owned())?,
+        };
         let sid = TaskQueueSid::from_u128(self.mint.next_raw());
         self.queues.insert(
             sid,
@@ -91,8 +154,8 @@ impl TaskRouter {
                 name,
                 target_workers,
                 target_expr,
-                reservation_activity: ra,
-                assignment_activity: aa,
+                reservation_activity: f.reservation_activity,
+                assignment_activity: f.assignment_activity,
                 created: now,
                 updated: now,
             },
@@ -110,37 +173,23 @@ impl TaskRouter {
         now: UnixMillis,
     ) -> Result<TaskQueueSid, ApiError> {
         let q = self.queue(ws, sid)?.sid;
-        let target = match p.str("TargetWorkers") {
-            Some(t) => Some((
-                Expr::parse(&t).map_err(|e| ApiError::invalid(format!("TargetWorkers: {e}")))?,
-                t,
-            )),
-            None => None,
-        };
-        let ra = p
-            .str("ReservationActivitySid")
-            .map(|a| self.activity(ws, &a).map(|a| a.sid))
-            .transpose()?;
-        let aa = p
-            .str("AssignmentActivitySid")
-            .map(|a| self.activity(ws, &a).map(|a| a.sid))
-            .transpose()?;
+        let f = self.queue_fields(ws, p)?;
         let queue = self
             .queues
             .get_mut(&q)
             .ok_or_else(|| ApiError::not_found(sid))?;
-        if let Some((e, t)) = target {
-            queue.target_expr = e;
+        if let Some((t, e)) = f.target {
             queue.target_workers = t;
+            queue.target_expr = e;
         }
-        if let Some(n) = p.str("FriendlyName").filter(|n| !n.is_empty()) {
+        if let Some(n) = f.name {
             queue.name = n;
         }
-        if ra.is_some() {
-            queue.reservation_activity = ra;
+        if f.reservation_activity.is_some() {
+            queue.reservation_activity = f.reservation_activity;
         }
-        if aa.is_some() {
-            queue.assignment_activity = aa;
+        if f.assignment_activity.is_some() {
+            queue.assignment_activity = f.assignment_activity;
         }
         queue.updated = now;
         self.route(now);
@@ -241,20 +290,11 @@ impl TaskRouter {
         now: UnixMillis,
     ) -> Result<WorkflowSid, ApiError> {
         self.workspace(ws.as_str())?;
-        let name = p
-            .str("FriendlyName")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::invalid("FriendlyName is required"))?;
-        let configuration = p
-            .str("Configuration")
+        let name = p.required_friendly_name()?;
+        let f = self.workflow_fields(&ws, p)?;
+        let (configuration, routing) = f
+            .configuration
             .ok_or_else(|| ApiError::invalid("Configuration is required"))?;
-        let routing = self.parse_routing(&ws, &configuration)?;
-        let timeout = p.u64("TaskReservationTimeout")?.unwrap_or(120);
-        if !(1..=86_400).contains(&timeout) {
-            return Err(ApiError::invalid(
-                "TaskReservationTimeout must be between 1 and 86400",
-            ));
-        }
         let sid = sid.unwrap_or_else(|| WorkflowSid::from_u128(self.mint.next_raw()));
         self.workflows.insert(
             sid,
@@ -264,11 +304,9 @@ impl TaskRouter {
                 name,
                 configuration,
                 routing,
-                assignment_callback_url: p.str("AssignmentCallbackUrl").filter(|s| !s.is_empty()),
-                fallback_assignment_callback_url: p
-                    .str("FallbackAssignmentCallbackUrl")
-                    .filter(|s| !s.is_empty()),
-                task_reservation_timeout: timeout,
+                assignment_callback_url: non_empty(f.assignment_callback_url),
+                fallback_assignment_callback_url: non_empty(p.str("FallbackAssignmentCallbackUrl")),
+                task_reservation_timeout: f.timeout.unwrap_or(120),
                 created: now,
                 updated: now,
             },
@@ -285,32 +323,23 @@ impl TaskRouter {
         now: UnixMillis,
     ) -> Result<WorkflowSid, ApiError> {
         let wf = self.workflow(ws, sid)?.sid;
-        let routing = p
-            .str("Configuration")
-            .map(|c| self.parse_routing(ws, &c).map(|r| (c, r)))
-            .transpose()?;
-        let timeout = p.u64("TaskReservationTimeout")?;
-        if timeout.is_some_and(|t| !(1..=86_400).contains(&t)) {
-            return Err(ApiError::invalid(
-                "TaskReservationTimeout must be between 1 and 86400",
-            ));
-        }
+        let f = self.workflow_fields(ws, p)?;
         let w = self
             .workflows
             .get_mut(&wf)
             .ok_or_else(|| ApiError::not_found(sid))?;
-        if let Some((c, r)) = routing {
+        if let Some((c, r)) = f.configuration {
             w.configuration = c;
             w.routing = r;
         }
-        if let Some(t) = timeout {
+        if let Some(t) = f.timeout {
             w.task_reservation_timeout = t;
         }
-        if let Some(n) = p.str("FriendlyName").filter(|s| !s.is_empty()) {
+        if let Some(n) = f.name {
             w.name = n;
         }
-        if let Some(u) = p.str("AssignmentCallbackUrl") {
-            w.assignment_callback_url = Some(u).filter(|s| !s.is_empty());
+        if let Some(u) = f.assignment_callback_url {
+            w.assignment_callback_url = non_empty(Some(u));
         }
         w.updated = now;
         Ok(wf)

@@ -33,10 +33,7 @@ impl TaskRouter {
         now: UnixMillis,
     ) -> Result<WorkerSid, ApiError> {
         let wsr = self.workspace(ws.as_str())?;
-        let name = p
-            .str("FriendlyName")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::invalid("FriendlyName is required"))?;
+        let name = p.required_friendly_name()?;
         if self.workers_of(ws).any(|w| w.name == name) {
             return Err(ApiError::new(
                 409,
@@ -47,10 +44,9 @@ impl TaskRouter {
         let attributes = p
             .json_object("Attributes", MAX_ATTRIBUTES)?
             .unwrap_or_else(|| json!({}));
-        let activity = match p.str("ActivitySid") {
-            Some(a) => self.activity(ws, &a)?.sid,
-            None => wsr.default_activity,
-        };
+        let activity = self
+            .activity_param(ws, p, "ActivitySid")?
+            .map_or(wsr.default_activity, |a| a.sid);
         let sid = WorkerSid::from_u128(self.mint.next_raw());
         let channel_sid = self.mint.next_str("WC");
         self.workers.insert(
@@ -95,12 +91,11 @@ impl TaskRouter {
         let w = self.worker(ws, sid)?;
         check_version(if_match, w.version)?;
         let wsid = w.sid;
-        let activity = p
-            .str("ActivitySid")
-            .map(|a| self.activity(ws, &a).map(|a| (a.sid, a.available)))
-            .transpose()?;
+        let activity = self
+            .activity_param(ws, p, "ActivitySid")?
+            .map(|a| (a.sid, a.available));
         let attributes = p.json_object("Attributes", MAX_ATTRIBUTES)?;
-        let name = p.str("FriendlyName").filter(|s| !s.is_empty());
+        let name = p.friendly_name();
         let reject_pending = p.bool("RejectPendingReservations")?.unwrap_or(false);
         if reject_pending && activity.is_some_and(|(_, avail)| avail) {
             return Err(ApiError::invalid(
