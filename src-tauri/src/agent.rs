@@ -356,7 +356,7 @@ fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
             to: to.expose().to_owned(),
             attempt,
         }),
-        Action::CallControl { task, op } => {
+        Action::CallControl { target, op } => {
             let app = app.clone();
             tauri::async_runtime::spawn(async move {
                 let host = app.state::<AgentHost>();
@@ -366,14 +366,14 @@ fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
                 else {
                     return;
                 };
-                let status = host.server.call_control(&session, &task, &op).await;
+                let status = host.server.call_control(&session, &target, &op).await;
                 if let Err(error) = &status {
-                    tracing::warn!(%error, %task, "call control failed");
+                    tracing::warn!(%error, %target, "call control failed");
                 }
                 let result = RestResult::from_status(status.ok(), None);
                 let _ = inputs
                     .send(Input::Result(ActionResult::CallControl {
-                        task,
+                        target,
                         op,
                         result,
                     }))

@@ -4,7 +4,7 @@
 //! decided here.
 
 use serde::{Deserialize, Serialize};
-use tsunagi_core::{ControlOp, TaskSid, TransferMode, TransferTo};
+use tsunagi_core::{ControlOp, ControlTarget, TaskSid, TransferMode, TransferTo};
 use tsunagi_twilio::Pii;
 
 use crate::error::AppError;
@@ -126,12 +126,13 @@ impl ServerClient {
         })
     }
 
-    /// `POST /v1/calls/{task}/{op}`: hold, unhold or transfer through the server (the client never learns the
-    /// ConferenceSid). Returns the HTTP status so the core can tell success, refusal and failure apart.
+    /// `POST /v1/calls/{id}/{op}`: hold, unhold or transfer through the server (the client never learns the
+    /// ConferenceSid); `id` is the task (`WT…`) or an outgoing call's attempt (`ob-<uuid>`). Returns the HTTP
+    /// status so the core can tell success, refusal and failure apart.
     pub async fn call_control(
         &self,
         session: &Pii<String>,
-        task: &TaskSid,
+        task: &ControlTarget,
         op: &ControlOp,
     ) -> Result<u16, AppError> {
         let (path, body) = match op {

@@ -190,7 +190,10 @@ impl<'de> Deserialize<'de> for Caller {
     }
 }
 
-/// Customer data for the ring screen, from the task attributes (backend spec §4.3).
+/// Customer data for the ring screen, from the task attributes (backend spec §4.3) and the server's call context
+/// (`call.context` push, active-call reading), which adds the customer's owner and department (contract §8).
+///
+/// Every field is optional and left out of the JSON when unknown, so older payloads read unchanged.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Crm {
@@ -200,19 +203,74 @@ pub struct Crm {
     /// The customer's display name, decoded from `customer_name_enc`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<String>,
+    /// The agent in charge of this customer (担当), by agent id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    /// The owner's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_name: Option<String>,
+    /// The customer's department (部署), by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<String>,
+    /// The department's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_name: Option<String>,
+}
+
+impl Crm {
+    /// `newer`'s known fields over `self`'s: a later source adds to what an earlier one said, never erases it.
+    pub fn merged(&self, newer: &Crm) -> Crm {
+        let pick = |new: &Option<String>, old: &Option<String>| new.clone().or_else(|| old.clone());
+        Crm {
+            customer_id: pick(&newer.customer_id, &self.customer_id),
+            customer_name: pick(&newer.customer_name, &self.customer_name),
+            owner_id: pick(&newer.owner_id, &self.owner_id),
+            owner_name: pick(&newer.owner_name, &self.owner_name),
+            department_id: pick(&newer.department_id, &self.department_id),
+            department_name: pick(&newer.department_name, &self.department_name),
+        }
+    }
+
+    /// `Some` if any field is known.
+    pub fn non_empty(self) -> Option<Crm> {
+        (self != Crm::default()).then_some(self)
+    }
 }
 
 impl std::fmt::Debug for Crm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The name is personal data: never in Debug output.
+        // The name is personal data: never in Debug output. Owner and department are the company's own data.
         f.debug_struct("Crm")
             .field("customer_id", &self.customer_id)
             .field(
                 "customer_name",
                 &self.customer_name.as_ref().map(|_| "<redacted>"),
             )
+            .field("owner_id", &self.owner_id)
+            .field("department_id", &self.department_id)
             .finish()
     }
+}
+
+/// One agent of the roster the server pushes to supervisors over `/v1/events` (`{"type":"roster","agents":[…]}`,
+/// at a bounded rate and only after a change). Reads the server's snake_case, speaks camelCase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterEntry {
+    /// Agent id (the Twilio client identity).
+    #[serde(alias = "agent_id")]
+    pub agent_id: String,
+    /// Display name.
+    #[serde(alias = "display_name")]
+    pub display_name: String,
+    /// Department, if any.
+    #[serde(default, alias = "department_id")]
+    pub department_id: Option<String>,
+    /// TaskRouter activity name (`Available`, `Break`, …; `Unknown` before the first event).
+    pub activity: String,
+    /// When the activity started (Unix ms; 0 if unknown).
+    #[serde(default, alias = "since_ms")]
+    pub since_ms: i64,
 }
 
 /// Where a call is transferred to.
@@ -513,6 +571,11 @@ pub enum Event {
         /// The minimum supported version, when the server said.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min_supported: Option<String>,
+    },
+    /// The team's presence as the server pushed it (supervisors only): every agent, replacing the last roster.
+    Roster {
+        /// Every agent with a worker.
+        agents: Vec<RosterEntry>,
     },
     /// Something the agent must know about, in Japanese and English.
     Error(UserError),

@@ -39,6 +39,23 @@ fn sid<T>(
         .and_then(|s| parse(s).ok())
 }
 
+/// `{"id", "name", "owner": {"agent_id", "display_name"} | null, "department": {"id", "name"} | null}`
+/// (contract §8); `None` if it says nothing.
+fn read_customer(c: &Value) -> Option<Crm> {
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    let owner = c.get("owner").filter(|o| o.is_object());
+    let department = c.get("department").filter(|d| d.is_object());
+    Crm {
+        customer_id: text(c, "id"),
+        customer_name: text(c, "name"),
+        owner_id: owner.and_then(|o| text(o, "agent_id")),
+        owner_name: owner.and_then(|o| text(o, "display_name")),
+        department_id: department.and_then(|d| text(d, "id")),
+        department_name: department.and_then(|d| text(d, "name")),
+    }
+    .non_empty()
+}
+
 impl CallContext {
     /// Reads a `call.context` push, an inbox Document's data or an active-call reading. The `type` field, when
     /// present, must be `call.context`; `task_sid` must be a valid TaskSid.
@@ -49,14 +66,10 @@ impl CallContext {
             }
         }
         let task = sid(v, "task_sid", TaskSid::parse)?;
-        let crm = v.get("customer").filter(|c| c.is_object()).and_then(|c| {
-            let customer_id = c.get("id").and_then(Value::as_str).map(str::to_owned);
-            let customer_name = c.get("name").and_then(Value::as_str).map(str::to_owned);
-            (customer_id.is_some() || customer_name.is_some()).then_some(Crm {
-                customer_id,
-                customer_name,
-            })
-        });
+        let crm = v
+            .get("customer")
+            .filter(|c| c.is_object())
+            .and_then(read_customer);
         Some(Self {
             task,
             reservation: sid(v, "reservation_sid", ReservationSid::parse),
@@ -86,6 +99,18 @@ mod tests {
         assert_eq!(c.agent_call, None, "a malformed optional SID is left out");
         assert_eq!(c.crm.unwrap().customer_name.as_deref(), Some("山田 花子"));
         assert_eq!(c.seq, Some(7));
+        let with_owner = json!({"type":"call.context","task_sid":"WT00000000000000000000000000000001",
+            "customer":{"id":"C-1","name":"山田 花子","owner":{"agent_id":"agent_7","display_name":"田中 太郎"},
+            "department":{"id":"sales-1","name":"営業一課"}}});
+        let crm = CallContext::from_json(&with_owner).unwrap().crm.unwrap();
+        assert_eq!(crm.owner_id.as_deref(), Some("agent_7"));
+        assert_eq!(crm.owner_name.as_deref(), Some("田中 太郎"));
+        assert_eq!(crm.department_id.as_deref(), Some("sales-1"));
+        assert_eq!(crm.department_name.as_deref(), Some("営業一課"));
+        let no_owner = json!({"task_sid":"WT00000000000000000000000000000001",
+            "customer":{"id":"C-1","owner":null,"department":"bogus"}});
+        let crm = CallContext::from_json(&no_owner).unwrap().crm.unwrap();
+        assert_eq!((crm.owner_name, crm.department_name), (None, None));
         for bad in [
             json!({"type":"roster","task_sid":"WT00000000000000000000000000000001"}),
             json!({"task_sid":"WT-nope"}),

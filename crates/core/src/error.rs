@@ -96,8 +96,8 @@ impl ErrorKind {
                 "That call was not found; it may have ended already.",
             ),
             Self::NotARoutedCall => (
-                "この操作は直通の通話では使えません。",
-                "This action is not available on a direct call.",
+                "この操作は直通の通話・発信した通話では使えません。",
+                "This action is not available on a direct or outgoing call.",
             ),
             Self::InvalidDigits => (
                 "送信できるのは 0-9、*、#、w（64 文字まで）です。",

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use tsunagi_twilio::{CallSid, ReservationSid, TaskSid};
 
 use crate::api::{
-    Activity, AttemptId, Caller, Command, Crm, Event, SocketKind, TransferMode, TransferTo,
+    Activity, AttemptId, Caller, Command, Crm, Event, SocketKind, Target, TransferMode, TransferTo,
 };
 use crate::error::CoreError;
 
@@ -37,7 +37,9 @@ pub enum Input {
     /// Token lifecycle news.
     Token(TokenEvent),
     /// The server pushed what it knows about a task's call: conference, legs, customer.
-    CallContext(crate::context::CallContext),
+    CallContext(Box<crate::context::CallContext>),
+    /// The server pushed the team roster (supervisors); it is shown as it is.
+    Roster(Vec<crate::api::RosterEntry>),
     /// What a resync of `socket` read (after [`Action::Resync`]). Dropped if a push about the same state arrived
     /// after that resync began (the reading may predate it).
     Resynced {
@@ -96,10 +98,12 @@ impl ReservationInfo {
                 .ok()
                 .map(|s| s.into_owned())
         });
-        let crm = (customer_id.is_some() || customer_name.is_some()).then_some(Crm {
+        let crm = Crm {
             customer_id,
             customer_name,
-        });
+            ..Crm::default()
+        }
+        .non_empty();
         Self {
             reservation,
             task,
@@ -355,8 +359,8 @@ pub enum ActionResult {
     },
     /// [`Action::CallControl`] finished.
     CallControl {
-        /// The task.
-        task: TaskSid,
+        /// The call.
+        target: ControlTarget,
         /// The operation.
         op: ControlOp,
         /// How it went.
@@ -421,7 +425,37 @@ pub enum TokenEvent {
     AboutToExpire,
 }
 
-/// A call-control operation the server performs on the task's conference.
+/// What the server's call control acts on (contract §5): a routed call by its task, or an outgoing call by the
+/// attempt the core made when the agent dialled (the server's `ob-<uuid>` conference).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ControlTarget {
+    /// A routed call.
+    Task(TaskSid),
+    /// An outgoing call.
+    Outgoing(AttemptId),
+}
+
+impl ControlTarget {
+    /// The call this is about, as the UI names it.
+    pub fn target(self) -> Target {
+        match self {
+            Self::Task(task) => Target::Task(task),
+            Self::Outgoing(attempt) => Target::Outgoing(attempt),
+        }
+    }
+}
+
+/// The id in the server's URL: `WT…` or `ob-<uuid>`.
+impl std::fmt::Display for ControlTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Task(task) => write!(f, "{task}"),
+            Self::Outgoing(attempt) => write!(f, "ob-{attempt}"),
+        }
+    }
+}
+
+/// A call-control operation the server performs on the call's conference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ControlOp {
     /// Put the customer on hold.
@@ -519,10 +553,10 @@ pub enum Action {
         /// `0-9 * # w`.
         digits: String,
     },
-    /// Ask the server to act on the task's conference; report [`ActionResult::CallControl`].
+    /// Ask the server to act on the call's conference; report [`ActionResult::CallControl`].
     CallControl {
-        /// The task.
-        task: TaskSid,
+        /// The routed call's task or the outgoing call's attempt.
+        target: ControlTarget,
         /// What to do.
         op: ControlOp,
     },

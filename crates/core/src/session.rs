@@ -208,8 +208,9 @@ impl Session {
             Input::Token(ev) => self.token_event(ev, now, &mut out),
             Input::CallContext(ctx) => {
                 self.freshness.pushed(Key::CallContext(ctx.task));
-                self.reconciler.handle_call_context(ctx, &mut out)
+                self.reconciler.handle_call_context(*ctx, &mut out)
             }
+            Input::Roster(agents) => out.push(Action::Emit(Event::Roster { agents })),
             Input::Resynced { socket, reading } => match reading {
                 Reading::WorkerActivity(activity) => {
                     if !self.freshness.is_stale(socket, Key::WorkerActivity) {

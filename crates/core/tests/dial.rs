@@ -8,8 +8,9 @@ use std::time::Duration;
 use common::*;
 use serde_json::json;
 use tsunagi_core::{
-    Action, AttemptId, CallPhase, Caller, Command, DeviceEvent, ErrorKind, Event, Input,
-    PresenceState, Target,
+    Action, ActionResult, AttemptId, CallPhase, Caller, Command, ControlOp, ControlTarget,
+    DeviceEvent, ErrorKind, Event, Input, PresenceState, RestResult, Target, TransferMode,
+    TransferTo,
 };
 
 fn dial(t: &mut TestSession, to: &str) -> Vec<Action> {
@@ -78,7 +79,8 @@ fn dial_connects_and_ends_with_busy_presence_meanwhile() {
     let a = t.device(DeviceEvent::Accepted { call: call(1) });
     assert_eq!(phases(&a, target), [CallPhase::Connected]);
 
-    // Mute and digits work on the outgoing call; hold needs a routed call.
+    // Mute and digits work on the outgoing call; hold goes to the server by the attempt (its `ob-` id), and the
+    // screen says "on hold" only once the server confirmed it. Transfers stay routed-only.
     let a = t.command(Command::Mute { target });
     assert!(has(
         &a,
@@ -88,7 +90,57 @@ fn dial_connects_and_ends_with_busy_presence_meanwhile() {
         }
     ));
     let a = t.command(Command::Hold { target });
+    let ctl = ControlTarget::Outgoing(attempt);
+    assert_eq!(ctl.to_string(), format!("ob-{attempt}"));
+    assert!(has(
+        &a,
+        &Action::CallControl {
+            target: ctl,
+            op: ControlOp::Hold
+        }
+    ));
+    assert!(errors(&a).is_empty());
+    assert!(!events(&a)
+        .iter()
+        .any(|e| matches!(e, Event::CallState { on_hold: true, .. })));
+    let a = t.input(Input::Result(ActionResult::CallControl {
+        target: ctl,
+        op: ControlOp::Hold,
+        result: RestResult::Ok,
+    }));
+    assert!(events(&a).iter().any(|e| matches!(
+        e,
+        Event::CallState { target: tg, on_hold: true, phase: CallPhase::Connected, .. } if *tg == target
+    )));
+    let a = t.command(Command::Unhold { target });
+    assert!(has(
+        &a,
+        &Action::CallControl {
+            target: ctl,
+            op: ControlOp::Unhold
+        }
+    ));
+    let a = t.input(Input::Result(ActionResult::CallControl {
+        target: ctl,
+        op: ControlOp::Unhold,
+        result: RestResult::Failed,
+    }));
+    assert_eq!(errors(&a), [ErrorKind::CallControlFailed]);
+    assert!(
+        !events(&a)
+            .iter()
+            .any(|e| matches!(e, Event::CallState { on_hold: false, .. })),
+        "a refused unhold leaves the screen saying 'on hold'"
+    );
+    let a = t.command(Command::Transfer {
+        target,
+        to: TransferTo::Number {
+            number: Caller::new("+81300000000"),
+        },
+        mode: TransferMode::Cold,
+    });
     assert_eq!(errors(&a), [ErrorKind::NotARoutedCall]);
+    assert!(!a.iter().any(|x| matches!(x, Action::CallControl { .. })));
 
     let a = t.command(Command::Hangup { target });
     assert!(has(&a, &Action::DisconnectCall { call: call(1) }));

@@ -137,7 +137,7 @@ fn unsolicited_results_and_events_change_nothing() {
             result: RestResult::Failed,
         }),
         Input::Result(ActionResult::CallControl {
-            task: task(9),
+            target: tsunagi_core::ControlTarget::Task(task(9)),
             op: ControlOp::Hold,
             result: RestResult::Ok,
         }),

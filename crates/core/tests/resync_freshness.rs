@@ -74,10 +74,10 @@ fn a_worker_activity_read_before_a_pushed_change_is_dropped() {
 fn a_call_context_read_before_a_pushed_one_is_dropped() {
     let mut t = with_events();
     t.connected_call(1);
-    t.input(Input::CallContext(context(1, 1)));
+    t.input(Input::CallContext(Box::new(context(1, 1))));
     reconnect(&mut t, SocketKind::Events);
     // The conference changes (e.g. a transfer) and its push beats the resync's reading of the old one.
-    t.input(Input::CallContext(context(1, 2)));
+    t.input(Input::CallContext(Box::new(context(1, 2))));
     let a = t.input(Input::Resynced {
         socket: SocketKind::Events,
         reading: Reading::CallContext(Box::new(context(1, 1))),
@@ -109,7 +109,7 @@ fn a_call_context_read_before_a_pushed_one_is_dropped() {
 fn a_server_asking_for_a_resync_starts_a_new_one() {
     let mut t = with_events();
     t.connected_call(1);
-    t.input(Input::CallContext(context(1, 1)));
+    t.input(Input::CallContext(Box::new(context(1, 1))));
     // The server dropped pushes for this socket and asks for a fresh reading; what it reads is newer than
     // every push before the request.
     let a = t.socket(SocketKind::Events, SocketEvent::ResyncRequested);

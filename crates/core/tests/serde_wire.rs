@@ -96,6 +96,7 @@ fn events_serialize_to_the_documented_shape() {
         crm: Some(Crm {
             customer_id: Some("C-1".into()),
             customer_name: Some("山田 花子".into()),
+            ..Crm::default()
         }),
     };
     assert_eq!(
@@ -180,6 +181,7 @@ fn caller_numbers_are_redacted_in_debug_output() {
         crm: Some(Crm {
             customer_id: None,
             customer_name: Some("山田 花子".into()),
+            ..Crm::default()
         }),
     };
     let dbg = format!("{e:?}");

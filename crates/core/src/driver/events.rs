@@ -4,7 +4,8 @@
 //! The socket authenticates with the agent's session (bearer) and `X-Client-Version`; a `426
 //! CLIENT_UPGRADE_REQUIRED` answer to the upgrade becomes [`Input::UpgradeRequired`] and a close that never
 //! retries. The server sends nothing on connect, so an accepted upgrade is "ready"; its 25 s pings feed the
-//! heartbeat. `call.context` pushes become [`Input::CallContext`]; `{"type":"resync"}` (the server dropped
+//! heartbeat. `call.context` pushes become [`Input::CallContext`], `roster` pushes (supervisors) [`Input::Roster`];
+//! `{"type":"resync"}` (the server dropped
 //! events for a slow socket) asks for the same reading as a reconnect. Other event types are for other parts
 //! of the app and are skipped here.
 
@@ -72,8 +73,16 @@ pub(crate) fn read_push(text: &str) -> Push {
         return Push::Skip;
     };
     match v.get("type").and_then(Value::as_str) {
-        Some("call.context") => CallContext::from_json(&v)
-            .map_or(Push::Skip, |c| Push::Input(Box::new(Input::CallContext(c)))),
+        Some("call.context") => CallContext::from_json(&v).map_or(Push::Skip, |c| {
+            Push::Input(Box::new(Input::CallContext(Box::new(c))))
+        }),
+        Some("roster") => v
+            .get("agents")
+            .cloned()
+            .and_then(|a| serde_json::from_value(a).ok())
+            .map_or(Push::Skip, |agents| {
+                Push::Input(Box::new(Input::Roster(agents)))
+            }),
         Some("resync") => Push::Resync,
         _ => Push::Skip,
     }
@@ -216,8 +225,13 @@ mod tests {
             r#"{"type":"call.context","task_sid":"WT00000000000000000000000000000001","seq":3}"#;
         assert!(matches!(read_push(ctx), Push::Input(i) if matches!(*i, Input::CallContext(_))));
         assert_eq!(read_push(r#"{"type":"resync"}"#), Push::Resync);
+        let roster = r#"{"type":"roster","agents":[{"agent_id":"a1","display_name":"田中","department_id":null,"activity":"Available","since_ms":5}]}"#;
+        assert!(
+            matches!(read_push(roster), Push::Input(i) if matches!(&*i, Input::Roster(a) if a.len() == 1 && a[0].display_name == "田中"))
+        );
         for skip in [
-            r#"{"type":"roster","agents":[]}"#,
+            r#"{"type":"roster","agents":[{"agent_id":1}]}"#,
+            r#"{"type":"call.ended","task_sid":"WT00000000000000000000000000000001"}"#,
             r#"{"type":"call.context","task_sid":"bogus"}"#,
             "not json",
         ] {

@@ -257,7 +257,7 @@ impl Ctx {
             *last = id;
         }
         match CallContext::from_json(data) {
-            Some(ctx) => self.input(Input::CallContext(ctx)),
+            Some(ctx) => self.input(Input::CallContext(Box::new(ctx))),
             None => tracing::debug!("inbox data is not a call context"),
         }
     }

@@ -1,4 +1,4 @@
-//! In-call commands (hold, transfer, mute, digits) and wrap-up completion with retries.
+//! In-call commands (hold, transfer, mute, digits; hold also on outgoing calls, by their attempt) and wrap-up completion with retries.
 
 use super::*;
 
@@ -8,8 +8,17 @@ impl Reconciler {
             .offers
             .get(&target)
             .is_some_and(|o| matches!(o.phase, Phase::Connected));
+        let transfer = matches!(op, ControlOp::Transfer { .. });
         match target {
-            Target::Task(task) if connected => out.push(Action::CallControl { task, op }),
+            Target::Task(task) if connected => out.push(Action::CallControl {
+                target: ControlTarget::Task(task),
+                op,
+            }),
+            // The server holds an outgoing call's customer by its attempt (contract §5); transfers stay routed-only.
+            Target::Outgoing(attempt) if connected && !transfer => out.push(Action::CallControl {
+                target: ControlTarget::Outgoing(attempt),
+                op,
+            }),
             Target::Call(_) | Target::Outgoing(_) if connected => {
                 user_error(out, ErrorKind::NotARoutedCall, Some(target))
             }

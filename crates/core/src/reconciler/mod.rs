@@ -25,7 +25,7 @@ use crate::backoff::Backoff;
 use crate::context::CallContext;
 use crate::error::{ErrorKind, UserError};
 use crate::input::{
-    Action, ActionResult, CallParams, CompleteReason, ControlOp, DeviceEvent, Input,
+    Action, ActionResult, CallParams, CompleteReason, ControlOp, ControlTarget, DeviceEvent, Input,
     ReservationEnd, ReservationInfo, RestResult, SnapshotStatus, TaskRouterEvent,
 };
 use crate::tombstones::Tombstones;
@@ -286,12 +286,13 @@ impl Reconciler {
         if conference_changed {
             o.conference = ctx.conference;
         }
-        let crm_changed = ctx.crm.is_some() && ctx.crm != o.crm;
+        let crm = merge_crm(o.crm.as_ref(), ctx.crm);
+        let crm_changed = crm.is_some() && crm != o.crm;
         if matches!(o.phase, Phase::Ringing) {
-            Self::merge_info(&mut o, None, ctx.crm, false, out);
+            Self::merge_info(&mut o, None, crm, false, out);
         } else {
             if crm_changed {
-                o.crm = ctx.crm;
+                o.crm = crm;
             }
             if conference_changed || crm_changed {
                 emit(
@@ -317,8 +318,8 @@ impl Reconciler {
             ActionResult::CompleteTask { task, result } => {
                 self.on_complete_result(task, result, now, out)
             }
-            ActionResult::CallControl { task, op, result } => {
-                let Some(o) = self.offers.get_mut(&Target::Task(task)) else {
+            ActionResult::CallControl { target, op, result } => {
+                let Some(o) = self.offers.get_mut(&target.target()) else {
                     return;
                 };
                 if result != RestResult::Ok {
@@ -471,6 +472,7 @@ impl Reconciler {
             o.caller = caller;
             changed = true;
         }
+        let crm = merge_crm(o.crm.as_ref(), crm);
         if crm.is_some() && o.crm != crm {
             o.crm = crm;
             changed = true;
@@ -518,5 +520,15 @@ impl Reconciler {
             failures: 0,
         };
         out.push(o.call_state_event(CallPhase::WrapUp));
+    }
+}
+
+/// What a newer CRM reading adds to what is known (the task attributes name the customer; the server's context
+/// adds the owner and department): known fields are never erased by a source that does not know them.
+fn merge_crm(known: Option<&Crm>, newer: Option<Crm>) -> Option<Crm> {
+    match (known, newer) {
+        (Some(k), Some(n)) => Some(k.merged(&n)),
+        (None, n) => n,
+        (Some(_), None) => None,
     }
 }
