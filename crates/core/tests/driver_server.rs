@@ -12,7 +12,9 @@ use serde_json::json;
 use stack::*;
 use stand_in::wait_for;
 use tsunagi_core::backoff::Backoff;
-use tsunagi_core::driver::{Driver, DriverConfig, DriverIo, EventsConfig, ServerTokens};
+use tsunagi_core::driver::{
+    Driver, DriverConfig, DriverIo, EventsConfig, ServerSession, ServerTokens,
+};
 use tsunagi_core::{
     Action, CallParams, CallPhase, CallSid, Command, ConferenceSid, ConnectionState, DeviceEvent,
     Event, Input, SessionConfig, SocketKind, SupervisorConfig, Target, TaskSid,
@@ -52,9 +54,7 @@ async fn signed_in(stack: &Stack, version: &str) -> DriverIo {
         ServerTokens::new(&stack.proxy.url, session.clone(), version),
     );
     let driver = driver.with_server_events(EventsConfig {
-        base_url: stack.proxy.url.clone(),
-        session: Pii(session),
-        client_version: version.into(),
+        session: ServerSession::from_session_token(&stack.proxy.url, version, Pii(session)),
     });
     tokio::spawn(driver.run());
     io.inputs

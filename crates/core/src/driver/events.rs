@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tsunagi_twilio::Pii;
 
+use super::auth::ServerSession;
 use super::SocketNews;
 use crate::api::SocketKind;
 use crate::context::CallContext;
@@ -28,26 +28,27 @@ const MAX_TEXT: usize = 64 * 1024;
 /// Where the server's push lives and who the agent is.
 #[derive(Clone, Debug)]
 pub struct EventsConfig {
-    /// The server's base URL, e.g. `https://tsunagi.example.jp` (the socket is `wss://…/v1/events`).
-    pub base_url: String,
-    /// The agent's session token (bearer), from sign-in.
-    pub session: Pii<String>,
-    /// This client's version (`X-Client-Version`).
-    pub client_version: String,
+    /// The agent's session at the server (base URL, bearer renewed on 401, `X-Client-Version`).
+    pub session: ServerSession,
 }
 
 impl EventsConfig {
     fn ws_url(&self) -> String {
-        let base = self.base_url.trim_end_matches('/');
-        let ws = if let Some(rest) = base.strip_prefix("https://") {
-            format!("wss://{rest}")
-        } else if let Some(rest) = base.strip_prefix("http://") {
-            format!("ws://{rest}")
-        } else {
-            base.to_owned()
-        };
-        format!("{ws}/v1/events")
+        ws_url(self.session.base_url())
     }
+}
+
+/// `https://h` → `wss://h/v1/events` (`http` → `ws`).
+fn ws_url(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let ws = if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        base.to_owned()
+    };
+    format!("{ws}/v1/events")
 }
 
 /// `min_supported` from a 426 body.
@@ -104,10 +105,11 @@ async fn attempt(cfg: &EventsConfig, send: &impl Fn(SocketNews) -> bool) -> Clos
         tracing::warn!("server events URL is invalid");
         return CloseReason::Lost;
     };
+    let token = cfg.session.fresh().await;
     let headers = request.headers_mut();
     let (Ok(auth), Ok(version)) = (
-        HeaderValue::from_str(&format!("Bearer {}", cfg.session.expose())),
-        HeaderValue::from_str(&cfg.client_version),
+        HeaderValue::from_str(&format!("Bearer {}", token.expose())),
+        HeaderValue::from_str(cfg.session.client_version()),
     ) else {
         return CloseReason::Unauthorized;
     };
@@ -124,7 +126,11 @@ async fn attempt(cfg: &EventsConfig, send: &impl Fn(SocketNews) -> bool) -> Clos
                     })));
                     CloseReason::UpdateRequired
                 }
-                401 | 403 => CloseReason::Unauthorized,
+                401 | 403 => {
+                    // The session token was refused: renew it (single-flight) so the retry carries the new one.
+                    cfg.session.renew_after_401(&token).await;
+                    CloseReason::Unauthorized
+                }
                 _ => CloseReason::Lost,
             };
         }
@@ -185,16 +191,10 @@ pub(crate) enum ActiveCall {
 }
 
 /// Reads the agent's active call.
-pub(crate) async fn active_call(http: &reqwest::Client, cfg: &EventsConfig) -> ActiveCall {
-    let url = format!(
-        "{}/v1/agents/me/active-call",
-        cfg.base_url.trim_end_matches('/')
-    );
-    let sent = http
-        .get(url)
-        .bearer_auth(cfg.session.expose())
-        .header("X-Client-Version", &cfg.client_version)
-        .send()
+pub(crate) async fn active_call(cfg: &EventsConfig) -> ActiveCall {
+    let sent = cfg
+        .session
+        .send(|http, base| http.get(format!("{base}/v1/agents/me/active-call")))
         .await;
     let Ok(resp) = sent else {
         return ActiveCall::Failed;
@@ -241,12 +241,11 @@ mod tests {
 
     #[test]
     fn urls() {
-        let cfg = EventsConfig {
-            base_url: "https://s.example.jp/".into(),
-            session: Pii("t".into()),
-            client_version: "1.0.0".into(),
-        };
-        assert_eq!(cfg.ws_url(), "wss://s.example.jp/v1/events");
+        assert_eq!(
+            ws_url("https://s.example.jp/"),
+            "wss://s.example.jp/v1/events"
+        );
+        assert_eq!(ws_url("http://127.0.0.1:9"), "ws://127.0.0.1:9/v1/events");
         assert_eq!(
             min_supported(br#"{"code":"CLIENT_UPGRADE_REQUIRED","min_supported":"1.6.0"}"#),
             Some("1.6.0".into())

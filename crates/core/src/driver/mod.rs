@@ -14,6 +14,7 @@
 //! as tasks; their results come back as inputs); `Tick` is fed at [`Session::next_deadline`]; news from a socket
 //! attempt that is no longer the live one is dropped (the session ignores its `ConnId` too).
 
+mod auth;
 mod eventbridge;
 mod events;
 mod sync;
@@ -28,6 +29,10 @@ use tracing::Instrument;
 use tsunagi_twilio::eventbridge::{self as eb, Page};
 use tsunagi_twilio::{Pii, WorkerSid, WorkspaceSid};
 
+pub use auth::{
+    refresh_due, AuthFailure, AuthState, ServerSession, SignedInAgent, LOGOUT_TIMEOUT,
+    REFRESH_AHEAD_SECS,
+};
 pub use events::EventsConfig;
 pub use sync::{inbox_document, presence_document, SyncConfig};
 pub use tokens::{ServerTokens, TokenReply, TokenSource};
@@ -115,7 +120,6 @@ pub struct Driver<T: TokenSource> {
     sockets: std::collections::HashMap<SocketKind, (ConnId, JoinHandle<()>)>,
     sync: Option<SyncSide>,
     events: Option<EventsConfig>,
-    http: reqwest::Client,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     socket_tx: SocketTx,
@@ -193,7 +197,6 @@ impl<T: TokenSource> Driver<T> {
             sockets: std::collections::HashMap::new(),
             sync: None,
             events: None,
-            http: reqwest::Client::new(),
             internal_tx,
             internal_rx,
             socket_tx,
@@ -647,11 +650,10 @@ impl<T: TokenSource> Driver<T> {
         let Some(cfg) = self.events.clone() else {
             return;
         };
-        let http = self.http.clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(
             async move {
-                let input = match events::active_call(&http, &cfg).await {
+                let input = match events::active_call(&cfg).await {
                     events::ActiveCall::Call(ctx) => Input::Resynced {
                         socket: SocketKind::Events,
                         reading: Reading::CallContext(ctx),

@@ -1,10 +1,13 @@
 //! Where Access Tokens come from: the [`TokenSource`] seam, and [`ServerTokens`], the companion server's
-//! `POST /v1/token` (which answers `426 CLIENT_UPGRADE_REQUIRED` to outdated versions).
+//! `POST /v1/token` (which answers `426 CLIENT_UPGRADE_REQUIRED` to outdated versions), authorized by the
+//! agent's [`ServerSession`] (renewed ahead of expiry and on 401).
 
 use std::future::Future;
 
 use serde_json::Value;
 use tsunagi_twilio::Pii;
+
+use super::auth::ServerSession;
 
 /// The outcome of one token fetch. Failures are outcomes, not errors: the session decides what follows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,24 +35,31 @@ pub trait TokenSource: Send + Sync + 'static {
 }
 
 /// Tokens from the companion server: `POST {base}/v1/token` with the session's bearer token and
-/// `X-Client-Version`.
+/// `X-Client-Version`; a 401 renews the session once and asks again.
 #[derive(Clone, Debug)]
 pub struct ServerTokens {
-    http: reqwest::Client,
-    url: String,
-    session: Pii<String>,
-    client_version: String,
+    session: ServerSession,
 }
 
 impl ServerTokens {
-    /// Tokens from the server at `base_url` for the signed-in `session` bearer token.
+    /// Tokens from the server at `base_url` for a bare `session` bearer token (no refresh token).
     pub fn new(base_url: &str, session: String, client_version: impl Into<String>) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            url: format!("{}/v1/token", base_url.trim_end_matches('/')),
-            session: Pii(session),
-            client_version: client_version.into(),
-        }
+        let version: String = client_version.into();
+        Self::for_session(ServerSession::from_session_token(
+            base_url,
+            &version,
+            Pii(session),
+        ))
+    }
+
+    /// Tokens for a signed-in [`ServerSession`] (renewed ahead of expiry and on 401).
+    pub fn for_session(session: ServerSession) -> Self {
+        Self { session }
+    }
+
+    /// The session these tokens are fetched with.
+    pub fn session(&self) -> &ServerSession {
+        &self.session
     }
 }
 
@@ -59,11 +69,8 @@ const MAX_BODY: usize = 64 * 1024;
 impl TokenSource for ServerTokens {
     async fn fetch(&self) -> TokenReply {
         let sent = self
-            .http
-            .post(&self.url)
-            .bearer_auth(self.session.expose())
-            .header("X-Client-Version", &self.client_version)
-            .send()
+            .session
+            .send(|http, base| http.post(format!("{base}/v1/token")))
             .await;
         let Ok(resp) = sent else {
             return TokenReply::Failed;

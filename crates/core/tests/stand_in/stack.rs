@@ -111,11 +111,12 @@ configuration = '{{"task_routing":{{"filters":[{{"expression":"1==1","targets":[
     )
 }
 
-fn server_toml(public: &str, twilio: &str, token_ttl_secs: u64) -> String {
+fn server_toml(public: &str, twilio: &str, token_ttl_secs: u64, session_ttl_secs: u64) -> String {
     format!(
         r#"
 [server]
 public_base_url = "{public}"
+session_ttl_secs = {session_ttl_secs}
 [twilio]
 account_sid = "{ACCOUNT}"
 api_key_sid = "{API_KEY}"
@@ -132,6 +133,11 @@ token_ttl_secs = {token_ttl_secs}
 impl Stack {
     /// Starts everything; the server issues tokens living `token_ttl_secs`.
     pub async fn start(token_ttl_secs: u64) -> Self {
+        Self::start_with_sessions(token_ttl_secs, 12 * 3600).await
+    }
+
+    /// Starts everything; Access Tokens live `token_ttl_secs`, agent sessions `session_ttl_secs`.
+    pub async fn start_with_sessions(token_ttl_secs: u64, session_ttl_secs: u64) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server_url = format!("http://{addr}");
@@ -150,7 +156,12 @@ impl Stack {
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned()));
         let config = ServerConfig::from_parts(
-            &server_toml(&server_url, &sim.base_url(), token_ttl_secs),
+            &server_toml(
+                &server_url,
+                &sim.base_url(),
+                token_ttl_secs,
+                session_ttl_secs,
+            ),
             env,
         )
         .expect("server config");
