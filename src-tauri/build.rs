@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "transfer_step",
     "call_history",
     "diagnose",
+    "take_pending_dial",
 ];
 
 fn main() {

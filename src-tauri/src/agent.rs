@@ -8,7 +8,8 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::mpsc;
 use tsunagi_core::driver::{
-    Driver, DriverConfig, EventsConfig, ServerTokens, TokenReply, TokenSource,
+    AuthFailure, AuthState, Driver, DriverConfig, EventsConfig, ServerSession, ServerTokens,
+    SyncConfig, TokenReply, TokenSource,
 };
 use tsunagi_core::{
     Action, ActionResult, Activity, Command, Event, Input, PresenceState, RestResult, SessionConfig,
@@ -19,10 +20,23 @@ use crate::config::{ClientConfig, VoiceSettings};
 use crate::device::{DeviceCommand, DeviceReport, DEVICE_EVENT_NAME};
 use crate::error::AppError;
 use crate::events;
-use crate::server::{Profile, ServerClient, SignedIn, CLIENT_VERSION};
+use crate::server::{Profile, ServerClient};
 
 /// The Tauri event carrying a fresh Access Token to the webview's `Device` (`{ "token": "…" }`).
 pub const VOICE_TOKEN_EVENT_NAME: &str = "tsunagi:voice-token";
+
+/// The Tauri event telling the window the server ended the sign-in (`{ kind, message }`, kind `refreshInvalid`
+/// or `refreshReused`): the window goes back to the sign-in screen and says why.
+pub const SESSION_ENDED_EVENT_NAME: &str = "tsunagi:session-ended";
+
+/// How the app leaves once the core has signed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The agent quit.
+    Quit,
+    /// An installed update restarts the app.
+    Restart,
+}
 
 /// What the window needs to draw after a (re)load; the event stream says what changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -42,11 +56,18 @@ pub struct Snapshot {
 
 struct Running {
     inputs: mpsc::Sender<Input>,
-    session: Pii<String>,
+    /// The agent's session at the server (its token renews itself).
+    session: ServerSession,
     /// The latest Access Token, for a Voice `Device` created (or re-created after a reload) mid-session.
     voice_token: Option<Pii<String>>,
-    /// The agent asked to quit: exit once the core has signed out.
-    quitting: bool,
+    /// The app leaves (quit, or restart after an update) once the core has signed out.
+    quitting: Option<Exit>,
+}
+
+/// What ended with a session.
+struct Ended {
+    session: ServerSession,
+    exit: Option<Exit>,
 }
 
 /// The managed host of the agent session.
@@ -118,11 +139,14 @@ impl AgentHost {
         }
     }
 
-    /// Forgets the session once the core has signed out; true if the agent was quitting.
-    fn signed_out(&self) -> bool {
-        let quitting = lock(&self.running).take().is_some_and(|r| r.quitting);
+    /// Forgets the session once the core has signed out.
+    fn signed_out(&self) -> Option<Ended> {
+        let ended = lock(&self.running).take().map(|r| Ended {
+            session: r.session,
+            exit: r.quitting,
+        });
         lock(&self.snapshot).profile = None;
-        quitting
+        ended
     }
 
     /// The latest Access Token for the webview's Voice `Device`, if signed in.
@@ -135,7 +159,7 @@ impl AgentHost {
 
     /// The session token while signed in (the updater asks the server for this agent's channel with it).
     pub fn session_token(&self) -> Option<Pii<String>> {
-        lock(&self.running).as_ref().map(|r| r.session.clone())
+        lock(&self.running).as_ref().map(|r| r.session.token())
     }
 
     /// Whether an agent is signed in.
@@ -145,7 +169,7 @@ impl AgentHost {
 
     /// The server client and the signed-in session, for the agent's own server requests (roster, supervise,
     /// history, warm-transfer steps).
-    pub fn server_session(&self) -> Result<(ServerClient, Pii<String>), AppError> {
+    pub fn server_session(&self) -> Result<(ServerClient, ServerSession), AppError> {
         lock(&self.running)
             .as_ref()
             .map(|r| (self.server.clone(), r.session.clone()))
@@ -163,34 +187,53 @@ impl AgentHost {
 /// has. The core refuses during a call or wrap-up: then the window comes up with the core's explanation and the
 /// app keeps running.
 pub fn quit<R: Runtime>(app: &AppHandle<R>) {
+    leave(app, Exit::Quit);
+}
+
+/// Leaves the app for good (`Quit`) or to start again (`Restart`, after an update) the way that loses nothing:
+/// signed in, the core signs out first (the worker goes Offline, so no call is routed to an app that is going
+/// away) and the app leaves when it has; the remembered sign-in is kept, so the next start resumes it. The core
+/// refuses during a call or wrap-up (then the app keeps running; see [`quit`]).
+pub fn leave<R: Runtime>(app: &AppHandle<R>, exit: Exit) {
     let host = app.state::<AgentHost>();
     let inputs = {
         let mut running = lock(&host.running);
         match running.as_mut() {
             None => None,
             Some(r) => {
-                r.quitting = true;
+                r.quitting = Some(exit);
                 Some(r.inputs.clone())
             }
         }
     };
     let Some(inputs) = inputs else {
-        app.exit(0);
-        return;
+        return leave_now(app, exit);
     };
-    tracing::info!("quit requested: signing out first");
+    tracing::info!(?exit, "leaving: signing out first");
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         if inputs.send(Input::Command(Command::Logout)).await.is_err() {
-            app.exit(0);
+            leave_now(&app, exit);
         }
     });
+}
+
+fn leave_now<R: Runtime>(app: &AppHandle<R>, exit: Exit) {
+    match exit {
+        Exit::Quit => app.exit(0),
+        Exit::Restart => {
+            tracing::info!("restarting");
+            // Tauri releases the single-instance D-Bus name (cleanup_before_exit) before it starts the new
+            // process, so the new one becomes the instance instead of forwarding to this one.
+            app.request_restart();
+        }
+    }
 }
 
 fn quit_refused(host: &AgentHost) -> bool {
     lock(&host.running)
         .as_mut()
-        .is_some_and(|r| std::mem::replace(&mut r.quitting, false))
+        .is_some_and(|r| r.quitting.take().is_some())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -208,41 +251,36 @@ pub async fn login<R: Runtime>(
     if lock(&host.running).is_some() {
         return Err(AppError::AlreadySignedIn);
     }
-    let signed = host.server.login(login, password).await?;
-    crate::keychain::remember(app, &signed.session_token);
-    start_session(app, signed).await
+    let (session, profile) = host.server.login(login, password).await?;
+    start_session(app, session, profile).await
 }
 
-/// Resumes a session remembered in the OS keychain: the server confirms the token (`GET /v1/me`), then the
-/// session starts as after a sign-in.
+/// Resumes a sign-in remembered in the OS keychain: the refresh token is exchanged for a new session (and a new
+/// refresh token), then the session starts as after a sign-in.
 pub async fn resume<R: Runtime>(
     app: &AppHandle<R>,
-    session: Pii<String>,
+    remembered: crate::keychain::Remembered,
 ) -> Result<Profile, AppError> {
     let host = app.state::<AgentHost>();
     if lock(&host.running).is_some() {
         return Err(AppError::AlreadySignedIn);
     }
-    let profile = host.server.me(&session).await?;
-    let signed = SignedIn {
-        session_token: session,
-        profile,
+    let (session, profile) = match remembered {
+        crate::keychain::Remembered::Refresh(token) => host.server.resume(&token).await?,
+        crate::keychain::Remembered::Session(token) => host.server.resume_legacy(token).await?,
     };
-    start_session(app, signed).await
+    start_session(app, session, profile).await
 }
 
 /// Starts the core for a signed-in agent and asks it to go online.
 async fn start_session<R: Runtime>(
     app: &AppHandle<R>,
-    signed: SignedIn,
+    session: ServerSession,
+    profile: Profile,
 ) -> Result<Profile, AppError> {
     let host = app.state::<AgentHost>();
     let tokens = SharedTokens {
-        inner: ServerTokens::new(
-            host.server.base(),
-            signed.session_token.expose().clone(),
-            CLIENT_VERSION,
-        ),
+        inner: ServerTokens::for_session(session.clone()),
         app: app.clone(),
     };
     let config = DriverConfig {
@@ -253,12 +291,14 @@ async fn start_session<R: Runtime>(
     // The server's push carries what the Voice SDK never learns (the ConferenceSid, the CRM record), and its
     // resync after a reconnect restores it; a 426 on it stops the client taking calls.
     let events = EventsConfig {
-        base_url: host.server.base().to_string(),
-        session: signed.session_token.clone(),
-        client_version: CLIENT_VERSION.to_string(),
+        session: session.clone(),
     };
     let (driver, io) = Driver::new(config, tokens);
-    let driver = driver.with_server_events(events);
+    let mut driver = driver.with_server_events(events);
+    if let Some(url) = &host.config.sync_ws {
+        // The agent's presence Document (and inbox) in Sync, over Twilsock.
+        driver = driver.with_sync(SyncConfig { url: url.clone() });
+    }
     {
         let mut running = lock(&host.running);
         if running.is_some() {
@@ -266,20 +306,69 @@ async fn start_session<R: Runtime>(
         }
         *running = Some(Running {
             inputs: io.inputs.clone(),
-            session: signed.session_token,
+            session: session.clone(),
             voice_token: None,
-            quitting: false,
+            quitting: None,
         });
-        lock(&host.snapshot).profile = Some(signed.profile.clone());
+        lock(&host.snapshot).profile = Some(profile.clone());
     }
-    tracing::info!(agent = %signed.profile.id, "signed in; starting the agent session");
+    tracing::info!(agent = %profile.id, "signed in; starting the agent session");
     tauri::async_runtime::spawn(driver.run());
     tauri::async_runtime::spawn(pump(app.clone(), io.actions));
+    tauri::async_runtime::spawn(session.clone().maintain());
+    tauri::async_runtime::spawn(follow_session(app.clone(), session));
     io.inputs
         .send(Input::Command(Command::Login))
         .await
         .map_err(|_| AppError::CoreStopped)?;
-    Ok(signed.profile)
+    Ok(profile)
+}
+
+/// Keeps the keychain on the current refresh token (every renewal rotates it), and when the server ends the
+/// sign-in, signs the core out and sends the window back to the sign-in screen with the reason.
+async fn follow_session<R: Runtime>(app: AppHandle<R>, session: ServerSession) {
+    let mut state = session.subscribe();
+    loop {
+        let now = state.borrow_and_update().clone();
+        match now {
+            AuthState::Active {
+                refresh: Some(token),
+            } => crate::keychain::remember(&app, &token),
+            AuthState::Active { refresh: None } => {} // a remembered old-style session: kept as it is
+            AuthState::SignedOut => return,
+            AuthState::Ended(failure) => return session_ended(&app, &session, failure).await,
+        }
+        if state.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The server ended the sign-in: forget it, tell the window, and sign the core out as soon as no call or
+/// wrap-up is in progress (the worker goes Offline; a call in progress keeps its media until then).
+async fn session_ended<R: Runtime>(app: &AppHandle<R>, session: &ServerSession, why: AuthFailure) {
+    let error = AppError::from_auth(why, session.base_url());
+    tracing::warn!(kind = error.kind(), "the server ended the sign-in");
+    crate::keychain::forget(app);
+    if let Err(e) = app.emit(SESSION_ENDED_EVENT_NAME, &error) {
+        tracing::warn!(error = %e, "could not tell the window the sign-in ended");
+    }
+    loop {
+        let inputs = {
+            let host = app.state::<AgentHost>();
+            let running = lock(&host.running);
+            match running.as_ref() {
+                // Still this session (not signed in again meanwhile).
+                Some(r) if r.session.token() == session.token() => r.inputs.clone(),
+                _ => return,
+            }
+        };
+        if app.state::<crate::activity::CallActivity>().is_idle() {
+            let _ = inputs.send(Input::Command(Command::Logout)).await;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
 }
 
 /// The server's tokens, also handed to the webview: one Access Token (voice + task_router grants) serves both the
@@ -311,8 +400,11 @@ async fn pump<R: Runtime>(app: AppHandle<R>, mut actions: mpsc::UnboundedReceive
         dispatch(&app, action);
     }
     tracing::info!("agent session ended");
-    if app.state::<AgentHost>().signed_out() {
-        app.exit(0);
+    if let Some(Ended {
+        exit: Some(exit), ..
+    }) = app.state::<AgentHost>().signed_out()
+    {
+        leave_now(&app, exit);
     }
 }
 
@@ -327,18 +419,34 @@ fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
             let host = app.state::<AgentHost>();
             host.observe(&event);
             events::on_core_event(app, &event);
-            let signed_out = is_signed_out(&event);
-            if signed_out && host.signed_out() {
-                // The Offline activity was just sent; give its REST call a moment before the process ends.
-                // TaskRouter's disconnect activity covers the case where it does not make it.
-                let app = app.clone();
-                tauri::async_runtime::spawn(async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-                    app.exit(0);
-                });
-            } else if signed_out {
-                // The agent signed out (a quit keeps the sign-in): the next start asks for the password.
-                crate::keychain::forget(app);
+            match is_signed_out(&event).then(|| host.signed_out()).flatten() {
+                Some(Ended {
+                    exit: Some(exit), ..
+                }) => {
+                    // The Offline activity was just sent; give its REST call a moment before the process ends.
+                    // TaskRouter's disconnect activity covers the case where it does not make it.
+                    let app = app.clone();
+                    tauri::async_runtime::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                        leave_now(&app, exit);
+                    });
+                }
+                Some(Ended {
+                    session,
+                    exit: None,
+                }) => {
+                    // The agent signed out (a quit keeps the sign-in): the server revokes the session and its
+                    // refresh tokens (best effort, 3 s), then the keychain forgets it.
+                    let app = app.clone();
+                    tauri::async_runtime::spawn(async move {
+                        if session.is_active() {
+                            let confirmed = session.logout().await;
+                            tracing::info!(confirmed, "signed out at the server");
+                        }
+                        crate::keychain::forget(&app);
+                    });
+                }
+                None => {}
             }
             if matches!(&event, Event::Error(e) if e.kind == tsunagi_core::ErrorKind::CallInProgress)
                 && quit_refused(&host)

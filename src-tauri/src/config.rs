@@ -1,4 +1,5 @@
-//! Where the app connects: the companion server and the TaskRouter EventBridge the core drives.
+//! Where the app connects: the companion server, the TaskRouter EventBridge and the Sync (Twilsock) endpoint
+//! the core drives.
 //!
 //! The embedded defaults are the local demo (`./scripts/demo`: server on 127.0.0.1:8080, Twilio stand-in on
 //! 127.0.0.1:8090). A deployment points them at the company's server and at Twilio with environment variables;
@@ -15,6 +16,9 @@ pub struct ClientConfig {
     pub eventbridge_rest: String,
     /// Where the Voice SDK signals.
     pub voice: VoiceSettings,
+    /// Twilsock endpoint for Sync (the agent's presence Document), e.g. `wss://tsock.us1.twilio.com/v3/wsconnect`;
+    /// `None` turns Sync off (the server's token must carry a data_sync grant for it to work).
+    pub sync_ws: Option<String>,
 }
 
 /// The Voice SDK's signaling endpoint, as the webview's `Device` needs it.
@@ -32,11 +36,12 @@ const LOCAL_SERVER: &str = "http://127.0.0.1:8080";
 const LOCAL_TWILIO_WS: &str = "ws://127.0.0.1:8090/v1/wschannels";
 const LOCAL_TWILIO_REST: &str = "http://127.0.0.1:8090/v1/wschannels";
 const LOCAL_VOICE_SIGNALING: &str = "ws://127.0.0.1:8090/signal";
+const LOCAL_SYNC_WS: &str = "ws://127.0.0.1:8090/v3/wsconnect";
 
 impl ClientConfig {
     /// The embedded defaults overridden by `TSUNAGI_SERVER_URL`, `TSUNAGI_EVENTBRIDGE_WS`,
-    /// `TSUNAGI_EVENTBRIDGE_REST`, `TSUNAGI_VOICE_EDGE` and `TSUNAGI_VOICE_SIGNALING` (set it to `twilio` to signal
-    /// through Twilio's edge).
+    /// `TSUNAGI_EVENTBRIDGE_REST`, `TSUNAGI_VOICE_EDGE`, `TSUNAGI_VOICE_SIGNALING` (set it to `twilio` to signal
+    /// through Twilio's edge) and `TSUNAGI_SYNC_WS` (set it to `off` to run without Sync).
     pub fn from_env() -> Self {
         Self::from_lookup(|key| std::env::var(key).ok())
     }
@@ -57,6 +62,7 @@ impl ClientConfig {
                 signaling: Some(pick("TSUNAGI_VOICE_SIGNALING", LOCAL_VOICE_SIGNALING))
                     .filter(|s| s != "twilio"),
             },
+            sync_ws: Some(pick("TSUNAGI_SYNC_WS", LOCAL_SYNC_WS)).filter(|s| s != "off"),
         }
     }
 }
@@ -73,6 +79,21 @@ mod tests {
         assert_eq!(
             c.voice.signaling.as_deref(),
             Some("ws://127.0.0.1:8090/signal")
+        );
+    }
+
+    #[test]
+    fn sync_defaults_to_the_stand_in_and_can_be_turned_off() {
+        let c = ClientConfig::from_lookup(|_| None);
+        assert_eq!(c.sync_ws.as_deref(), Some(LOCAL_SYNC_WS));
+        let c = ClientConfig::from_lookup(|k| (k == "TSUNAGI_SYNC_WS").then(|| "off".to_owned()));
+        assert_eq!(c.sync_ws, None);
+        let c = ClientConfig::from_lookup(|k| {
+            (k == "TSUNAGI_SYNC_WS").then(|| "wss://tsock.us1.twilio.com/v3/wsconnect".to_owned())
+        });
+        assert_eq!(
+            c.sync_ws.as_deref(),
+            Some("wss://tsock.us1.twilio.com/v3/wsconnect")
         );
     }
 

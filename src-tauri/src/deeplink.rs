@@ -5,8 +5,15 @@
 //! feature) as an `on_open_url` event. Packages register the scheme in their `.desktop` file
 //! (`MimeType=x-scheme-handler/tsunagi`); an unpackaged binary registers itself at start. The core decides
 //! whether the call may start (signed in, no ring, call or wrap-up); numbers are never logged.
+//!
+//! A link that arrives before sign-in is kept ([`PendingDial`]: one number, the latest link wins, for
+//! [`PENDING_FOR`]) and handed to the dialer after sign-in (`take_pending_dial`), where the agent sees it and
+//! places the call with a click: nothing is dialled that the agent did not confirm after signing in.
 
-use tauri::{AppHandle, Manager, Runtime};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_deep_link::DeepLinkExt;
 use tsunagi_core::{Caller, Command};
 use tsunagi_twilio::Pii;
@@ -16,6 +23,40 @@ use crate::agent::AgentHost;
 
 /// The URL scheme, as configured in `tauri.conf.json` (`plugins.deep-link.desktop.schemes`).
 pub const SCHEME: &str = "tsunagi";
+
+/// How long a link that arrived before sign-in waits for the agent.
+pub const PENDING_FOR: Duration = Duration::from_secs(10 * 60);
+
+/// The number of a link that arrived before sign-in, waiting for the dialer.
+#[derive(Default)]
+pub struct PendingDial(Mutex<Option<(String, Instant)>>);
+
+impl PendingDial {
+    /// Keeps `number` (replacing an older one) as of `now`.
+    pub fn keep(&self, number: String, now: Instant) {
+        *self.slot() = Some((number, now));
+    }
+
+    /// The kept number if it is younger than [`PENDING_FOR`] at `now`; it is handed out once.
+    pub fn take(&self, now: Instant) -> Option<String> {
+        self.slot()
+            .take()
+            .filter(|(_, at)| now.saturating_duration_since(*at) < PENDING_FOR)
+            .map(|(number, _)| number)
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<(String, Instant)>> {
+        // Plain data: usable after a panic elsewhere.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The number of a `tsunagi://dial/` link that arrived before sign-in (at most 10 minutes ago), once; the dialer
+/// asks after sign-in and shows it for the agent to call.
+#[tauri::command]
+pub(crate) fn take_pending_dial(pending: State<'_, PendingDial>) -> Option<String> {
+    pending.take(Instant::now())
+}
 
 /// Why a link was not dialled.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -75,6 +116,11 @@ fn open<R: Runtime>(app: &AppHandle<R>, urls: Vec<Url>) {
             }
         };
         crate::window::show_main(app);
+        if !app.state::<AgentHost>().signed_in() {
+            app.state::<PendingDial>().keep(number, Instant::now());
+            tracing::info!("deep link: kept for the dialer until sign-in");
+            continue;
+        }
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
             let command = Command::Dial {
@@ -91,6 +137,24 @@ fn open<R: Runtime>(app: &AppHandle<R>, urls: Vec<Url>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pending_dial_is_handed_out_once_and_expires_after_ten_minutes() {
+        let pending = PendingDial::default();
+        let t0 = Instant::now();
+        assert_eq!(pending.take(t0), None);
+        pending.keep("+81312345678".into(), t0);
+        pending.keep("+81312345679".into(), t0);
+        assert_eq!(
+            pending.take(t0 + Duration::from_secs(599)).as_deref(),
+            Some("+81312345679"),
+            "the latest link wins"
+        );
+        assert_eq!(pending.take(t0), None, "handed out once");
+        pending.keep("+81312345678".into(), t0);
+        assert_eq!(pending.take(t0 + PENDING_FOR), None, "expired");
+        assert_eq!(pending.take(t0), None, "an expired number is dropped too");
+    }
 
     fn dial(link: &str) -> Result<String, LinkError> {
         dial_number(&Url::parse(link).expect("a URL"))

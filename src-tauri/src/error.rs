@@ -37,6 +37,31 @@ pub enum AppError {
     /// The agent core stopped unexpectedly.
     #[error("the agent session stopped; sign in again")]
     CoreStopped,
+    /// The sign-in expired or was revoked (`REFRESH_INVALID`, or a remembered session the server refuses).
+    #[error("your sign-in has expired; sign in again")]
+    RefreshInvalid,
+    /// The refresh token was used twice, so the server ended the sign-in everywhere (`REFRESH_REUSED`).
+    #[error(
+        "your sign-in was used from another place, so it was ended for your safety; sign in again, and tell \
+         your administrator if you did not expect this"
+    )]
+    RefreshReused,
+}
+
+impl AppError {
+    /// The shell's error for a sign-in or session outcome of the core's `ServerSession` (`base` names the server).
+    pub fn from_auth(failure: tsunagi_core::driver::AuthFailure, base: &str) -> Self {
+        use tsunagi_core::driver::AuthFailure as F;
+        match failure {
+            F::BadCredentials => AppError::BadCredentials,
+            F::RefreshReused => AppError::RefreshReused,
+            F::UpgradeRequired => AppError::UpdateRequired,
+            F::Unreachable(detail) => AppError::ServerUnreachable(base.to_owned(), detail),
+            F::Server(status) => AppError::Server(status),
+            // RefreshInvalid, SessionExpired and anything added later: sign in again.
+            _ => AppError::RefreshInvalid,
+        }
+    }
 }
 
 impl AppError {
@@ -53,6 +78,8 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::UpdateRequired => "updateRequired",
             AppError::CoreStopped => "coreStopped",
+            AppError::RefreshInvalid => "refreshInvalid",
+            AppError::RefreshReused => "refreshReused",
         }
     }
 }

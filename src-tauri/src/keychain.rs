@@ -1,12 +1,14 @@
-//! The remembered sign-in: the companion server's session token kept in the OS keychain (`keyring`: Secret
-//! Service on Linux, Keychain on macOS, Credential Manager on Windows), one entry per server.
+//! The remembered sign-in: the companion server's **refresh token** (s14 contract §1) kept in the OS keychain
+//! (`keyring`: Secret Service on Linux, Keychain on macOS, Credential Manager on Windows), one entry per server
+//! (`refresh@{server}`). The session token never reaches the keychain.
 //!
-//! Contract: a sign-in saves the token; the next start resumes with it (the server confirms it with
-//! `GET /v1/me`, and a refused token is forgotten); signing out forgets it, quitting does not. The keychain
-//! is a convenience: when it is missing or locked, the agent simply signs in with the password each time and
-//! the reason is logged and sent to the window on [`KEYCHAIN_EVENT_NAME`]. The token is never logged.
-//!
-//! The server has no refresh token: its session token (TTL `server.session_ttl_secs`) is what is stored.
+//! Contract: a sign-in saves the refresh token, and every renewal saves the rotated one (the old one is spent);
+//! the next start exchanges it at `POST /v1/session/refresh` and resumes; a refused one is forgotten and the
+//! window says why. Signing out forgets it (after `POST /v1/logout`), quitting does not. A session token left by
+//! an older version (`session@{server}`) is used until the server refuses it, then the agent signs in again and
+//! the old entry is deleted. The keychain is a convenience: when it is missing or locked, the agent simply
+//! signs in with the password each time and the reason is logged and sent to the window on
+//! [`KEYCHAIN_EVENT_NAME`]. Tokens are never logged.
 
 use serde::{Serialize, Serializer};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -72,30 +74,59 @@ impl Serialize for KeychainError {
     }
 }
 
+/// The refresh token's entry (the one this version writes).
 fn entry(server: &str) -> Result<keyring::Entry, KeychainError> {
+    Ok(keyring::Entry::new(SERVICE, &format!("refresh@{server}"))?)
+}
+
+/// The session token's entry written by older versions (read once, then deleted).
+fn legacy_entry(server: &str) -> Result<keyring::Entry, KeychainError> {
     Ok(keyring::Entry::new(SERVICE, &format!("session@{server}"))?)
 }
 
-/// Saves the session token for `server` (blocking: D-Bus on Linux).
-pub fn save(server: &str, token: &Pii<String>) -> Result<(), KeychainError> {
-    Ok(entry(server)?.set_password(token.expose())?)
+/// What a start finds in the keychain.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Remembered {
+    /// A refresh token (this version).
+    Refresh(Pii<String>),
+    /// A session token remembered by an older version: used until the server refuses it.
+    Session(Pii<String>),
 }
 
-/// The session token saved for `server`, if any (blocking).
-pub fn load(server: &str) -> Result<Option<Pii<String>>, KeychainError> {
-    match entry(server)?.get_password() {
+/// Saves the refresh token for `server` and drops an older version's session token (blocking: D-Bus on Linux).
+pub fn save(server: &str, refresh: &Pii<String>) -> Result<(), KeychainError> {
+    entry(server)?.set_password(refresh.expose())?;
+    delete_entry(&legacy_entry(server)?)
+}
+
+fn read(entry: &keyring::Entry) -> Result<Option<Pii<String>>, KeychainError> {
+    match entry.get_password() {
         Ok(token) => Ok(Some(Pii(token))),
         Err(keyring::Error::NoEntry) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
 
-/// Forgets the session token saved for `server`; nothing saved is fine (blocking).
-pub fn delete(server: &str) -> Result<(), KeychainError> {
-    match entry(server)?.delete_credential() {
+/// The sign-in remembered for `server`, if any: the refresh token, else an older version's session token
+/// (blocking).
+pub fn load(server: &str) -> Result<Option<Remembered>, KeychainError> {
+    if let Some(token) = read(&entry(server)?)? {
+        return Ok(Some(Remembered::Refresh(token)));
+    }
+    Ok(read(&legacy_entry(server)?)?.map(Remembered::Session))
+}
+
+fn delete_entry(entry: &keyring::Entry) -> Result<(), KeychainError> {
+    match entry.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Forgets whatever is remembered for `server`; nothing saved is fine (blocking).
+pub fn delete(server: &str) -> Result<(), KeychainError> {
+    delete_entry(&entry(server)?)?;
+    delete_entry(&legacy_entry(server)?)
 }
 
 fn report<R: Runtime>(app: &AppHandle<R>, what: &str, error: &KeychainError) {
@@ -109,49 +140,70 @@ fn server_url<R: Runtime>(app: &AppHandle<R>) -> String {
     app.state::<AgentHost>().snapshot().server_url
 }
 
-/// After a sign-in: remembers the session in the background.
-pub fn remember<R: Runtime>(app: &AppHandle<R>, token: &Pii<String>) {
-    let (app, token, server) = (app.clone(), token.clone(), server_url(app));
-    tauri::async_runtime::spawn_blocking(move || match save(&server, &token) {
-        Ok(()) => tracing::info!("sign-in remembered in the keychain"),
-        Err(error) => report(&app, "the sign-in could not be remembered", &error),
+/// After a sign-in or a renewal: remembers the (new) refresh token in the background. Saves run one at a time,
+/// in order, so the last rotation is the one kept.
+pub fn remember<R: Runtime>(app: &AppHandle<R>, refresh: &Pii<String>) {
+    let (app, token, server) = (app.clone(), refresh.clone(), server_url(app));
+    tauri::async_runtime::spawn_blocking(move || {
+        let _one_at_a_time = lock_writes();
+        match save(&server, &token) {
+            Ok(()) => tracing::info!("sign-in remembered in the keychain (refresh token)"),
+            Err(error) => report(&app, "the sign-in could not be remembered", &error),
+        }
     });
+}
+
+/// Serializes keychain writes (a rotation saved while the previous save still runs must not be overtaken).
+fn lock_writes() -> std::sync::MutexGuard<'static, ()> {
+    static WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // Plain unit data: a poisoned lock is still a lock.
+    WRITES.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// After an explicit sign-out: forgets the session in the background.
 pub fn forget<R: Runtime>(app: &AppHandle<R>) {
     let (app, server) = (app.clone(), server_url(app));
-    tauri::async_runtime::spawn_blocking(move || match delete(&server) {
-        Ok(()) => tracing::info!("remembered sign-in forgotten"),
-        Err(error) => report(&app, "the remembered sign-in could not be deleted", &error),
+    tauri::async_runtime::spawn_blocking(move || {
+        let _one_at_a_time = lock_writes();
+        match delete(&server) {
+            Ok(()) => tracing::info!("remembered sign-in forgotten"),
+            Err(error) => report(&app, "the remembered sign-in could not be deleted", &error),
+        }
     });
 }
 
-/// At start: resumes the remembered session, if any. A token the server refuses is forgotten; an unreachable
-/// server leaves it for the next start. The window learns of the session on [`SIGNED_IN_EVENT_NAME`].
+/// At start: resumes the remembered sign-in, if any. A token the server refuses is forgotten and the window is
+/// told why on [`agent::SESSION_ENDED_EVENT_NAME`]; an unreachable server leaves it for the next start. The
+/// window learns of the session on [`SIGNED_IN_EVENT_NAME`].
 pub fn resume_at_start<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let server = server_url(&app);
         let loaded = tauri::async_runtime::spawn_blocking(move || load(&server)).await;
-        let token = match loaded {
-            Ok(Ok(Some(token))) => token,
+        let remembered = match loaded {
+            Ok(Ok(Some(remembered))) => remembered,
             Ok(Ok(None)) => return,
             Ok(Err(error)) => {
                 return report(&app, "the remembered sign-in could not be read", &error)
             }
             Err(error) => return tracing::warn!(%error, "the keychain task failed"),
         };
-        match agent::resume(&app, token).await {
+        match agent::resume(&app, remembered).await {
             Ok(profile) => {
                 tracing::info!(agent = %profile.id, "remembered sign-in resumed");
                 if let Err(error) = app.emit(SIGNED_IN_EVENT_NAME, &profile) {
                     tracing::warn!(%error, "could not tell the window about the resumed session");
                 }
             }
-            Err(AppError::BadCredentials) => {
-                tracing::info!("the remembered sign-in has expired; forgetting it");
+            Err(error @ (AppError::RefreshInvalid | AppError::RefreshReused)) => {
+                tracing::info!(
+                    kind = error.kind(),
+                    "the remembered sign-in was refused; forgetting it"
+                );
                 forget(&app);
+                if let Err(e) = app.emit(agent::SESSION_ENDED_EVENT_NAME, &error) {
+                    tracing::warn!(error = %e, "could not tell the window the sign-in ended");
+                }
             }
             Err(error) => tracing::warn!(%error, "the remembered sign-in could not be resumed"),
         }
@@ -171,12 +223,29 @@ mod tests {
     #[test]
     fn saves_loads_and_forgets_or_says_why_it_cannot() {
         let server = format!("http://127.0.0.1:1/test-{}", uuid::Uuid::new_v4());
-        let token = Pii("s3cr3t-session-token".to_owned());
+        let token = Pii("s3cr3t-refresh-token".to_owned());
         match save(&server, &token) {
             Ok(()) => {
                 assert_eq!(
-                    load(&server).unwrap().map(|t| t.expose().clone()),
-                    Some(token.expose().clone())
+                    load(&server).unwrap(),
+                    Some(Remembered::Refresh(token.clone()))
+                );
+                // An older version's session token is read only while no refresh token is saved, and a save
+                // replaces it.
+                delete(&server).unwrap();
+                legacy_entry(&server)
+                    .unwrap()
+                    .set_password("old-session-token")
+                    .unwrap();
+                assert_eq!(
+                    load(&server).unwrap(),
+                    Some(Remembered::Session(Pii("old-session-token".to_owned())))
+                );
+                save(&server, &token).unwrap();
+                assert_eq!(read(&legacy_entry(&server).unwrap()).unwrap(), None);
+                assert_eq!(
+                    load(&server).unwrap(),
+                    Some(Remembered::Refresh(token.clone()))
                 );
                 let other = format!("{server}-other");
                 assert!(load(&other).unwrap().is_none(), "entries are per server");

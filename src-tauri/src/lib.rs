@@ -48,6 +48,7 @@ pub fn run() {
         .manage(activity::CallActivity::default())
         .manage(agent::AgentHost::new(config::ClientConfig::from_env()))
         .manage(lang::LangState::detect())
+        .manage(deeplink::PendingDial::default())
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             app.manage(logging::init(&log_dir));
@@ -91,7 +92,8 @@ pub fn run() {
             commands::supervise,
             commands::transfer_step,
             commands::call_history,
-            commands::diagnose
+            commands::diagnose,
+            deeplink::take_pending_dial
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed to start (is a display available?)");

@@ -6,7 +6,7 @@
 //!   (`ws://127.0.0.1:<port>/?token=<uuid>`), anything else is refused before the upgrade.
 //! - Client → app: `{"id": n, "command": "<name>", "args": {…}}`, the names and arguments of the Tauri commands
 //!   (`commands.rs`); the reply is `{"id": n, "ok": <result>}` or `{"id": n, "error": {kind, message}}`.
-//! - App → client: `{"channel": "event"|"device"|"voiceToken"|"update"|"signedIn"|"keychain", "payload": …}`, the same JSON the window
+//! - App → client: `{"channel": "event"|"device"|"voiceToken"|"update"|"signedIn"|"keychain"|"sessionEnded", "payload": …}`, the same JSON the window
 //!   receives on the `tsunagi:*` events (this module listens to them; the emitters are unchanged).
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -21,13 +21,14 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::{agent, commands, error::AppError, lang::LangState};
 
 /// The window's event channels, by the name the UI's transport uses.
-const CHANNELS: [(&str, &str); 6] = [
+const CHANNELS: [(&str, &str); 7] = [
     ("event", crate::events::EVENT_NAME),
     ("device", crate::device::DEVICE_EVENT_NAME),
     ("voiceToken", agent::VOICE_TOKEN_EVENT_NAME),
     ("update", crate::updater::UPDATE_EVENT_NAME),
     ("signedIn", crate::keychain::SIGNED_IN_EVENT_NAME),
     ("keychain", crate::keychain::KEYCHAIN_EVENT_NAME),
+    ("sessionEnded", agent::SESSION_ENDED_EVENT_NAME),
 ];
 
 /// Starts the transport if `TSUNAGI_LOOPBACK_FILE` is set, writing `{"url": …}` there once it listens.
@@ -225,6 +226,9 @@ async fn run(app: &AppHandle, name: &str, value: Value) -> Result<Value, Value> 
             done(commands::call_history(host(), a.from, a.to).await)
         }
         "diagnose" => done(commands::diagnose(host()).await),
+        "take_pending_dial" => done(Ok(crate::deeplink::take_pending_dial(
+            app.state::<crate::deeplink::PendingDial>(),
+        ))),
         other => Err(Value::String(format!(
             "unknown command {other:?} (the loopback transport carries the agent's commands only)"
         ))),

@@ -1,9 +1,11 @@
-//! The companion server's agent API as the shell uses it: sign-in, call control, the supervisor's roster and
-//! monitor / whisper / barge, the warm-transfer steps and the call report. Tokens are fetched by the core's
-//! driver (`ServerTokens`) with the session token obtained here. Replies pass through as typed JSON; nothing is
+//! The companion server's agent API as the shell uses it: call control, the supervisor's roster and
+//! monitor / whisper / barge, the warm-transfer steps and the call report. Sign-in, the session token and its
+//! renewal are the core's [`ServerSession`] (s14 contract §1): every request here carries its current token and,
+//! on 401, is sent once more after the session renewed it. Replies pass through as typed JSON; nothing is
 //! decided here.
 
 use serde::{Deserialize, Serialize};
+use tsunagi_core::driver::{AuthFailure, ServerSession, SignedInAgent};
 use tsunagi_core::{ControlOp, ControlTarget, TaskSid, TransferMode, TransferTo};
 use tsunagi_twilio::Pii;
 
@@ -21,25 +23,14 @@ pub struct Profile {
     pub role: String,
 }
 
-/// A signed-in session.
-pub struct SignedIn {
-    /// Bearer token for the agent endpoints (never logged).
-    pub session_token: Pii<String>,
-    /// Who signed in.
-    pub profile: Profile,
-}
-
-#[derive(Deserialize)]
-struct LoginReply {
-    session_token: String,
-    agent: LoginAgent,
-}
-
-#[derive(Deserialize)]
-struct LoginAgent {
-    id: String,
-    display_name: String,
-    role: String,
+impl From<SignedInAgent> for Profile {
+    fn from(agent: SignedInAgent) -> Self {
+        Profile {
+            id: agent.id,
+            display_name: agent.display_name,
+            role: agent.role,
+        }
+    }
 }
 
 /// A client of one server.
@@ -65,65 +56,75 @@ impl ServerClient {
         }
     }
 
-    /// The server's base URL.
-    pub fn base(&self) -> &str {
-        &self.base
+    /// `POST /v1/login`: a session with its refresh token.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<(ServerSession, Profile), AppError> {
+        let (session, agent) = ServerSession::login(&self.base, CLIENT_VERSION, login, password)
+            .await
+            .map_err(|f| self.auth_error(f))?;
+        Ok((session, agent.into()))
     }
 
-    /// `POST /v1/login`.
-    pub async fn login(&self, login: &str, password: &str) -> Result<SignedIn, AppError> {
-        let sent = self
-            .http
-            .post(format!("{}/v1/login", self.base))
-            .header("X-Client-Version", CLIENT_VERSION)
-            .json(&serde_json::json!({ "login": login, "password": password }))
-            .send()
+    /// `POST /v1/session/refresh` with a remembered refresh token (at start).
+    pub async fn resume(
+        &self,
+        refresh: &Pii<String>,
+    ) -> Result<(ServerSession, Profile), AppError> {
+        let (session, agent) = ServerSession::resume(&self.base, CLIENT_VERSION, refresh)
             .await
-            .map_err(|e| {
-                AppError::ServerUnreachable(self.base.clone(), e.without_url().to_string())
-            })?;
-        match sent.status().as_u16() {
-            200 => {}
-            401 | 403 => return Err(AppError::BadCredentials),
-            426 => return Err(AppError::UpdateRequired),
-            status => return Err(AppError::Server(status)),
-        }
-        let reply: LoginReply = sent.json().await.map_err(|_| AppError::Server(200))?;
-        Ok(SignedIn {
-            session_token: Pii(reply.session_token),
-            profile: Profile {
-                id: reply.agent.id,
-                display_name: reply.agent.display_name,
-                role: reply.agent.role,
-            },
-        })
+            .map_err(|f| self.auth_error(f))?;
+        Ok((session, agent.into()))
     }
 
-    /// `GET /v1/me`: the agent behind a remembered session token; `BadCredentials` once it expired or was
-    /// revoked.
-    pub async fn me(&self, session: &Pii<String>) -> Result<Profile, AppError> {
-        let sent = self
-            .http
-            .get(format!("{}/v1/me", self.base))
-            .bearer_auth(session.expose())
+    /// A session token remembered by an older version (no refresh token): `GET /v1/me` confirms it; it is used
+    /// until the server refuses it.
+    pub async fn resume_legacy(
+        &self,
+        token: Pii<String>,
+    ) -> Result<(ServerSession, Profile), AppError> {
+        let session = ServerSession::from_session_token(&self.base, CLIENT_VERSION, token);
+        let agent = session.me().await.map_err(|f| self.auth_error(f))?;
+        Ok((session, agent.into()))
+    }
+
+    /// The shell's words for why a sign-in or session did not work.
+    pub fn auth_error(&self, failure: AuthFailure) -> AppError {
+        AppError::from_auth(failure, &self.base)
+    }
+
+    /// Sends `request` with the session's current token; on 401 renews the session once and sends it again.
+    /// Any status comes back.
+    async fn authorized(
+        &self,
+        request: reqwest::RequestBuilder,
+        session: &ServerSession,
+    ) -> Result<reqwest::Response, AppError> {
+        let retry = request.try_clone();
+        let token = session.fresh().await;
+        let sent = self.with_token(request, &token).await?;
+        if sent.status().as_u16() != 401 {
+            return Ok(sent);
+        }
+        match (retry, session.renew_after_401(&token).await) {
+            (Some(retry), Some(renewed)) => self.with_token(retry, &renewed).await,
+            _ => Ok(sent),
+        }
+    }
+
+    async fn with_token(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &Pii<String>,
+    ) -> Result<reqwest::Response, AppError> {
+        request
+            .bearer_auth(token.expose())
             .header("X-Client-Version", CLIENT_VERSION)
             .send()
             .await
-            .map_err(|e| {
-                AppError::ServerUnreachable(self.base.clone(), e.without_url().to_string())
-            })?;
-        match sent.status().as_u16() {
-            200 => {}
-            401 | 403 => return Err(AppError::BadCredentials),
-            426 => return Err(AppError::UpdateRequired),
-            status => return Err(AppError::Server(status)),
-        }
-        let agent: LoginAgent = sent.json().await.map_err(|_| AppError::Server(200))?;
-        Ok(Profile {
-            id: agent.id,
-            display_name: agent.display_name,
-            role: agent.role,
-        })
+            .map_err(|e| self.unreachable(e))
     }
 
     /// `POST /v1/calls/{id}/{op}`: hold, unhold or transfer through the server (the client never learns the
@@ -131,8 +132,8 @@ impl ServerClient {
     /// status so the core can tell success, refusal and failure apart.
     pub async fn call_control(
         &self,
-        session: &Pii<String>,
-        task: &ControlTarget,
+        session: &ServerSession,
+        target: &ControlTarget,
         op: &ControlOp,
     ) -> Result<u16, AppError> {
         let (path, body) = match op {
@@ -140,17 +141,10 @@ impl ServerClient {
             ControlOp::Unhold => ("unhold", serde_json::json!({})),
             ControlOp::Transfer { to, mode } => ("transfer", transfer_body(to, *mode)),
         };
+        let url = format!("{}/v1/calls/{}/{}", self.base, target, path);
         let sent = self
-            .http
-            .post(format!("{}/v1/calls/{}/{}", self.base, task, path))
-            .bearer_auth(session.expose())
-            .header("X-Client-Version", CLIENT_VERSION)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| {
-                AppError::ServerUnreachable(self.base.clone(), e.without_url().to_string())
-            })?;
+            .authorized(self.http.post(url).json(&body), session)
+            .await?;
         Ok(sent.status().as_u16())
     }
 }
@@ -243,14 +237,9 @@ impl ServerClient {
     async fn send(
         &self,
         request: reqwest::RequestBuilder,
-        session: &Pii<String>,
+        session: &ServerSession,
     ) -> Result<reqwest::Response, AppError> {
-        let sent = request
-            .bearer_auth(session.expose())
-            .header("X-Client-Version", CLIENT_VERSION)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
+        let sent = self.authorized(request, session).await?;
         match sent.status().as_u16() {
             200..=299 => Ok(sent),
             401 => Err(AppError::NotSignedIn),
@@ -261,7 +250,7 @@ impl ServerClient {
     }
 
     /// `GET /v1/roster` (supervisors): every agent with their current activity.
-    pub async fn roster(&self, session: &Pii<String>) -> Result<Vec<RosterAgent>, AppError> {
+    pub async fn roster(&self, session: &ServerSession) -> Result<Vec<RosterAgent>, AppError> {
         let sent = self
             .send(self.http.get(format!("{}/v1/roster", self.base)), session)
             .await?;
@@ -272,7 +261,7 @@ impl ServerClient {
     /// `POST /v1/supervise/{task}` `{"mode": …}`: the supervisor's Device is called into the conference.
     pub async fn supervise(
         &self,
-        session: &Pii<String>,
+        session: &ServerSession,
         task: &TaskSid,
         mode: SuperviseMode,
     ) -> Result<(), AppError> {
@@ -285,7 +274,7 @@ impl ServerClient {
     /// `POST /v1/calls/{task}/transfer/{complete|cancel}`: the second step of a warm transfer.
     pub async fn transfer_step(
         &self,
-        session: &Pii<String>,
+        session: &ServerSession,
         task: &TaskSid,
         step: TransferStep,
     ) -> Result<(), AppError> {
@@ -302,7 +291,7 @@ impl ServerClient {
     /// `GET /v1/reports/calls?from&to` (Unix seconds): the interactions created in `[from, to)`.
     pub async fn call_report(
         &self,
-        session: &Pii<String>,
+        session: &ServerSession,
         from: i64,
         to: i64,
     ) -> Result<Vec<CallLine>, AppError> {

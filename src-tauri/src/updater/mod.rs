@@ -10,7 +10,10 @@
 //!   server requires (`mandatory`: this version is below its minimum or blocked) installs by itself at the first
 //!   idle moment. Install is refused during a ring, a call or wrap-up
 //!   ([`crate::activity::CallActivity::is_idle`]); after installing, the restart too waits for the agent to be
-//!   idle.
+//!   idle, then signs the core out first (the worker goes Offline, so nothing is routed to an app that is
+//!   restarting; the remembered sign-in is kept, so the new version resumes it) and restarts
+//!   ([`crate::agent::leave`]). Tauri releases the single-instance name before it starts the new process, so the
+//!   new process becomes the instance rather than handing its arguments to the exiting one.
 //! - The server decides the version (rollbacks included): any version other than the current one is taken,
 //!   but never one below [`SECURITY_FLOOR`].
 //! - Status changes go to the window as [`UpdateStatus`] on the [`UPDATE_EVENT_NAME`] event.
@@ -412,11 +415,16 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>) -> Result<(), UpdateError> 
     tracing::info!(%version, "update installed; restarting when idle");
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        // A ring may have arrived while the package manager ran: the restart waits for it to be handled.
-        while !app.state::<CallActivity>().is_idle() {
-            tokio::time::sleep(Duration::from_secs(2)).await;
+        // A ring may have arrived while the package manager ran: the restart waits for it to be handled (and
+        // tries again if one arrives between the check and the sign-out, which the core then refuses).
+        loop {
+            while !app.state::<CallActivity>().is_idle() {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            tracing::info!(%version, "restarting into the update: signing out first");
+            crate::agent::leave(&app, crate::agent::Exit::Restart);
+            tokio::time::sleep(Duration::from_secs(10)).await;
         }
-        app.restart();
     });
     Ok(())
 }

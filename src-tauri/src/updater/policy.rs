@@ -24,11 +24,26 @@ pub struct ClientPolicy {
     pub update_endpoint: String,
 }
 
+/// The plugin's bundle-type variable (`deb`, `rpm`, `appimage`; `unknown` for a binary the Tauri CLI did not
+/// patch): s14 contract §7.
+const BUNDLE_TYPE: &str = "{{bundle_type}}";
+
 impl ClientPolicy {
-    /// The endpoint as a URL the updater accepts.
+    /// The endpoint as a URL the updater accepts, carrying the bundle type so the server can pick the matching
+    /// artifact: as the server placed `{{bundle_type}}`, or else as the `bundle_type` query parameter.
     pub fn endpoint(&self) -> Result<url::Url, UpdateError> {
-        url::Url::parse(&self.update_endpoint)
-            .map_err(|e| UpdateError::Policy(format!("update_endpoint: {e}")))
+        let mut url = url::Url::parse(&self.update_endpoint)
+            .map_err(|e| UpdateError::Policy(format!("update_endpoint: {e}")))?;
+        let spelled = |s: &str| s.contains(BUNDLE_TYPE) || s.contains("%7B%7Bbundle_type%7D%7D");
+        if !spelled(&self.update_endpoint) && !spelled(url.as_str()) {
+            // The plugin substitutes the raw spelling in the query, so it is appended unencoded.
+            let query = match url.query() {
+                Some(q) if !q.is_empty() => format!("{q}&bundle_type={BUNDLE_TYPE}"),
+                _ => format!("bundle_type={BUNDLE_TYPE}"),
+            };
+            url.set_query(Some(&query));
+        }
+        Ok(url)
     }
 }
 
@@ -105,6 +120,21 @@ mod tests {
         assert!(
             url.contains("%7B%7Btarget%7D%7D") || url.contains("{{target}}"),
             "{url}"
+        );
+        assert!(url.ends_with("?bundle_type={{bundle_type}}"), "{url}");
+        let placed = ClientPolicy {
+            update_endpoint: "http://h/v1/updates/{{bundle_type}}/{{current_version}}?x=1".into(),
+            ..policy.clone()
+        };
+        let placed = placed.endpoint().unwrap().to_string();
+        assert!(!placed.contains("bundle_type="), "already placed: {placed}");
+        let query = ClientPolicy {
+            update_endpoint: "http://h/v1/updates/stable?channel=beta".into(),
+            ..policy.clone()
+        };
+        assert_eq!(
+            query.endpoint().unwrap().as_str(),
+            "http://h/v1/updates/stable?channel=beta&bundle_type={{bundle_type}}"
         );
         let bad = ClientPolicy {
             update_endpoint: "not a url".into(),
