@@ -120,6 +120,49 @@ describe('App', () => {
     expect($('#keychain')).toBeNull();
   });
 
+  it('goes back to the sign-in screen with the reason when the server ends the sign-in, in both languages', async () => {
+    const shell = await signedIn();
+    expect($('#agent-name')).not.toBeNull();
+    shell.emit('sessionEnded', { kind: 'refreshReused', message: 'your sign-in was used from another place' });
+    await settle();
+    expect($('#agent-name')).toBeNull();
+    expect($('#login')).not.toBeNull();
+    expect(text('#session-ended')).toContain('used from another place');
+    i18n.set('ja');
+    await settle();
+    expect(text('#session-ended')).toContain('安全のため');
+    shell.emit('sessionEnded', { kind: 'refreshInvalid', message: 'expired' });
+    await settle();
+    expect(text('#session-ended')).toContain('有効期限');
+    type('#login-name', 'tanaka');
+    type('#login-password', 'demo-tanaka');
+    ($('#login') as HTMLFormElement).requestSubmit();
+    await settle();
+    expect($('#session-ended')).toBeNull();
+  });
+
+  it('shows a dial link opened before sign-in in the dialer after sign-in, without dialling it', async () => {
+    const shell = fakeShell();
+    const invoke = shell.transport.invoke;
+    let pending: string | null = '+81312345678';
+    shell.transport.invoke = async (command, args) => {
+      if (command === 'take_pending_dial') {
+        const number = pending;
+        pending = null;
+        return number;
+      }
+      return invoke(command, args);
+    };
+    app = mount(App, { target: document.body, props: { client: new CoreClient(shell.transport) } });
+    await settle();
+    type('#login-name', 'tanaka');
+    type('#login-password', 'demo-tanaka');
+    ($('#login') as HTMLFormElement).requestSubmit();
+    await settle();
+    expect(($('#dial-number') as HTMLInputElement).value).toBe('+81312345678');
+    expect(shell.sent.some((c) => c.command === 'dial')).toBe(false);
+  });
+
   it('signs in, then follows presence and sends the chosen activity to the core', async () => {
     const shell = await signedIn();
     expect(text('#agent-name')).toBe('田中 太郎');

@@ -115,6 +115,12 @@ export interface KeychainProblem {
   message: string;
 }
 
+/** Why the server ended the sign-in (src-tauri/src/agent.rs `SESSION_ENDED_EVENT_NAME`): back to the sign-in screen. */
+export interface SessionEnded {
+  kind: 'refreshInvalid' | 'refreshReused';
+  message: string;
+}
+
 export interface Profile {
   id: string;
   displayName: string;
@@ -172,6 +178,7 @@ export const CHANNELS = {
   update: 'tsunagi:update',
   signedIn: 'tsunagi:signed-in',
   keychain: 'tsunagi:keychain',
+  sessionEnded: 'tsunagi:session-ended',
 } as const;
 export type Channel = keyof typeof CHANNELS;
 
@@ -189,6 +196,7 @@ interface Commands {
   transfer_step: { args: { task: string; step: TransferStep }; result: null };
   call_history: { args: { from: number; to: number }; result: CallLine[] };
   diagnose: { args: Record<string, never>; result: Diagnosis };
+  take_pending_dial: { args: Record<string, never>; result: string | null };
   update_status: { args: Record<string, never>; result: UpdateStatus };
   check_update: { args: Record<string, never>; result: null };
   install_update: { args: Record<string, never>; result: null };
@@ -325,6 +333,11 @@ export class CoreClient {
     return this.call('diagnose', {});
   }
 
+  /** The number of a tsunagi://dial/ link opened before sign-in (at most 10 minutes ago), once; `null` if none. */
+  takePendingDial(): Promise<string | null> {
+    return this.call('take_pending_dial', {});
+  }
+
   /** Where the self-update stands. */
   updateStatus(): Promise<UpdateStatus> {
     return this.call('update_status', {});
@@ -358,6 +371,11 @@ export class CoreClient {
   /** Calls `onProblem` when the sign-in cannot be remembered in the OS keychain (the agent signs in each time). */
   onKeychain(onProblem: (problem: KeychainProblem) => void): Promise<() => void> {
     return this.transport.listen('keychain', (payload) => onProblem(payload as KeychainProblem));
+  }
+
+  /** Calls `onEnded` when the server ends the sign-in (expired or revoked refresh token): sign in again. */
+  onSessionEnded(onEnded: (ended: SessionEnded) => void): Promise<() => void> {
+    return this.transport.listen('sessionEnded', (payload) => onEnded(payload as SessionEnded));
   }
 
   /** Calls `onStatus` whenever the self-update's state changes. */

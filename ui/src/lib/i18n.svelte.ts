@@ -3,7 +3,7 @@
  * the pick is remembered in localStorage. Every visible string comes from here, so both languages stay complete:
  * the `Messages` type makes a missing translation a type error.
  */
-import type { CallPhase, KeychainProblem, PresenceState, Service, SuperviseMode, TransferMode } from './core-client';
+import type { CallPhase, KeychainProblem, PresenceState, Service, SessionEnded, SuperviseMode, TransferMode } from './core-client';
 
 export type Lang = 'ja' | 'en';
 export const LANGS: readonly Lang[] = ['ja', 'en'];
@@ -36,6 +36,8 @@ interface Messages {
   updateRequired: string;
   dismiss: string;
   keychain: Record<KeychainProblem['kind'], string>;
+  /** Why the server ended the sign-in (src-tauri/src/agent.rs `tsunagi:session-ended`). */
+  sessionEnded: Record<SessionEnded['kind'], string>;
   tabs: Record<'phone' | 'history' | 'supervisor' | 'settings' | 'diagnostics', string>;
   outgoingCall: string;
   onHoldBadge: string;
@@ -200,6 +202,11 @@ const MESSAGES: Record<Lang, Messages> = {
     wrapupDone: 'Done',
     updateRequired: 'An update is required: Tsunagi takes no new calls until it is updated.',
     dismiss: 'Dismiss',
+    sessionEnded: {
+      refreshInvalid: 'Your sign-in has expired. Sign in again to keep taking calls.',
+      refreshReused:
+        'Your sign-in was ended for your safety because it was used from another place. Sign in again, and tell your administrator if you did not expect this.',
+    },
     keychain: {
       keychainUnavailable:
         'Your sign-in cannot be remembered on this computer (no keyring service is running). Sign in with your password after each restart, or ask IT to enable the keyring.',
@@ -404,6 +411,11 @@ const MESSAGES: Record<Lang, Messages> = {
     wrapupDone: '完了',
     updateRequired: '更新が必要です。更新するまで新しい着信は受けられません。',
     dismiss: '閉じる',
+    sessionEnded: {
+      refreshInvalid: 'サインインの有効期限が切れました。電話を受け続けるには、もう一度サインインしてください。',
+      refreshReused:
+        '別の場所で使われたため、安全のためサインインを終了しました。もう一度サインインしてください。心当たりがない場合は管理者に連絡してください。',
+    },
     keychain: {
       keychainUnavailable:
         'このパソコンではサインイン情報を保存できません（キーリングが動いていません）。再起動のたびにパスワードでサインインするか、IT 担当にキーリングの有効化を依頼してください。',
