@@ -96,6 +96,10 @@ pub struct ServerConfig {
     pub roster_interval_ms: u64,
     /// Optional path of a secrets file (TOML with `api_key_secret`, `auth_token`, `admin_token`).
     pub secrets_file: Option<PathBuf>,
+    /// Lease of a webhook claim, in milliseconds: another instance's claim left undone this long is taken over
+    /// (on PostgreSQL a dead owner's claim is taken over at once: its advisory lock is gone). Keep it longer than
+    /// Twilio's 15 s webhook timeout and not shorter than `request_timeout_secs`.
+    pub webhook_lease_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -108,6 +112,7 @@ impl Default for ServerConfig {
             session_ttl_secs: 12 * 3600,
             roster_interval_ms: 1000,
             secrets_file: None,
+            webhook_lease_ms: 30_000,
         }
     }
 }

@@ -5,10 +5,14 @@
 //! So there is one query code path and one migration history, and the same test suite proves both backends.
 //! PostgreSQL-only features (LISTEN/NOTIFY) live in [`crate::events`] behind a separate `PgListener`.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
+
+mod receipts;
+pub use receipts::{Claim, Delivery};
 
 /// Migrations embedded at build time (`crates/server/migrations`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -31,6 +35,8 @@ pub struct Db {
     pub backend: Backend,
     /// The URL it was opened with (needed by the PostgreSQL listener).
     url: String,
+    /// Webhook claims of this instance ([`receipts`]).
+    claims: Arc<receipts::Claims>,
 }
 
 impl Db {
@@ -86,6 +92,7 @@ impl Db {
             pool,
             backend,
             url: url.to_owned(),
+            claims: Arc::new(receipts::Claims::new()),
         })
     }
 
@@ -97,18 +104,6 @@ impl Db {
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
-    }
-
-    /// Records a webhook delivery key; returns `true` the first time, `false` for a retry already seen.
-    pub async fn first_delivery(&self, key: &str) -> Result<bool, sqlx::Error> {
-        let r = sqlx::query(
-            "INSERT INTO webhook_receipts (dedup_key, received_at) VALUES ($1, $2) ON CONFLICT (dedup_key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(now_unix())
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
     }
 }
 
@@ -122,6 +117,14 @@ fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
         .filter(|p| !p.as_os_str().is_empty())
 }
 
+/// Milliseconds since the Unix epoch (the shell's clock; domain code takes it as input).
+pub fn now_unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// Seconds since the Unix epoch (the shell's clock; domain code takes it as input).
 pub fn now_unix() -> i64 {
     SystemTime::now()
@@ -131,15 +134,6 @@ pub fn now_unix() -> i64 {
 }
 
 impl Db {
-    /// Forgets a delivery key after a failed handling, so Twilio's retry is processed again.
-    pub async fn release_delivery(&self, key: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM webhook_receipts WHERE dedup_key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Appends a call-leg event for analytics; duplicates (same key) are ignored.
     pub async fn log_call_event(&self, e: &CallEvent<'_>) -> Result<(), sqlx::Error> {
         sqlx::query(

@@ -63,6 +63,12 @@ pub enum ApiError {
     /// The client is too old or blocked (426).
     #[error("client upgrade required")]
     UpgradeRequired(Box<UpgradeRequired>),
+    /// Another delivery of this webhook is being handled right now (503 + `Retry-After`): nothing was acted on.
+    #[error("webhook delivery in progress")]
+    WebhookBusy {
+        /// Seconds the sender should wait before retrying.
+        retry_after_secs: u64,
+    },
     /// Twilio (or the stand-in) failed; the detail is logged only.
     #[error("upstream failure: {0}")]
     Upstream(String),
@@ -84,6 +90,7 @@ impl ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
+            Self::WebhookBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -100,6 +107,7 @@ impl ApiError {
             Self::Conflict { code, .. } | Self::Unprocessable { code, .. } => code,
             Self::TooManyRequests(_) => "TOO_MANY_REQUESTS",
             Self::UpgradeRequired(_) => "CLIENT_UPGRADE_REQUIRED",
+            Self::WebhookBusy { .. } => "WEBHOOK_IN_PROGRESS",
             Self::Upstream(_) => "UPSTREAM_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -125,6 +133,14 @@ impl IntoResponse for ApiError {
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 json!({"code": self.code(), "message": "internal server error"})
+            }
+            Self::WebhookBusy { retry_after_secs } => {
+                let body = json!({"code": self.code(), "message": self.to_string()});
+                let retry = [(
+                    axum::http::header::RETRY_AFTER,
+                    retry_after_secs.to_string(),
+                )];
+                return (status, retry, Json(body)).into_response();
             }
             other => json!({"code": other.code(), "message": other.to_string()}),
         };

@@ -18,6 +18,10 @@ pub struct Metrics {
     pub webhooks_accepted: AtomicU64,
     /// Webhook retries recognised as duplicates.
     pub webhooks_duplicate: AtomicU64,
+    /// Webhooks answered 503 because another delivery of the same key was in flight.
+    pub webhooks_busy: AtomicU64,
+    /// Webhook claims taken over from a dead instance or after their lease (the work ran again).
+    pub webhooks_taken_over: AtomicU64,
     /// Webhooks refused for a missing or bad signature.
     pub webhooks_rejected: AtomicU64,
     /// Access Tokens issued.
@@ -50,6 +54,11 @@ impl Metrics {
         let counters = [
             ("tsunagi_webhooks_accepted_total", &self.webhooks_accepted),
             ("tsunagi_webhooks_duplicate_total", &self.webhooks_duplicate),
+            ("tsunagi_webhooks_busy_total", &self.webhooks_busy),
+            (
+                "tsunagi_webhooks_taken_over_total",
+                &self.webhooks_taken_over,
+            ),
             ("tsunagi_webhooks_rejected_total", &self.webhooks_rejected),
             ("tsunagi_tokens_issued_total", &self.tokens_issued),
             ("tsunagi_upgrade_required_total", &self.upgrade_required),

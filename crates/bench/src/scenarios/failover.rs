@@ -565,9 +565,11 @@ struct Hooks {
 async fn webhooks(stack: &Stack, base: &Baseline) -> Result<Hooks, BenchError> {
     let mut events = event_sids(stack).await?;
     events.retain(|e| !base.events.contains(e));
-    let rows = sqlx::query("SELECT dedup_key FROM webhook_receipts WHERE dedup_key LIKE 'tr:%'")
-        .fetch_all(&stack.state.db.pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT dedup_key FROM webhook_receipts WHERE dedup_key LIKE 'tr:%' AND done = 1",
+    )
+    .fetch_all(&stack.state.db.pool)
+    .await?;
     let receipts: HashSet<String> = rows
         .iter()
         .filter_map(|r| r.try_get::<String, _>(0).ok())

@@ -13,7 +13,7 @@ use tsunagi_twilio::{CallSid, ConferenceSid, ReservationSid, TaskSid, WorkerSid}
 
 use crate::auth;
 use crate::calls::{self, CallStatus, Reservation};
-use crate::db::CallEvent;
+use crate::db::{now_unix_ms, CallEvent, Claim, Delivery};
 use crate::error::{ApiError, ApiResult};
 use crate::http::webhook::TwilioWebhook;
 use crate::inbound::{self, Assignment};
@@ -32,50 +32,65 @@ pub(crate) fn sid<T>(
     parse(value).map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))
 }
 
-/// Runs `work` once per `key`: a retry of a handled delivery does nothing; a failed one can be retried. If the
-/// request is dropped mid-way (Twilio timed out and hung up), the receipt is released too, so the retry redoes
-/// the work: every flow below resumes from its stored state.
+/// Runs `work` once per `key` (claims in [`crate::db::Delivery`]): a retry of a handled delivery does nothing;
+/// a retry while another delivery of the key is in flight gets 503 + `Retry-After` and does nothing; a failed
+/// delivery can be retried. If the request is dropped mid-way (Twilio timed out and hung up), the claim is
+/// released too, and a claim left by a dead instance (or older than `server.webhook_lease_ms`) is taken over, so
+/// the retry redoes the work: every flow below resumes from its stored state.
 pub(crate) async fn exactly_once(
     state: &AppState,
     key: &str,
     work: impl Future<Output = ApiResult<()>>,
 ) -> ApiResult<()> {
-    if !state.db.first_delivery(key).await? {
-        state
-            .metrics
-            .webhooks_duplicate
-            .fetch_add(1, Ordering::Relaxed);
-        return Ok(());
+    let lease = i64::try_from(state.config.server.webhook_lease_ms).unwrap_or(i64::MAX);
+    let metrics = &state.metrics;
+    let claim = match state.db.claim_delivery(key, now_unix_ms(), lease).await? {
+        Delivery::First(claim) => claim,
+        Delivery::Done => {
+            metrics.webhooks_duplicate.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        Delivery::Busy { retry_after_secs } => {
+            metrics.webhooks_busy.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::WebhookBusy { retry_after_secs });
+        }
+    };
+    if claim.taken_over() {
+        metrics.webhooks_taken_over.fetch_add(1, Ordering::Relaxed);
     }
-    let mut receipt = Receipt(Some((state.db.clone(), key.to_owned())));
+    let mut receipt = Receipt(Some((state.db.clone(), claim)));
     let span = tracing::info_span!("webhook", key = %key);
-    if let Err(e) = tracing::Instrument::instrument(work, span).await {
-        if let Some((db, key)) = receipt.0.take() {
-            if let Err(release) = db.release_delivery(&key).await {
-                tracing::error!(error = %release, "could not release a webhook receipt");
-            }
+    let result = tracing::Instrument::instrument(work, span).await;
+    let Some((db, claim)) = receipt.0.take() else {
+        return result; // unreachable: only this function empties the receipt
+    };
+    if let Err(e) = result {
+        if let Err(release) = db.release_delivery(claim).await {
+            tracing::error!(error = %release, "could not release a webhook claim");
         }
         return Err(e);
     }
-    receipt.0 = None;
-    state
-        .metrics
-        .webhooks_accepted
-        .fetch_add(1, Ordering::Relaxed);
+    match db.finish_delivery(claim).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(key, "webhook claim was taken over before it finished"),
+        // The work is done; the undone claim only means a later duplicate would redo it after the lease.
+        Err(e) => tracing::error!(error = %e, "could not mark a webhook claim done"),
+    }
+    metrics.webhooks_accepted.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
 
-/// A webhook receipt that is released unless the work finished.
-struct Receipt(Option<(crate::db::Db, String)>);
+/// A webhook claim that is released unless the work finished.
+struct Receipt(Option<(crate::db::Db, Claim)>);
 
 impl Drop for Receipt {
     fn drop(&mut self) {
-        if let Some((db, key)) = self.0.take() {
-            tracing::warn!(key = %key, "webhook dropped mid-way; its retry will run again");
+        if let Some((db, claim)) = self.0.take() {
+            tracing::warn!(key = %claim.key(), "webhook dropped mid-way; its retry will run again");
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(async move {
-                    if let Err(e) = db.release_delivery(&key).await {
-                        tracing::error!(error = %e, "could not release a webhook receipt");
+                    if let Err(e) = db.release_delivery(claim).await {
+                        tracing::error!(error = %e, "could not release a webhook claim");
                     }
                 });
             }
