@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The remembered sign-in on a real Secret Service (gnome-keyring inside a private D-Bus session, ~20 s):
-#   1. the keychain module's test saves, reads and deletes a session token on it (TSUNAGI_EXPECT_KEYCHAIN=1
-#      turns "no keychain" into a failure);
-#   2. a session token from the real server (POST /v1/login), stored where the app keeps it, is resumed by
-#      the real app at start (GET /v1/me → the core starts) — sign-in survives a restart;
-#   3. a token the server refuses is forgotten by the app (the keychain entry is gone afterwards).
+# The remembered sign-in on a real Secret Service (gnome-keyring inside a private D-Bus session, ~30 s):
+#   1. the keychain module's test saves, reads and deletes a refresh token on it, and reads an older version's
+#      session token only while no refresh token is saved (TSUNAGI_EXPECT_KEYCHAIN=1 turns "no keychain" into
+#      a failure);
+#   2. a refresh token from the real server (POST /v1/login), stored where the app keeps it, is exchanged by the
+#      real app at start (POST /v1/session/refresh → the core starts); the keychain then holds the rotated
+#      refresh token — and never a session token;
+#   3. a restart resumes again with that rotated token (sign-in survives restarts; each start rotates it);
+#   4. a session token remembered by an older version (session@…) is still resumed (GET /v1/me);
+#   5. a refresh token the server refuses is forgotten by the app (the keychain entry is gone afterwards).
 # Needs: gnome-keyring, libsecret-tools (secret-tool), xvfb, dbus; the app and server built.
 # Usage: tests/keychain/run.sh [path/to/tsunagi]
 set -euo pipefail
@@ -56,18 +60,45 @@ run_app() { # name, wanted log line
   grep -q "$2" "$log" || { echo "the app never logged \"$2\"; its log follows" >&2; tail -n 30 "$log" >&2; return 1; }
 }
 
-echo "2. a remembered session is resumed at start"
-token=$(curl -sf -H 'content-type: application/json' -H 'X-Client-Version: 0.1.0' \
-  -d '{"login":"tanaka","password":"demo-tanaka"}' "$TSUNAGI_SERVER_URL/v1/login" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["session_token"])')
-printf '%s' "$token" | secret-tool store --label="Tsunagi sign-in" service jp.tsunagi.desktop username "$user"
-check run_app resumed "remembered sign-in resumed"
-check grep -q "starting the agent session" "$work/resumed.log"
-check test "$(secret-tool lookup service jp.tsunagi.desktop username "$user")" = "$token"
+login_json() {
+  curl -sf -H 'content-type: application/json' -H 'X-Client-Version: 0.1.0' \
+    -d '{"login":"tanaka","password":"demo-tanaka"}' "$TSUNAGI_SERVER_URL/v1/login"
+}
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+lookup() { secret-tool lookup service jp.tsunagi.desktop username "$1@$TSUNAGI_SERVER_URL" 2>/dev/null || true; }
+store() { printf '%s' "$2" | secret-tool store --label="Tsunagi sign-in" service jp.tsunagi.desktop username "$1@$TSUNAGI_SERVER_URL"; }
+# The app saves the rotated token in the background just after it logs the resume: wait for the entry to change.
+changed_from() { for _ in $(seq 50); do [ "$(lookup refresh)" != "$1" ] && [ -n "$(lookup refresh)" ] && return 0; sleep 0.1; done; return 1; }
 
-echo "3. a refused session is forgotten"
-printf '%s' "revoked-or-expired-token" | secret-tool store --label="Tsunagi sign-in" service jp.tsunagi.desktop username "$user"
+echo "2. a remembered refresh token is exchanged at start"
+refresh=$(login_json | field refresh_token)
+check test -n "$refresh"
+store refresh "$refresh"
+check run_app resumed "sign-in remembered in the keychain (refresh token)"
+check grep -q "remembered sign-in resumed" "$work/resumed.log"
+check grep -q "starting the agent session" "$work/resumed.log"
+check changed_from "$refresh"
+rotated=$(lookup refresh)
+check test -z "$(lookup session)" # the session token never reaches the keychain
+if grep -qF -- "$refresh" "$work/resumed.log" || grep -qF -- "$rotated" "$work/resumed.log"; then
+  echo "FAIL: a token reached the log" >&2; failed=$((failed + 1))
+fi
+
+echo "3. a restart resumes with the rotated refresh token"
+check run_app restarted "sign-in remembered in the keychain (refresh token)"
+check grep -q "remembered sign-in resumed" "$work/restarted.log"
+check changed_from "$rotated"
+
+echo "4. a session token remembered by an older version is still resumed"
+secret-tool clear service jp.tsunagi.desktop username "refresh@$TSUNAGI_SERVER_URL" || true
+store session "$(login_json | field session_token)"
+check run_app legacy "remembered sign-in resumed"
+
+echo "5. a refused refresh token is forgotten"
+secret-tool clear service jp.tsunagi.desktop username "session@$TSUNAGI_SERVER_URL" || true
+store refresh "revoked-or-expired-refresh-token"
 check run_app refused "remembered sign-in forgotten"
-check test -z "$(secret-tool lookup service jp.tsunagi.desktop username "$user" || true)"
+check test -z "$(lookup refresh)"
+check grep -q "the remembered sign-in was refused" "$work/refused.log"
 echo "keychain: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
