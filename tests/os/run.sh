@@ -4,7 +4,8 @@
 #                 --minimized start keeps the window hidden;
 #   deep link     the unpackaged binary registers x-scheme-handler/tsunagi; a second launch with
 #                 tsunagi://dial/+81… is forwarded by single-instance to the running app, which hands Dial to the
-#                 core (signed in through the keychain's remembered session);
+#                 core (signed in through the keychain's remembered session — an older version's session token);
+#                 signed out, the link is kept for the dialer instead;
 #   shortcut      Ctrl+Alt+A (X11 grab, sent with xdotool) reaches the handler;
 #   window state  a quit from the tray menu saves the window's size in .window-state.json.
 # Needs: xvfb, xdotool, xdg-utils, gnome-keyring, libsecret-tools, python3-dbus/gi; the app and server built.
@@ -96,6 +97,10 @@ secret-tool clear service jp.tsunagi.desktop username "session@$TSUNAGI_SERVER_U
 start_app "$work/quit.log"
 for _ in $(seq 100); do [ -s "$TRAY_STATE" ] && break; sleep 0.1; done
 for _ in $(seq 50); do visible_window && break; sleep 0.1; done
+# Signed out, a dial link is kept for the dialer (shown after sign-in, never dialled by itself).
+check timeout 20 env -u TSUNAGI_OS_SESSION "$app" "tsunagi://dial/+81312345679" >"$work/second-out.log" 2>&1
+check wait_log "$work/quit.log" "deep link: kept for the dialer until sign-in"
+if grep -q "dial handed to the core" "$work/quit.log"; then echo "FAIL: a link was dialled before sign-in" >&2; failed=$((failed + 1)); fi
 wid=$(xdotool search --onlyvisible --name '^Tsunagi$' | head -n1)
 xdotool windowsize "$wid" 500 700
 sleep 0.5
