@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use serde_json::json;
 use stack::*;
-use stand_in::wait_for;
+use stand_in::{accepted, answer, wait_connected, wait_for};
 use tsunagi_core::backoff::Backoff;
 use tsunagi_core::driver::{
     Driver, DriverConfig, DriverIo, EventsConfig, ServerSession, ServerTokens,
 };
 use tsunagi_core::{
-    Action, CallParams, CallPhase, CallSid, Command, ConferenceSid, ConnectionState, DeviceEvent,
-    Event, Input, SessionConfig, SocketKind, SupervisorConfig, Target, TaskSid,
+    Action, CallSid, Command, ConferenceSid, ConnectionState, Event, Input, SessionConfig,
+    SocketKind, SupervisorConfig, Target, TaskSid,
 };
 use tsunagi_server::events::{AgentEvent, CustomerInfo};
 use tsunagi_twilio::Pii;
@@ -64,31 +64,11 @@ async fn signed_in(stack: &Stack, version: &str) -> DriverIo {
     io
 }
 
-async fn both_connected(io: &mut DriverIo) {
-    let mut up = std::collections::HashSet::new();
-    while up.len() < 2 {
-        if let Action::Emit(Event::Connection { socket, .. }) =
-            wait_for(&mut io.actions, "both sockets connected", |a| {
-                matches!(
-                    a,
-                    Action::Emit(Event::Connection {
-                        state: ConnectionState::Connected,
-                        ..
-                    })
-                )
-            })
-            .await
-        {
-            up.insert(socket);
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_push_joins_the_call_and_a_reconnect_resyncs_from_active_call() {
     let stack = Stack::start(3600).await;
     let mut io = signed_in(&stack, VERSION).await;
-    both_connected(&mut io).await;
+    wait_connected(&mut io.actions, 2).await;
 
     let task = stack
         .create_task(&json!({"type": "inbound_call", "from": "+81312345678"}))
@@ -136,39 +116,8 @@ async fn server_push_joins_the_call_and_a_reconnect_resyncs_from_active_call() {
 
     // Answer (the test plays the webview's Device).
     let call = CallSid::from_u128(5);
-    io.inputs
-        .send(Input::Device(DeviceEvent::Incoming {
-            call,
-            params: CallParams {
-                task: Some(task_sid),
-                reservation: None,
-                caller: None,
-            },
-        }))
-        .await
-        .unwrap();
-    io.inputs
-        .send(Input::Command(Command::Answer { target }))
-        .await
-        .unwrap();
-    wait_for(&mut io.actions, "accept call", |a| {
-        *a == Action::AcceptCall { call }
-    })
-    .await;
-    io.inputs
-        .send(Input::Device(DeviceEvent::Accepted { call }))
-        .await
-        .unwrap();
-    wait_for(&mut io.actions, "connected", |a| {
-        matches!(
-            a,
-            Action::Emit(Event::CallState {
-                phase: CallPhase::Connected,
-                ..
-            })
-        )
-    })
-    .await;
+    answer(&mut io, task_sid, call).await;
+    accepted(&mut io, call).await;
 
     // The connection to the server drops; meanwhile the conference changes, and no push reaches the agent.
     assert!(stack.proxy.cut() >= 1, "the events socket was live");
@@ -247,7 +196,7 @@ async fn server_push_joins_the_call_and_a_reconnect_resyncs_from_active_call() {
 async fn a_426_from_the_server_requires_an_update_and_no_more_rings() {
     let stack = Stack::start(3600).await;
     let mut io = signed_in(&stack, VERSION).await;
-    both_connected(&mut io).await;
+    wait_connected(&mut io.actions, 2).await;
     let first = stack
         .create_task(&json!({"type": "inbound_call", "from": "+81312345678"}))
         .await;

@@ -11,55 +11,15 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use stand_in::*;
 use tsunagi_core::backoff::Backoff;
-use tsunagi_core::driver::{Driver, DriverConfig, DriverIo, SyncConfig};
+use tsunagi_core::driver::DriverIo;
 use tsunagi_core::{
-    Action, Activity, CallParams, CallPhase, CallSid, Command, ConferenceSid, ConnectionState,
-    DeviceEvent, Event, Input, SessionConfig, SocketKind, SupervisorConfig, Target, TaskSid,
+    Action, Activity, CallPhase, CallSid, Command, ConferenceSid, ConnectionState, Event, Input,
+    SessionConfig, SocketKind, SupervisorConfig, Target, TaskSid,
 };
 use tsunagi_twilio_sim::Sim;
 
-async fn signed_in(session: SessionConfig) -> (Sim, DriverIo) {
-    signed_in_with(session, MintedTokens::default()).await
-}
-
-async fn signed_in_with(session: SessionConfig, tokens: MintedTokens) -> (Sim, DriverIo) {
-    let sim = Sim::start_on(config(), "127.0.0.1:0").await.expect("sim");
-    let (driver, mut io) = Driver::new(
-        DriverConfig {
-            eventbridge_ws: format!("{}/v1/wschannels", sim.ws_url()),
-            eventbridge_rest: format!("{}/v1/wschannels", sim.base_url()),
-            session,
-        },
-        tokens,
-    );
-    let driver = driver.with_sync(SyncConfig {
-        url: format!("{}/v3/wsconnect", sim.ws_url()),
-    });
-    tokio::spawn(driver.run());
-    io.inputs
-        .send(Input::Command(Command::Login))
-        .await
-        .unwrap();
-    let mut up = std::collections::HashSet::new();
-    while up.len() < 2 {
-        if let Action::Emit(Event::Connection {
-            socket,
-            state: ConnectionState::Connected,
-        }) = wait_for(&mut io.actions, "both sockets connected", |a| {
-            matches!(
-                a,
-                Action::Emit(Event::Connection {
-                    state: ConnectionState::Connected,
-                    ..
-                })
-            )
-        })
-        .await
-        {
-            up.insert(socket);
-        }
-    }
-    (sim, io)
+async fn signed_in_sync(session: SessionConfig, tokens: MintedTokens) -> (Sim, DriverIo) {
+    signed_in(session, tokens, true).await
 }
 
 async fn document(sim: &Sim, name: &str) -> Value {
@@ -84,20 +44,9 @@ async fn push_inbox(sim: &Sim, data: &Value) {
     assert!(v.get("sid").is_some(), "inbox write failed: {v}");
 }
 
-async fn create_task(sim: &Sim) -> TaskSid {
-    let attrs = json!({"type": "inbound_call", "from": "+81312345678", "customer_id": "C-000123"})
-        .to_string();
-    let task = rest(
-        sim,
-        reqwest::Method::POST,
-        &format!("/v1/Workspaces/{WS}/Tasks"),
-        &[("Attributes", &attrs)],
-    )
-    .await;
-    task["sid"]
-        .as_str()
-        .and_then(|s| TaskSid::parse(s).ok())
-        .unwrap_or_else(|| panic!("task not created: {task}"))
+async fn inbound_task(sim: &Sim) -> TaskSid {
+    let attrs = json!({"type": "inbound_call", "from": "+81312345678", "customer_id": "C-000123"});
+    create_task(sim, &attrs).await
 }
 
 fn context(task: TaskSid, name: &str, conference: Option<ConferenceSid>) -> Value {
@@ -107,7 +56,7 @@ fn context(task: TaskSid, name: &str, conference: Option<ConferenceSid>) -> Valu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_presence_document_is_written_on_change_only() {
-    let (sim, mut io) = signed_in(SessionConfig::default()).await;
+    let (sim, mut io) = signed_in_sync(SessionConfig::default(), MintedTokens::default()).await;
     wait_until("presence Document written", async || {
         document(&sim, "presence.alice").await["data"]
             == json!({"state": "available", "selected": "available"})
@@ -166,7 +115,7 @@ async fn inbox_context_reaches_the_ring_and_is_replayed_after_a_drop() {
         ),
         (SocketKind::Sync, sync),
     ];
-    let (sim, mut io) = signed_in(session).await;
+    let (sim, mut io) = signed_in_sync(session, MintedTokens::default()).await;
     wait_until("inbox created", async || {
         document(&sim, "agent.alice.inbox")
             .await
@@ -175,7 +124,7 @@ async fn inbox_context_reaches_the_ring_and_is_replayed_after_a_drop() {
     })
     .await;
 
-    let task = create_task(&sim).await;
+    let task = inbound_task(&sim).await;
     let target = Target::Task(task);
     wait_for(&mut io.actions, "ringing", |a| {
         matches!(a, Action::Emit(Event::Ringing { .. }))
@@ -193,37 +142,8 @@ async fn inbox_context_reaches_the_ring_and_is_replayed_after_a_drop() {
 
     // Answer it (the test plays the webview's Device).
     let call = CallSid::from_u128(77);
-    let params = CallParams {
-        task: Some(task),
-        reservation: None,
-        caller: None,
-    };
-    io.inputs
-        .send(Input::Device(DeviceEvent::Incoming { call, params }))
-        .await
-        .unwrap();
-    io.inputs
-        .send(Input::Command(Command::Answer { target }))
-        .await
-        .unwrap();
-    wait_for(&mut io.actions, "accept call", |a| {
-        *a == Action::AcceptCall { call }
-    })
-    .await;
-    io.inputs
-        .send(Input::Device(DeviceEvent::Accepted { call }))
-        .await
-        .unwrap();
-    wait_for(&mut io.actions, "connected", |a| {
-        matches!(
-            a,
-            Action::Emit(Event::CallState {
-                phase: CallPhase::Connected,
-                ..
-            })
-        )
-    })
-    .await;
+    answer(&mut io, task, call).await;
+    accepted(&mut io, call).await;
 
     // The Sync socket drops; the conference becomes known while it is down.
     let dropped = control(&sim, "/_sim/sockets/drop", json!({"kind": "twilsock"})).await;
@@ -294,37 +214,15 @@ async fn tokens_expiring_during_a_call_are_refreshed_ahead_and_nothing_drops() {
         ttl_secs: 6,
         ..MintedTokens::default()
     };
-    let (sim, mut io) = signed_in_with(SessionConfig::default(), tokens.clone()).await;
-    let task = create_task(&sim).await;
-    let target = Target::Task(task);
+    let (sim, mut io) = signed_in_sync(SessionConfig::default(), tokens.clone()).await;
+    let task = inbound_task(&sim).await;
     wait_for(&mut io.actions, "ringing", |a| {
         matches!(a, Action::Emit(Event::Ringing { .. }))
     })
     .await;
     let call = CallSid::from_u128(78);
-    io.inputs
-        .send(Input::Device(DeviceEvent::Incoming {
-            call,
-            params: CallParams {
-                task: Some(task),
-                reservation: None,
-                caller: None,
-            },
-        }))
-        .await
-        .unwrap();
-    io.inputs
-        .send(Input::Command(Command::Answer { target }))
-        .await
-        .unwrap();
-    wait_for(&mut io.actions, "accept call", |a| {
-        *a == Action::AcceptCall { call }
-    })
-    .await;
-    io.inputs
-        .send(Input::Device(DeviceEvent::Accepted { call }))
-        .await
-        .unwrap();
+    answer(&mut io, task, call).await;
+    accepted(&mut io, call).await;
 
     // Talk across two token lifetimes.
     let fetched_before = tokens.fetched();
@@ -369,37 +267,6 @@ async fn tokens_expiring_during_a_call_are_refreshed_ahead_and_nothing_drops() {
     );
 
     // The call ends normally; wrap-up completes through the REST proxy with the current token.
-    io.inputs
-        .send(Input::Device(DeviceEvent::Disconnected { call }))
-        .await
-        .unwrap();
-    wait_for(&mut io.actions, "wrap-up", |a| {
-        matches!(
-            a,
-            Action::Emit(Event::CallState {
-                phase: CallPhase::WrapUp,
-                ..
-            })
-        )
-    })
-    .await;
-    io.inputs
-        .send(Input::Command(Command::CompleteWrapup { task }))
-        .await
-        .unwrap();
-    wait_for(&mut io.actions, "ended", |a| {
-        matches!(
-            a,
-            Action::Emit(Event::CallState {
-                phase: CallPhase::Ended,
-                ..
-            })
-        )
-    })
-    .await;
-    let path = format!("/v1/Workspaces/{WS}/Tasks/{task}");
-    wait_until("task completed in TaskRouter", async || {
-        rest(&sim, reqwest::Method::GET, &path, &[]).await["assignment_status"] == "completed"
-    })
-    .await;
+    hang_up_and_wrap_up(&mut io, task, call).await;
+    wait_task_completed(&sim, task).await;
 }

@@ -1,6 +1,7 @@
 //! Shared harness for the driver's integration tests against the local Twilio stand-in (real sockets on
 //! 127.0.0.1): a config with one worker and a Sync service, tokens minted the way the companion server does
-//! (task_router + data_sync grants), REST helpers and waits that never sleep longer than they must.
+//! (task_router + data_sync grants), alice's driver started and signed in, REST helpers, the webview's part of a
+//! routed call (the Voice SDK `Device` events the test plays), and waits that never sleep longer than they must.
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
@@ -10,8 +11,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tsunagi_core::driver::{TokenReply, TokenSource};
-use tsunagi_core::Action;
+use tsunagi_core::driver::{Driver, DriverConfig, DriverIo, SyncConfig, TokenReply, TokenSource};
+use tsunagi_core::{
+    Action, CallParams, CallPhase, CallSid, Command, ConnectionState, DeviceEvent, Event, Input,
+    SessionConfig, Target, TaskSid,
+};
 use tsunagi_twilio::token::{AccessToken, SyncGrant, TaskRouterGrant};
 use tsunagi_twilio::Pii;
 use tsunagi_twilio_sim::{Config, Sim};
@@ -168,4 +172,141 @@ pub async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+/// Waits until `sockets` distinct sockets have reported `Connected`.
+pub async fn wait_connected(actions: &mut mpsc::UnboundedReceiver<Action>, sockets: usize) {
+    let mut up = std::collections::HashSet::new();
+    while up.len() < sockets {
+        if let Action::Emit(Event::Connection { socket, .. }) =
+            wait_for(actions, "sockets connected", |a| {
+                matches!(
+                    a,
+                    Action::Emit(Event::Connection {
+                        state: ConnectionState::Connected,
+                        ..
+                    })
+                )
+            })
+            .await
+        {
+            up.insert(socket);
+        }
+    }
+}
+
+/// The stand-in started with [`config`], and alice's driver on it (EventBridge, plus Sync over Twilsock when
+/// `sync`) signed in: every socket connected and the worker Available in TaskRouter.
+pub async fn signed_in(
+    session: SessionConfig,
+    tokens: MintedTokens,
+    sync: bool,
+) -> (Sim, DriverIo) {
+    let sim = Sim::start_on(config(), "127.0.0.1:0").await.expect("sim");
+    let (mut driver, mut io) = Driver::new(
+        DriverConfig {
+            eventbridge_ws: format!("{}/v1/wschannels", sim.ws_url()),
+            eventbridge_rest: format!("{}/v1/wschannels", sim.base_url()),
+            session,
+        },
+        tokens,
+    );
+    if sync {
+        driver = driver.with_sync(SyncConfig {
+            url: format!("{}/v3/wsconnect", sim.ws_url()),
+        });
+    }
+    tokio::spawn(driver.run());
+    io.inputs
+        .send(Input::Command(Command::Login))
+        .await
+        .unwrap();
+    wait_connected(&mut io.actions, if sync { 2 } else { 1 }).await;
+    let path = format!("/v1/Workspaces/{WS}/Workers/{ALICE}");
+    wait_until("worker Available in TaskRouter", async || {
+        rest(&sim, reqwest::Method::GET, &path, &[]).await["activity_name"] == "Available"
+    })
+    .await;
+    (sim, io)
+}
+
+/// Creates a task with these attributes in the workspace (as the server's inbound webhook does).
+pub async fn create_task(sim: &Sim, attributes: &Value) -> TaskSid {
+    let task = rest(
+        sim,
+        reqwest::Method::POST,
+        &format!("/v1/Workspaces/{WS}/Tasks"),
+        &[("Attributes", &attributes.to_string())],
+    )
+    .await;
+    task["sid"]
+        .as_str()
+        .and_then(|s| TaskSid::parse(s).ok())
+        .unwrap_or_else(|| panic!("task not created: {task}"))
+}
+
+/// Waits until TaskRouter has the task `completed`.
+pub async fn wait_task_completed(sim: &Sim, task: TaskSid) {
+    let path = format!("/v1/Workspaces/{WS}/Tasks/{task}");
+    wait_until("task completed in TaskRouter", async || {
+        rest(sim, reqwest::Method::GET, &path, &[]).await["assignment_status"] == "completed"
+    })
+    .await;
+}
+
+/// Waits for the call to reach `phase`.
+pub async fn wait_phase(actions: &mut mpsc::UnboundedReceiver<Action>, phase: CallPhase) {
+    wait_for(
+        actions,
+        &format!("call {phase:?}"),
+        |a| matches!(a, Action::Emit(Event::CallState { phase: p, .. }) if *p == phase),
+    )
+    .await;
+}
+
+/// The webview forwards `Device.incoming` for a routed call (the TaskSid custom parameter), the agent presses
+/// Answer, and the driver asks the Device to accept the call.
+pub async fn answer(io: &mut DriverIo, task: TaskSid, call: CallSid) {
+    let params = CallParams {
+        task: Some(task),
+        reservation: None,
+        caller: None,
+    };
+    io.inputs
+        .send(Input::Device(DeviceEvent::Incoming { call, params }))
+        .await
+        .unwrap();
+    io.inputs
+        .send(Input::Command(Command::Answer {
+            target: Target::Task(task),
+        }))
+        .await
+        .unwrap();
+    wait_for(&mut io.actions, "accept call", |a| {
+        *a == Action::AcceptCall { call }
+    })
+    .await;
+}
+
+/// The Device reports the call accepted; the call is connected.
+pub async fn accepted(io: &mut DriverIo, call: CallSid) {
+    io.inputs
+        .send(Input::Device(DeviceEvent::Accepted { call }))
+        .await
+        .unwrap();
+    wait_phase(&mut io.actions, CallPhase::Connected).await;
+}
+
+/// The caller hangs up, the call wraps up, and the agent finishes wrap-up: the call ends.
+pub async fn hang_up_and_wrap_up(io: &mut DriverIo, task: TaskSid, call: CallSid) {
+    io.inputs
+        .send(Input::Device(DeviceEvent::Disconnected { call }))
+        .await
+        .unwrap();
+    wait_phase(&mut io.actions, CallPhase::WrapUp).await;
+    io.inputs
+        .send(Input::Command(Command::CompleteWrapup { task }))
+        .await
+        .unwrap();
+    wait_phase(&mut io.actions, CallPhase::Ended).await;
 }
