@@ -20,6 +20,9 @@ const COMMANDS: &[&str] = &[
     "supervise",
     "transfer_step",
     "call_history",
+    "agents_directory",
+    "my_history",
+    "complete_wrapup",
     "diagnose",
     "take_pending_dial",
 ];

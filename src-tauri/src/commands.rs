@@ -10,7 +10,9 @@ use crate::{
     diagnostics::{self, Diagnosis},
     error::AppError,
     lang::{Lang, LangState},
-    server::{CallLine, Profile, RosterAgent, SuperviseMode, TransferStep},
+    server::{
+        CallLine, DirectoryAgent, HistoryPage, Profile, RosterAgent, SuperviseMode, TransferStep,
+    },
     tray,
 };
 
@@ -119,6 +121,38 @@ pub(crate) async fn call_history(
 ) -> Result<Vec<CallLine>, AppError> {
     let (server, session) = host.server_session()?;
     server.call_report(&session, from, to).await
+}
+
+/// The agents a call can be transferred to (`GET /v1/agents/directory`).
+#[tauri::command]
+pub(crate) async fn agents_directory(
+    host: State<'_, AgentHost>,
+) -> Result<Vec<DirectoryAgent>, AppError> {
+    let (server, session) = host.server_session()?;
+    server.directory(&session).await
+}
+
+/// One page of the agent's own calls, older than `before` (Unix ms; `None` = the newest).
+#[tauri::command]
+pub(crate) async fn my_history(
+    host: State<'_, AgentHost>,
+    before: Option<i64>,
+) -> Result<HistoryPage, AppError> {
+    let (server, session) = host.server_session()?;
+    server.history(&session, 50, before).await
+}
+
+/// Finishes wrap-up with notes: the server stores them and completes the task, then the core finishes its side
+/// (its own completion then finds the task done). A refusal (too long) leaves the wrap-up open.
+#[tauri::command]
+pub(crate) async fn complete_wrapup(
+    host: State<'_, AgentHost>,
+    task: TaskSid,
+    notes: String,
+) -> Result<(), AppError> {
+    let (server, session) = host.server_session()?;
+    server.complete_with_notes(&session, &task, &notes).await?;
+    host.command(Command::CompleteWrapup { task }).await
 }
 
 /// Probes the server, TaskRouter and the Voice edge, and reads the current token.

@@ -46,6 +46,9 @@ pub enum AppError {
          your administrator if you did not expect this"
     )]
     RefreshReused,
+    /// The server refused the wrap-up notes as too long (`NOTES_TOO_LONG`); the notes stay in the window.
+    #[error("the notes are too long: at most {0} characters")]
+    NotesTooLong(usize),
 }
 
 impl AppError {
@@ -80,6 +83,7 @@ impl AppError {
             AppError::CoreStopped => "coreStopped",
             AppError::RefreshInvalid => "refreshInvalid",
             AppError::RefreshReused => "refreshReused",
+            AppError::NotesTooLong(_) => "notesTooLong",
         }
     }
 }

@@ -92,6 +92,9 @@ pub fn run() {
             commands::supervise,
             commands::transfer_step,
             commands::call_history,
+            commands::agents_directory,
+            commands::my_history,
+            commands::complete_wrapup,
             commands::diagnose,
             deeplink::take_pending_dial
         ])

@@ -187,6 +187,16 @@ async fn run(app: &AppHandle, name: &str, value: Value) -> Result<Value, Value> 
         from: i64,
         to: i64,
     }
+    #[derive(Deserialize)]
+    struct Page {
+        #[serde(default)]
+        before: Option<i64>,
+    }
+    #[derive(Deserialize)]
+    struct Wrapup {
+        task: tsunagi_core::TaskSid,
+        notes: String,
+    }
     let host = || app.state::<agent::AgentHost>();
     match name {
         "app_info" => done(Ok(commands::app_info())),
@@ -224,6 +234,15 @@ async fn run(app: &AppHandle, name: &str, value: Value) -> Result<Value, Value> 
         "call_history" => {
             let a: Range = args(value)?;
             done(commands::call_history(host(), a.from, a.to).await)
+        }
+        "agents_directory" => done(commands::agents_directory(host()).await),
+        "my_history" => {
+            let a: Page = args(value)?;
+            done(commands::my_history(host(), a.before).await)
+        }
+        "complete_wrapup" => {
+            let a: Wrapup = args(value)?;
+            done(commands::complete_wrapup(host(), a.task, a.notes).await)
         }
         "diagnose" => done(commands::diagnose(host()).await),
         "take_pending_dial" => done(Ok(crate::deeplink::take_pending_dial(

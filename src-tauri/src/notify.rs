@@ -1,5 +1,6 @@
 //! Ring notifications through the OS (notify-rust; D-Bus on Linux): one per ringing call, with Answer and
-//! Decline buttons that work, showing the caller and the CRM name; closed the moment the ring stops.
+//! Decline buttons that work, showing the caller, the CRM name and the customer's owner and department
+//! (「担当: 田中 / 部署: 営業一課」); closed the moment the ring stops.
 //!
 //! All show/update/close calls run in order on one thread, so a ring that stops while its notification is
 //! still being shown is closed, never left behind. Each notification's buttons are awaited on a thread of its own.
@@ -51,12 +52,34 @@ impl Notifier {
     }
 }
 
+/// 「担当: 田中 太郎 / 部署: 営業一課」 or "Owner: … / Department: …", with whichever of the two is known.
+pub(crate) fn owner_line(lang: Lang, crm: &Crm) -> Option<String> {
+    let (owner, department) = match lang {
+        Lang::Ja => ("担当", "部署"),
+        Lang::En => ("Owner", "Department"),
+    };
+    let parts: Vec<String> = [
+        crm.owner_name.as_deref().map(|n| format!("{owner}: {n}")),
+        crm.department_name
+            .as_deref()
+            .map(|n| format!("{department}: {n}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(" / "))
+}
+
 fn text(lang: Lang, caller: Option<&Caller>, crm: Option<&Crm>) -> RingText {
     let number = caller.map(Caller::expose).unwrap_or(lang.unknown_caller());
-    let body = match crm.and_then(|c| c.customer_name.as_deref()) {
+    let mut body = match crm.and_then(|c| c.customer_name.as_deref()) {
         Some(name) => format!("{name}\n{number}"),
         None => number.to_owned(),
     };
+    if let Some(line) = crm.and_then(|c| owner_line(lang, c)) {
+        body.push('\n');
+        body.push_str(&line);
+    }
     RingText {
         summary: lang.incoming_call().to_owned(),
         body,
@@ -168,5 +191,33 @@ fn await_buttons<R: Runtime>(app: AppHandle<R>, id: u32, target: Target) {
     });
     if let Err(error) = spawned {
         tracing::error!(%error, "could not watch the notification's buttons");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_names_the_customer_then_the_owner_and_department_in_the_agents_language() {
+        let crm = Crm {
+            customer_name: Some("山田 花子".into()),
+            owner_name: Some("田中 太郎".into()),
+            department_name: Some("営業一課".into()),
+            ..Crm::default()
+        };
+        let caller = Caller::new("+81312345678");
+        let ja = text(Lang::Ja, Some(&caller), Some(&crm));
+        assert_eq!(
+            ja.body,
+            "山田 花子\n+81312345678\n担当: 田中 太郎 / 部署: 営業一課"
+        );
+        let only_department = Crm {
+            department_name: Some("営業一課".into()),
+            ..Crm::default()
+        };
+        let en = text(Lang::En, Some(&caller), Some(&only_department));
+        assert_eq!(en.body, "+81312345678\nDepartment: 営業一課");
+        assert_eq!(text(Lang::En, None, None).body, Lang::En.unknown_caller());
     }
 }

@@ -222,7 +222,51 @@ pub struct CallLine {
     /// Customer join → conference end, seconds.
     #[serde(default, alias = "handle_secs")]
     pub handle_secs: Option<i64>,
+    /// The wrap-up notes, when the agent wrote some (contract §4).
+    #[serde(default)]
+    pub notes: Option<String>,
 }
+
+/// One page of `GET /v1/calls/history` (contract §3): the signed-in agent's calls, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    /// The calls.
+    pub calls: Vec<CallLine>,
+    /// Pass as `before` for the next (older) page; `null` when there is none.
+    #[serde(default, alias = "next_before")]
+    pub next_before: Option<i64>,
+}
+
+/// One agent of `GET /v1/agents/directory` (contract §2): a transfer target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryAgent {
+    /// Agent id.
+    #[serde(alias = "agent_id")]
+    pub agent_id: String,
+    /// Display name.
+    #[serde(alias = "display_name")]
+    pub display_name: String,
+    /// Department, if any.
+    #[serde(default, alias = "department_id")]
+    pub department_id: Option<String>,
+    /// The agent's TaskRouter worker (a transfer needs it).
+    #[serde(default, alias = "worker_sid")]
+    pub worker_sid: Option<String>,
+    /// TaskRouter activity name (`Unknown` before the first event).
+    pub activity: String,
+    /// Takes calls now.
+    pub available: bool,
+}
+
+#[derive(Deserialize)]
+struct DirectoryReply {
+    agents: Vec<DirectoryAgent>,
+}
+
+/// The longest wrap-up note the server keeps, in Unicode scalar values (contract §4).
+pub const MAX_NOTES_CHARS: usize = 2000;
 
 #[derive(Deserialize)]
 struct ReportReply {
@@ -302,6 +346,55 @@ impl ServerClient {
     }
 }
 
+/// Agent-scoped endpoints of contract §2-§4: the transfer directory, the agent's own history and wrap-up notes.
+impl ServerClient {
+    /// `GET /v1/agents/directory`: every other agent, sorted by department then name.
+    pub async fn directory(
+        &self,
+        session: &ServerSession,
+    ) -> Result<Vec<DirectoryAgent>, AppError> {
+        let url = format!("{}/v1/agents/directory", self.base);
+        let sent = self.send(self.http.get(url), session).await?;
+        let reply: DirectoryReply = sent.json().await.map_err(|_| AppError::Server(200))?;
+        Ok(reply.agents)
+    }
+
+    /// `GET /v1/calls/history?limit&before`: one page of the agent's calls, older than `before` (Unix ms).
+    pub async fn history(
+        &self,
+        session: &ServerSession,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<HistoryPage, AppError> {
+        let mut url = format!(
+            "{}/v1/calls/history?limit={}",
+            self.base,
+            limit.clamp(1, 200)
+        );
+        if let Some(before) = before {
+            url.push_str(&format!("&before={before}"));
+        }
+        let sent = self.send(self.http.get(url), session).await?;
+        sent.json().await.map_err(|_| AppError::Server(200))
+    }
+
+    /// `POST /v1/calls/{task}/complete` `{"notes": …}`: finishes wrap-up at the server with the agent's notes.
+    /// Too long for the server (422 `NOTES_TOO_LONG`) is [`AppError::NotesTooLong`]; the notes are never logged.
+    pub async fn complete_with_notes(
+        &self,
+        session: &ServerSession,
+        task: &TaskSid,
+        notes: &str,
+    ) -> Result<(), AppError> {
+        let url = format!("{}/v1/calls/{}/complete", self.base, task);
+        let body = serde_json::json!({ "notes": notes });
+        match self.send(self.http.post(url).json(&body), session).await {
+            Err(AppError::Server(422)) => Err(AppError::NotesTooLong(MAX_NOTES_CHARS)),
+            other => other.map(|_| ()),
+        }
+    }
+}
+
 fn transfer_body(to: &TransferTo, mode: TransferMode) -> serde_json::Value {
     serde_json::json!({ "to": to, "mode": mode })
 }
@@ -327,6 +420,30 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(serde_json::to_value(&line).unwrap()["handleSecs"], 42);
+    }
+
+    #[test]
+    fn directory_and_history_read_the_contract_shapes() {
+        let reply: DirectoryReply = serde_json::from_value(serde_json::json!({"agents": [
+            {"agent_id": "a2", "display_name": "佐藤", "department_id": null, "worker_sid": "WK1",
+             "activity": "Available", "available": true}
+        ]}))
+        .unwrap();
+        assert!(reply.agents[0].available);
+        assert_eq!(
+            serde_json::to_value(&reply.agents[0]).unwrap()["workerSid"],
+            "WK1"
+        );
+        let page: HistoryPage = serde_json::from_value(serde_json::json!({"calls": [
+            {"task_sid": "WT1", "created_at": "2026-11-26T10:00:00Z", "status": "completed", "answered": true,
+             "notes": "折り返し希望"}
+        ], "next_before": 1764150000000_i64}))
+        .unwrap();
+        assert_eq!(page.calls[0].notes.as_deref(), Some("折り返し希望"));
+        assert_eq!(page.next_before, Some(1_764_150_000_000));
+        let last: HistoryPage =
+            serde_json::from_value(serde_json::json!({"calls": [], "next_before": null})).unwrap();
+        assert_eq!(last.next_before, None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ const task = { kind: 'task', sid: 'WT00000000000000000000000000000001' } as cons
 const attempt = { kind: 'outgoing', sid: '6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab' } as const;
 
 /** An in-memory Rust side for the screens: records commands, answers the server-backed ones. */
-function fakeShell(role = 'agent') {
+function fakeShell(role = 'agent', { directory = true } = {}) {
   let listener: (payload: unknown) => void = () => {};
   const sent: CoreCommand[] = [];
   const calls: { command: string; args: Record<string, unknown> }[] = [];
@@ -44,6 +44,32 @@ function fakeShell(role = 'agent') {
             { taskSid: 'WT09', createdAt: '2026-11-26T01:00:00Z', customerId: 'C-000123', agentId: 'agent_1024', status: 'connected', answered: true, handleSecs: null },
             { taskSid: 'WT08', createdAt: '2026-11-26T00:00:00Z', customerId: null, agentId: 'agent_2048', status: 'abandoned', answered: false, handleSecs: null },
           ];
+        case 'agents_directory':
+          if (!directory) return [];
+          return [
+            { agentId: 'agent_3001', displayName: '鈴木 一郎', departmentId: 'support', workerSid: 'WK31', activity: 'Break', available: false },
+            { agentId: 'agent_2048', displayName: '佐藤 花子', departmentId: 'sales', workerSid: 'WK02', activity: 'Available', available: true },
+            { agentId: 'agent_4096', displayName: '高橋 健', departmentId: 'sales', workerSid: 'WK04', activity: 'Available', available: true },
+          ];
+        case 'my_history': {
+          const before = (args as { before: number | null }).before;
+          if (before === null) {
+            return {
+              calls: [
+                { taskSid: 'WT09', createdAt: '2026-11-26T01:00:00Z', customerId: 'C-000123', agentId: 'agent_1024', status: 'completed', answered: true, handleSecs: 95, notes: '折り返し希望' },
+                { taskSid: 'WT08', createdAt: '2026-11-26T00:00:00Z', customerId: null, agentId: 'agent_1024', status: 'abandoned', answered: false, handleSecs: null, notes: null },
+              ],
+              nextBefore: 1_764_115_200_000,
+            };
+          }
+          return {
+            calls: [{ taskSid: 'WT07', createdAt: '2026-11-25T09:00:00Z', customerId: 'C-000777', agentId: 'agent_1024', status: 'completed', answered: true, handleSecs: 30 }],
+            nextBefore: null,
+          };
+        }
+        case 'complete_wrapup':
+          if ([...(args as { notes: string }).notes].length > 2000) throw { kind: 'notesTooLong', message: 'the notes are too long: at most 2000 characters' };
+          return null;
         case 'update_status':
           return { state: 'ready', version: '0.2.0', notes: '通話画面の改善', mandatory: false };
         case 'autostart_enabled':
@@ -112,8 +138,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function signedIn(role = 'agent') {
-  const shell = fakeShell(role);
+async function signedIn(role = 'agent', options: { directory?: boolean } = {}) {
+  const shell = fakeShell(role, options);
   app = mount(App, { target: document.body, props: { client: new CoreClient(shell.transport) } });
   await settle();
   type('#login-name', 'x');
@@ -125,6 +151,9 @@ async function signedIn(role = 'agent') {
 
 async function connectedCall(shell: ReturnType<typeof fakeShell>) {
   shell.push({ type: 'ringing', target: task, caller: '+81312345678', crm: { customerName: '山田 花子', customerId: 'C-000123' } });
+  // The server's context adds the owner and department while it rings.
+  shell.push({ type: 'ringUpdated', target: task, crm: { customerName: '山田 花子', customerId: 'C-000123', ownerName: '田中 太郎', departmentName: '営業一課' } });
+  await settle();
   shell.push({ type: 'ringStopped', target: task, reason: 'answered' });
   shell.push({ type: 'callState', target: task, phase: 'connected', muted: false, onHold: false });
   await settle();
@@ -138,6 +167,11 @@ describe('call screen', () => {
     expect(text('#call .crm-name')).toBe('山田 花子');
     expect(text('#call .caller')).toBe('+81312345678');
     expect(text('#call dl.crm dd')).toBe('C-000123');
+    expect(text('#crm-owner')).toBe('Owner: 田中 太郎 / Department: 営業一課');
+    i18n.set('ja');
+    await settle();
+    expect(text('#crm-owner')).toBe('担当: 田中 太郎 / 部署: 営業一課');
+    i18n.set('en');
     expect(text('#call-timer')).toBe('0:00');
     vi.advanceTimersByTime(65_000);
     flushSync();
@@ -164,12 +198,46 @@ describe('call screen', () => {
     expect(text('#hold')).toBe('Resume');
   });
 
-  it('transfers to a number (cold), and a warm transfer offers complete and cancel', async () => {
+  it('the ring shows the owner and department', async () => {
+    const shell = await signedIn();
+    shell.push({ type: 'ringing', target: task, caller: '+81312345678', crm: { customerName: '山田 花子', ownerName: '田中 太郎', departmentName: '営業一課' } });
+    await settle();
+    expect(text('.ring .crm-owner')).toBe('Owner: 田中 太郎 / Department: 営業一課');
+  });
+
+  it('transfers to an agent from the directory: available first, unavailable greyed, search', async () => {
     const shell = await signedIn();
     await connectedCall(shell);
     click('#transfer-open');
     await settle();
-    // Agents may not read the roster here: the dialog says so and offers the number.
+    const rows = [...document.querySelectorAll('#transfer-agents li[data-agent]')];
+    expect(rows.map((r) => r.getAttribute('data-agent'))).toEqual(['agent_2048', 'agent_4096', 'agent_3001']);
+    expect(rows[2].classList.contains('unavailable')).toBe(true);
+    expect(($('#transfer-agents li[data-agent="agent_3001"] input') as HTMLInputElement).disabled).toBe(true);
+    expect(text('#transfer-agents li[data-agent="agent_3001"] .state')).toBe('not available');
+    expect(($('#transfer-send') as HTMLButtonElement).disabled).toBe(true);
+    type('#transfer-search', '高橋');
+    await settle();
+    expect([...document.querySelectorAll('#transfer-agents li[data-agent]')].map((r) => r.getAttribute('data-agent'))).toEqual(['agent_4096']);
+    type('#transfer-search', 'nobody');
+    await settle();
+    expect(text('#transfer-no-match')).toBe('No agent matches.');
+    type('#transfer-search', 'SALES');
+    await settle();
+    click('#transfer-agents li[data-agent="agent_2048"] input');
+    await settle();
+    ($('#transfer') as HTMLFormElement).requestSubmit();
+    await settle();
+    expect(shell.sent.at(-1)).toEqual({ command: 'transfer', target: task, to: { kind: 'worker', worker: 'WK02' }, mode: 'cold' });
+    expect($('#transfer')).toBeNull();
+  });
+
+  it('transfers to a number (cold); during a warm consult the hold button is lit and the screen says who hears whom', async () => {
+    const shell = await signedIn('agent', { directory: false });
+    await connectedCall(shell);
+    click('#transfer-open');
+    await settle();
+    // The server lists nobody: the dialog says so and offers the number.
     expect(text('#transfer-no-agents')).toContain('enter a number');
     expect($('input[name="transfer-kind"]')).toBeNull();
     type('#transfer-number', '06-1234-5678');
@@ -178,6 +246,7 @@ describe('call screen', () => {
     await settle();
     expect(shell.sent.at(-1)).toEqual({ command: 'transfer', target: task, to: { kind: 'number', number: '+81612345678' }, mode: 'cold' });
     expect($('#transfer')).toBeNull();
+    expect($('#hold')?.getAttribute('aria-pressed')).toBe('false');
 
     click('#transfer-open');
     await settle();
@@ -188,24 +257,52 @@ describe('call screen', () => {
     await settle();
     expect(shell.sent.at(-1)).toMatchObject({ command: 'transfer', mode: 'warm' });
     expect(text('#warm-transfer p')).toBe('Consulting — the customer is on hold.');
-    click('#warm-complete');
+    expect(text('#warm-transfer .who-hears')).toContain('The customer hears hold music');
+    expect($('#hold')?.getAttribute('aria-pressed')).toBe('true');
+    expect(($('#hold') as HTMLButtonElement).disabled).toBe(true);
+    expect(text('#on-hold')).toBe('Customer on hold');
+    click('#warm-cancel');
     await settle();
-    expect(shell.calls.at(-1)).toEqual({ command: 'transfer_step', args: { task: task.sid, step: 'complete' } });
+    expect(shell.calls.at(-1)).toEqual({ command: 'transfer_step', args: { task: task.sid, step: 'cancel' } });
     expect($('#warm-transfer')).toBeNull();
+    expect($('#hold')?.getAttribute('aria-pressed')).toBe('false');
+    expect($('#on-hold')).toBeNull();
   });
 
-  it('keeps wrap-up notes on this computer, shows them in history, and completes the task', async () => {
-    const shell = await signedIn('supervisor');
+  it('sends wrap-up notes with Done; a refusal keeps the text and says why; the counter counts characters', async () => {
+    const shell = await signedIn();
     await connectedCall(shell);
     shell.push({ type: 'callState', target: task, phase: 'wrapUp', muted: false, onHold: false });
     await settle();
-    const notes = $('#wrapup-notes') as HTMLTextAreaElement;
-    notes.value = '折り返し希望';
-    notes.dispatchEvent(new Event('input', { bubbles: true }));
+    type('#wrapup-notes', 'あ'.repeat(2001));
+    await settle();
+    expect(text('#notes-count')).toBe('2001 / 2000');
+    expect($('#notes-count')?.classList.contains('warn')).toBe(true);
+    click('#wrapup-done');
+    await settle();
+    expect(text('#call-error')).toBe('Notes can be at most 2000 characters. Shorten them and press Done again — your text is kept.');
+    expect(($('#wrapup-notes') as HTMLTextAreaElement).value.length).toBe(2001);
+    expect(shell.sent.some((c) => c.command === 'completeWrapup')).toBe(false);
+    // Kept on this computer too, so an automatic end of wrap-up loses nothing.
+    expect(JSON.parse(localStorage.getItem('tsunagi.notes') ?? '{}')[task.sid].text).toHaveLength(2001);
+
+    type('#wrapup-notes', '折り返し希望');
+    await settle();
+    expect(text('#notes-count')).toBe('6 / 2000');
+    click('#wrapup-done');
+    await settle();
+    expect(shell.calls.at(-1)).toEqual({ command: 'complete_wrapup', args: { task: task.sid, notes: '折り返し希望' } });
+    expect($('#call-error')).toBeNull();
+  });
+
+  it('finishes wrap-up without notes through the core', async () => {
+    const shell = await signedIn();
+    await connectedCall(shell);
+    shell.push({ type: 'callState', target: task, phase: 'wrapUp', muted: false, onHold: false });
+    await settle();
     click('#wrapup-done');
     await settle();
     expect(shell.sent.at(-1)).toEqual({ command: 'completeWrapup', task: task.sid });
-    expect(JSON.parse(localStorage.getItem('tsunagi.notes') ?? '{}')[task.sid].text).toBe('折り返し希望');
   });
 });
 
@@ -222,7 +319,10 @@ describe('dialer', () => {
     shell.push({ type: 'dialing', target: attempt, to: '+81312345678' });
     await settle();
     expect(text('#call .phase')).toBe('Outgoing call');
-    expect($('#hold')).toBeNull();
+    // Hold works on an outgoing call (the server holds the customer by the attempt); transfer does not.
+    click('#hold');
+    await settle();
+    expect(shell.sent.at(-1)).toEqual({ command: 'hold', target: attempt });
     expect($('#transfer-open')).toBeNull();
     click('#hangup');
     await settle();
@@ -242,31 +342,53 @@ describe('dialer', () => {
 });
 
 describe('tabs', () => {
-  it('history explains that this server shows the report to supervisors only; agents have no Team tab', async () => {
-    await signedIn();
+  it('history lists this agent’s own calls with their notes, and loads older ones; agents have no Team tab', async () => {
+    const shell = await signedIn();
     expect($('[data-tab="supervisor"]')).toBeNull();
     click('[data-tab="history"]');
     await settle();
-    expect(text('#history-error')).toContain('supervisors only');
-    i18n.set('ja');
-    await settle();
-    expect(text('#history-error')).toContain('スーパーバイザーのみ');
-  });
-
-  it('a supervisor sees history, the live roster, and can monitor a call on it', async () => {
-    const shell = await signedIn('supervisor');
-    click('[data-tab="history"]');
-    await settle();
-    ($('#history-mine') as HTMLInputElement).click();
-    await settle();
+    expect(shell.calls.find((c) => c.command === 'my_history')?.args).toEqual({ before: null });
     expect(document.querySelectorAll('#history-table tbody tr[data-task]').length).toBe(2);
     expect(text('#history-table tr[data-task="WT08"] .status')).toBe('Abandoned');
+    expect(text('#history-table tr[data-note-for="WT09"]')).toBe('Notes折り返し希望');
+    click('#history-more');
+    await settle();
+    expect(shell.calls.at(-1)).toEqual({ command: 'my_history', args: { before: 1_764_115_200_000 } });
+    expect(document.querySelectorAll('#history-table tbody tr[data-task]').length).toBe(3);
+    expect($('#history-more')).toBeNull();
+    expect(text('#history-end')).toBe('That is every call.');
+    i18n.set('ja');
+    await settle();
+    expect(text('#history-end')).toBe('これ以上の通話はありません。');
+  });
 
+  it('a supervisor sees the roster read once, then follows the server’s pushes without polling', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'setTimeout'] });
+    const shell = await signedIn('supervisor');
     click('[data-tab="supervisor"]');
     await settle();
     expect(text('#roster li[data-agent="agent_1024"] .state')).toBe('On a call');
     expect(text('#roster li[data-agent="agent_2048"] .state')).toBe('Break');
     expect($('#roster li[data-agent="agent_2048"] button')).toBeNull();
+    const reads = () => shell.calls.filter((c) => c.command === 'roster').length;
+    expect(reads()).toBe(1);
+    vi.advanceTimersByTime(60_000);
+    await settle();
+    expect(reads()).toBe(1);
+    shell.push({
+      type: 'roster',
+      agents: [
+        { agentId: 'agent_1024', displayName: '田中 太郎', departmentId: 'sales', activity: 'Available', sinceMs: 0 },
+        { agentId: 'agent_2048', displayName: '佐藤 花子', departmentId: 'sales', activity: 'Available', sinceMs: 0 },
+      ],
+    });
+    await settle();
+    expect(text('#roster li[data-agent="agent_2048"] .state')).toBe('Available');
+    expect(reads()).toBe(1);
+    // The push socket reconnected: everything is read once again (pushes may have been missed).
+    shell.push({ type: 'connection', socket: 'events', state: { state: 'connected' } });
+    await settle();
+    expect(reads()).toBe(2);
     click('#roster li[data-agent="agent_1024"] button[data-mode="coach"]');
     await settle();
     expect(shell.calls.at(-1)).toEqual({ command: 'supervise', args: { task: 'WT09', mode: 'coach' } });

@@ -19,6 +19,12 @@ export type Target = { kind: 'task'; sid: string } | { kind: 'call'; sid: string
 export interface Crm {
   customerId?: string;
   customerName?: string;
+  /** The agent in charge of this customer (担当), from the server's call context. */
+  ownerId?: string;
+  ownerName?: string;
+  /** The customer's department (部署). */
+  departmentId?: string;
+  departmentName?: string;
 }
 export type RingStopReason =
   | 'answered'
@@ -48,6 +54,7 @@ export type CoreEvent =
   | { type: 'presence'; state: PresenceState; selected: Activity }
   | { type: 'connection'; socket: SocketKind; state: ConnectionState }
   | { type: 'updateRequired'; minSupported?: string }
+  | { type: 'roster'; agents: RosterAgent[] }
   | { type: 'error'; kind: string; messageJa: string; messageEn: string };
 
 export type CoreCommand =
@@ -76,6 +83,26 @@ export interface RosterAgent {
   sinceMs: number;
 }
 
+/** One agent of the transfer directory (`GET /v1/agents/directory`). */
+export interface DirectoryAgent {
+  agentId: string;
+  displayName: string;
+  departmentId: string | null;
+  workerSid: string | null;
+  activity: string;
+  /** Takes calls now; the others are listed greyed out. */
+  available: boolean;
+}
+
+/** One page of the agent's own history; `nextBefore` asks for the next (older) page, null when there is none. */
+export interface HistoryPage {
+  calls: CallLine[];
+  nextBefore: number | null;
+}
+
+/** The longest wrap-up note the server keeps (Unicode characters). */
+export const MAX_NOTES = 2000;
+
 /** One interaction of the server's call report. */
 export interface CallLine {
   taskSid: string;
@@ -85,6 +112,8 @@ export interface CallLine {
   status: 'queued' | 'reserved' | 'connected' | 'ended' | 'completed' | 'abandoned' | string;
   answered: boolean;
   handleSecs: number | null;
+  /** The agent's wrap-up notes, if any. */
+  notes?: string | null;
 }
 
 export type Service = 'server' | 'taskRouter' | 'sync' | 'voice';
@@ -195,6 +224,9 @@ interface Commands {
   supervise: { args: { task: string; mode: SuperviseMode }; result: null };
   transfer_step: { args: { task: string; step: TransferStep }; result: null };
   call_history: { args: { from: number; to: number }; result: CallLine[] };
+  agents_directory: { args: Record<string, never>; result: DirectoryAgent[] };
+  my_history: { args: { before: number | null }; result: HistoryPage };
+  complete_wrapup: { args: { task: string; notes: string }; result: null };
   diagnose: { args: Record<string, never>; result: Diagnosis };
   take_pending_dial: { args: Record<string, never>; result: string | null };
   update_status: { args: Record<string, never>; result: UpdateStatus };
@@ -242,6 +274,7 @@ const EVENT_TYPES = new Set([
   'presence',
   'connection',
   'updateRequired',
+  'roster',
   'error',
 ]);
 
@@ -326,6 +359,21 @@ export class CoreClient {
   /** The calls created between `from` and `to` (Unix seconds), from the server's report. */
   callHistory(from: number, to: number): Promise<CallLine[]> {
     return this.call('call_history', { from, to });
+  }
+
+  /** The agents a call can be transferred to (every other agent, available or not). */
+  directory(): Promise<DirectoryAgent[]> {
+    return this.call('agents_directory', {});
+  }
+
+  /** One page of this agent's own calls, newest first; pass the last page's `nextBefore` for older ones. */
+  myHistory(before: number | null = null): Promise<HistoryPage> {
+    return this.call('my_history', { before });
+  }
+
+  /** Finishes wrap-up with notes kept by the server; refused (`notesTooLong`) leaves the wrap-up open. */
+  async completeWrapup(task: string, notes: string): Promise<void> {
+    await this.call('complete_wrapup', { task, notes });
   }
 
   /** Probes the server, TaskRouter and the Voice edge, and reads the current token. */

@@ -54,12 +54,19 @@ interface Messages {
   transferSend: string;
   transferNoAgents: string;
   transferAgentBusy: string;
+  transferSearch: string;
+  transferLoading: string;
+  transferNoMatch: string;
   warmInProgress: string;
+  warmWhoHears: string;
+  holdDuringConsult: string;
   warmComplete: string;
   warmCancel: string;
   cancel: string;
   notes: string;
   notesHint: string;
+  notesCount: (n: number, max: number) => string;
+  notesTooLong: (max: number) => string;
   dialTitle: string;
   numberLabel: string;
   call: string;
@@ -67,13 +74,11 @@ interface Messages {
   invalidNumber: string;
   history: {
     title: string;
-    today: string;
-    week: string;
-    mineOnly: string;
     refresh: string;
     empty: string;
     loading: string;
-    forbidden: string;
+    loadMore: string;
+    end: string;
     columns: Record<'time' | 'customer' | 'agent' | 'status' | 'duration' | 'notes', string>;
     status: Record<string, string>;
   };
@@ -229,12 +234,19 @@ const MESSAGES: Record<Lang, Messages> = {
     transferSend: 'Transfer',
     transferNoAgents: 'This server lists no agents to transfer to: enter a number instead.',
     transferAgentBusy: 'not available',
+    transferSearch: 'Search by name or department',
+    transferLoading: 'Loading the agents…',
+    transferNoMatch: 'No agent matches.',
     warmInProgress: 'Consulting — the customer is on hold.',
+    warmWhoHears: 'You and the transfer target hear each other. The customer hears hold music, not you.',
+    holdDuringConsult: 'The customer stays on hold until you complete or cancel the transfer.',
     warmComplete: 'Complete transfer',
     warmCancel: 'Cancel transfer',
     cancel: 'Cancel',
     notes: 'Notes',
-    notesHint: 'Notes are kept on this computer and shown in History (the server stores no notes yet).',
+    notesHint: 'Saved with the call when you press Done, and shown in History.',
+    notesCount: (n, max) => `${n} / ${max}`,
+    notesTooLong: (max) => `Notes can be at most ${max} characters. Shorten them and press Done again — your text is kept.`,
     dialTitle: 'Call a number',
     numberLabel: 'Number',
     call: 'Call',
@@ -242,13 +254,11 @@ const MESSAGES: Record<Lang, Messages> = {
     invalidNumber: 'Enter a number such as 03-1234-5678 or +81312345678.',
     history: {
       title: 'Call history',
-      today: 'Today',
-      week: 'Last 7 days',
-      mineOnly: 'Only my calls',
       refresh: 'Refresh',
-      empty: 'No calls in this period.',
+      empty: 'No calls yet.',
       loading: 'Loading…',
-      forbidden: 'Call history comes from the server’s call report, which this server shows to supervisors only.',
+      loadMore: 'Load older calls',
+      end: 'That is every call.',
       columns: { time: 'Time', customer: 'Customer', agent: 'Agent', status: 'Status', duration: 'Talk time', notes: 'Notes' },
       status: {
         queued: 'Waiting',
@@ -426,7 +436,7 @@ const MESSAGES: Record<Lang, Messages> = {
     outgoingCall: '発信中',
     onHoldBadge: 'お客様は保留中',
     customerId: '顧客ID',
-    owner: '担当者',
+    owner: '担当',
     department: '部署',
     callTimer: '通話時間',
     keypad: 'キーパッド',
@@ -438,12 +448,19 @@ const MESSAGES: Record<Lang, Messages> = {
     transferSend: '転送する',
     transferNoAgents: 'このサーバーは転送先の担当者一覧を提供していません。電話番号を入力してください。',
     transferAgentBusy: '対応不可',
+    transferSearch: '名前・部署で検索',
+    transferLoading: '担当者を読み込み中…',
+    transferNoMatch: '該当する担当者はいません。',
     warmInProgress: '相談中 — お客様は保留中です。',
+    warmWhoHears: 'あなたと転送先が話しています。お客様には保留音が流れ、会話は聞こえません。',
+    holdDuringConsult: '転送を完了するか取り消すまで、お客様は保留のままです。',
     warmComplete: '転送を完了',
     warmCancel: '転送を取り消す',
     cancel: 'キャンセル',
     notes: 'メモ',
-    notesHint: 'メモはこのパソコンに保存され、履歴に表示されます（サーバーにはまだ保存されません）。',
+    notesHint: '「完了」を押すと通話記録に保存され、履歴に表示されます。',
+    notesCount: (n, max) => `${n} / ${max} 文字`,
+    notesTooLong: (max) => `メモは ${max} 文字までです。短くしてから、もう一度「完了」を押してください（入力した内容は残っています）。`,
     dialTitle: '電話をかける',
     numberLabel: '電話番号',
     call: '発信',
@@ -451,13 +468,11 @@ const MESSAGES: Record<Lang, Messages> = {
     invalidNumber: '03-1234-5678 や +81312345678 のように入力してください。',
     history: {
       title: '通話履歴',
-      today: '今日',
-      week: '過去7日間',
-      mineOnly: '自分の通話のみ',
       refresh: '更新',
-      empty: 'この期間の通話はありません。',
+      empty: 'まだ通話はありません。',
       loading: '読み込み中…',
-      forbidden: '通話履歴はサーバーの通話レポートから表示します。このサーバーではスーパーバイザーのみ閲覧できます。',
+      loadMore: 'さらに前の通話を表示',
+      end: 'これ以上の通話はありません。',
       columns: { time: '日時', customer: '顧客', agent: '担当者', status: '状態', duration: '通話時間', notes: 'メモ' },
       status: {
         queued: '待機中',

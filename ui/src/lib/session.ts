@@ -98,6 +98,9 @@ export function apply(state: SessionState, event: CoreEvent, now: number = Date.
       return event.socket === 'taskRouter' ? { ...state, taskRouter: event.state } : state;
     case 'updateRequired':
       return { ...state, updateRequired: true };
+    case 'roster':
+      // The team view's data, not this agent's session.
+      return state;
     case 'error':
       return { ...state, error: { kind: event.kind, messageJa: event.messageJa, messageEn: event.messageEn } };
   }
