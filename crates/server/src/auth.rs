@@ -151,7 +151,8 @@ fn verify_password(hash: &str, password: &str) -> Result<bool, AuthError> {
         .is_ok())
 }
 
-fn token_hash(token: &str) -> String {
+/// Hex SHA-256 of a bearer or refresh token: the only form tokens are stored in.
+pub(crate) fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -375,12 +376,12 @@ impl LoginThrottle {
     }
 }
 
-/// Checks credentials (with the failure throttle) and opens a session: `(token, expires_at, agent)`.
+/// Checks credentials (with the failure throttle) and opens a session with its refresh-token family.
 pub async fn log_in(
     state: &AppState,
     login: &str,
     password: &str,
-) -> Result<(String, i64, Agent), ApiError> {
+) -> Result<(crate::refresh::Issued, Agent), ApiError> {
     if login.is_empty() || login.len() > 256 || password.len() > 1024 {
         return Err(ApiError::BadRequest(
             "login and password are required (login ≤ 256 bytes)".into(),
@@ -405,8 +406,15 @@ pub async fn log_in(
         return Err(ApiError::Unauthorized);
     };
     state.login_throttle.succeeded(login);
-    let (token, expires_at) =
-        create_session(&state.db, &agent.id, state.config.server.session_ttl_secs).await?;
+    let issued = crate::refresh::open_family(&state.db, &agent.id, ttl(&state.config)).await?;
     tracing::info!(agent = %agent.id, "agent logged in");
-    Ok((token, expires_at, agent))
+    Ok((issued, agent))
+}
+
+/// The session and refresh-token lifetimes configured.
+pub fn ttl(config: &crate::config::Config) -> crate::refresh::Ttl {
+    crate::refresh::Ttl {
+        session_secs: config.server.session_ttl_secs,
+        refresh_secs: config.auth.refresh_ttl_secs,
+    }
 }

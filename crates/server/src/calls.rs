@@ -267,3 +267,13 @@ pub async fn agent_leg_answered(
     .await?;
     Ok(row.try_get::<i64, _>(0)? > 0)
 }
+
+/// Stores the wrap-up notes of an interaction (replacing earlier ones).
+pub async fn set_notes(db: &Db, task_sid: &str, notes: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE calls SET notes = $1 WHERE task_sid = $2")
+        .bind(notes)
+        .bind(task_sid)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}

@@ -1,7 +1,8 @@
 //! Call control through the server (spec §5), for the agent who holds the task (or a supervisor): hold and
 //! unhold the customer (§5.2), hang up including the race before the conference exists (§5.3), supervisor
 //! monitor / coach / barge (§5.6), and completing the task so the worker leaves `wrapping` (§5.8). Every
-//! operation is idempotent. The Twilio form bodies are built by pure functions ([`hold_form`],
+//! operation is idempotent. Hold, unhold, hang-up and complete also take an outbound attempt id `ob-<attempt>`
+//! (s14 contract §5), handled by [`crate::outbound`] for the agent who dialled it only. The Twilio form bodies are built by pure functions ([`hold_form`],
 //! [`supervise_form`]) so their exact parameters are unit-tested.
 
 use crate::auth::{Agent, Role};
@@ -51,10 +52,57 @@ pub async fn authorize_live(
     }
 }
 
-/// Completes the task (`AssignmentStatus=completed`). Completing an already completed task succeeds.
-pub async fn complete(state: &AppState, agent: &Agent, task_sid: &str) -> Result<(), ApiError> {
+/// Longest wrap-up notes, in Unicode scalar values (s14 contract §4).
+pub const MAX_NOTES_CHARS: usize = 2000;
+
+/// The optional body of `POST /v1/calls/{id}/complete`: nothing, or `{"notes": "…"}`. Returns the notes to store
+/// (`None` for no body or empty notes); 422 `NOTES_TOO_LONG` above [`MAX_NOTES_CHARS`]. The notes are never
+/// logged.
+pub fn complete_notes(body: &[u8]) -> Result<Option<String>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(default)]
+        notes: Option<String>,
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let body: Body =
+        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let notes = body.notes.filter(|n| !n.is_empty());
+    if notes
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NOTES_CHARS)
+    {
+        return Err(ApiError::unprocessable(
+            "NOTES_TOO_LONG",
+            format!("notes are limited to {MAX_NOTES_CHARS} characters"),
+        ));
+    }
+    Ok(notes)
+}
+
+/// Whether a control id names an outbound attempt (`ob-<attempt>`) rather than a TaskSid.
+pub fn is_outbound(id: &str) -> bool {
+    id.starts_with("ob-")
+}
+
+/// Completes the task (`AssignmentStatus=completed`) and stores the wrap-up notes, if any. Completing an already
+/// completed task succeeds (and replaces its notes). An outbound id only stores the notes.
+pub async fn complete(
+    state: &AppState,
+    agent: &Agent,
+    task_sid: &str,
+    notes: Option<&str>,
+) -> Result<(), ApiError> {
+    if is_outbound(task_sid) {
+        return crate::outbound::complete(state, agent, task_sid, notes).await;
+    }
     let row = authorize(state, agent, task_sid).await?;
     if row.status == CallStatus::Completed {
+        if let Some(n) = notes {
+            calls::set_notes(&state.db, task_sid, n).await?;
+        }
         return Ok(());
     }
     let form = [
@@ -74,7 +122,10 @@ pub async fn complete(state: &AppState, agent: &Agent, task_sid: &str) -> Result
         Err(e) => return Err(e.into()),
     }
     calls::set_status(&state.db, task_sid, CallStatus::Completed).await?;
-    tracing::info!(task = task_sid, agent = %agent.id, "task completed");
+    if let Some(n) = notes {
+        calls::set_notes(&state.db, task_sid, n).await?;
+    }
+    tracing::info!(task = task_sid, agent = %agent.id, notes = notes.is_some(), "task completed");
     Ok(())
 }
 
@@ -99,6 +150,9 @@ pub async fn hold(
     task_sid: &str,
     on: bool,
 ) -> Result<(), ApiError> {
+    if is_outbound(task_sid) {
+        return crate::outbound::hold(state, agent, task_sid, on).await;
+    }
     let row = authorize_live(state, agent, task_sid).await?;
     let (Some(cf), Some(customer)) = (
         row.conference_sid.as_deref(),
@@ -137,6 +191,9 @@ fn gone(e: &crate::twilio_rest::RestError) -> bool {
 /// Hangs up (spec §5.3): ends the conference when it exists; otherwise rejects a reservation whose agent leg
 /// has not been answered yet; otherwise remembers the request and ends the conference when it starts.
 pub async fn hangup(state: &AppState, agent: &Agent, task_sid: &str) -> Result<Hangup, ApiError> {
+    if is_outbound(task_sid) {
+        return crate::outbound::hangup(state, agent, task_sid).await;
+    }
     let row = authorize_live(state, agent, task_sid).await?;
     if matches!(
         row.status,

@@ -1,9 +1,11 @@
 //! The CRM lookup: `customers` (phone → customer, owner agent, department) and the encoding of display strings
-//! for task attributes (spec §4.3: routing attributes stay ASCII, names travel percent-encoded).
+//! for task attributes (spec §4.3: routing attributes stay ASCII, names travel percent-encoded), and the customer
+//! context pushed to agents ([`context`]).
 
 use sqlx::Row as _;
 
 use crate::db::Db;
+use crate::events::{CustomerInfo, DepartmentInfo, OwnerInfo};
 
 /// A known caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +49,33 @@ pub async fn by_id(db: &Db, id: &str) -> Result<Option<Customer>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM customers c LEFT JOIN agents a ON a.id = c.owner_agent_id WHERE c.id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(&db.pool).await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// The customer as the agent sees it on a call (s14 contract §8): id, name, owner agent and department, joined
+/// from `customers.owner_agent_id` → `agents` and `customers.department_id` → `departments`.
+pub async fn context(db: &Db, id: &str) -> Result<Option<CustomerInfo>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT c.id, c.name, a.id, a.display_name, d.id, d.name FROM customers c \
+         LEFT JOIN agents a ON a.id = c.owner_agent_id LEFT JOIN departments d ON d.id = c.department_id \
+         WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let pair = |i: usize| -> Result<Option<(String, String)>, sqlx::Error> {
+        Ok(r.try_get::<Option<String>, _>(i)?
+            .zip(r.try_get::<Option<String>, _>(i + 1)?))
+    };
+    Ok(Some(CustomerInfo {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        owner: pair(2)?.map(|(agent_id, display_name)| OwnerInfo {
+            agent_id,
+            display_name,
+        }),
+        department: pair(4)?.map(|(id, name)| DepartmentInfo { id, name }),
+    }))
 }
 
 /// Percent-encodes UTF-8 exactly like JavaScript's `encodeURIComponent` (space → `%20`).

@@ -25,6 +25,30 @@ pub struct CustomerInfo {
     pub id: String,
     /// Display name (UTF-8, e.g. Japanese).
     pub name: String,
+    /// The customer's owner agent (`customers.owner_agent_id`), `null` if none.
+    #[serde(default)]
+    pub owner: Option<OwnerInfo>,
+    /// The customer's department (`customers.department_id`), `null` if none.
+    #[serde(default)]
+    pub department: Option<DepartmentInfo>,
+}
+
+/// The agent who owns a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerInfo {
+    /// Agent id.
+    pub agent_id: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// A department.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentInfo {
+    /// Department id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
 }
 
 /// One message to an agent. Wire names are stable once released.

@@ -10,7 +10,7 @@ use crate::calls::{self, CallStatus};
 use crate::config::Config;
 use crate::crm::{self, Customer};
 use crate::error::ApiError;
-use crate::events::{AgentEvent, CustomerInfo};
+use crate::events::AgentEvent;
 use crate::state::AppState;
 
 /// Budget for the CRM lookup (spec §4.1 step 1).
@@ -240,10 +240,7 @@ pub(crate) async fn push_context(state: &AppState, row: &calls::CallRow) -> Resu
         return Ok(());
     };
     let customer = match &row.customer_id {
-        Some(id) => crm::by_id(&state.db, id).await?.map(|c| CustomerInfo {
-            id: c.id,
-            name: c.name,
-        }),
+        Some(id) => crm::context(&state.db, id).await?,
         None => None,
     };
     let event = AgentEvent::CallContext {

@@ -19,8 +19,10 @@ pub mod config;
 pub mod control;
 pub mod crm;
 pub mod db;
+pub mod directory;
 pub mod error;
 pub mod events;
+pub mod history;
 pub mod http;
 pub mod inbound;
 pub mod legs;
@@ -28,6 +30,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod policy;
 pub mod recordings;
+pub mod refresh;
 pub mod releases;
 pub mod reports;
 pub mod roster;
@@ -63,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .route("/v1/login", post(session::login))
+        .route("/v1/session/refresh", post(session::refresh))
         .route("/v1/logout", post(session::logout))
         .route("/v1/me", get(session::me))
         .route("/v1/token", post(token::issue))
@@ -93,6 +97,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/roster", get(session::roster))
         .route("/v1/reports/calls", get(calls::report))
         .route("/v1/agents/me/active-call", get(session::active_call))
+        .route("/v1/agents/directory", get(session::directory))
+        .route("/v1/calls/history", get(calls::history))
         .route("/twilio/voice/inbound", post(twilio::voice_inbound))
         .route("/twilio/voice/wait", get(twilio::voice_wait))
         .route("/twilio/voice/enqueue-action", post(twilio::enqueue_action))

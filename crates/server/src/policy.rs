@@ -100,9 +100,9 @@ impl FromRequestParts<AppState> for SupportedAgent {
                 min_supported: policy.min_supported.to_string(),
                 blocked,
                 channel: agent.channel.clone(),
-                update_endpoint: format!(
-                    "{}/v1/updates/{}/{{{{target}}}}/{{{{arch}}}}/{{{{current_version}}}}",
-                    state.config.server.public_base_url, agent.channel
+                update_endpoint: crate::http::updates::endpoint_template(
+                    &state.config.server.public_base_url,
+                    &agent.channel,
                 ),
             })));
         }

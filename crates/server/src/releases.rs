@@ -127,6 +127,32 @@ pub struct Release {
     pub artifacts: BTreeMap<String, (String, String)>,
 }
 
+/// The artifact of `release` for `{target}-{arch}` installed from `bundle_type` (tauri-plugin-updater's
+/// `{{bundle_type}}`: `deb`, `rpm`, `appimage`, `msi`, `nsis`, `app`, or `unknown`): the
+/// `{target}-{arch}-{bundle_type}` artifact if the release has one, else the plain `{target}-{arch}` one — the
+/// order the plugin itself searches a static manifest in. Returns the platform key used, the URL and signature.
+pub fn artifact_for<'a>(
+    release: &'a Release,
+    target: &str,
+    arch: &str,
+    bundle_type: Option<&str>,
+) -> Option<(&'a str, &'a str, &'a str)> {
+    let plain = format!("{target}-{arch}");
+    let specific = bundle_type
+        .filter(|b| {
+            *b != "unknown"
+                && (1..=16).contains(&b.len())
+                && b.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        .map(|b| format!("{plain}-{b}"));
+    specific
+        .iter()
+        .chain(std::iter::once(&plain))
+        .find_map(|key| release.artifacts.get_key_value(key.as_str()))
+        .map(|(key, (url, sig))| (key.as_str(), url.as_str(), sig.as_str()))
+}
+
 fn parse_version(s: &str) -> Result<Version, ReleaseError> {
     Version::parse(s.trim().trim_start_matches('v'))
         .map_err(|e| ReleaseError::Invalid(format!("version {s:?}: {e}")))
@@ -593,6 +619,34 @@ mod tests {
             decide(&ch, &policy(), &v("1.2.0"), Some("a")),
             Decision::NoUpdate
         );
+    }
+
+    #[test]
+    fn the_bundle_types_artifact_wins_and_the_plain_one_is_the_fallback() {
+        let mut artifacts = BTreeMap::new();
+        for key in ["linux-x86_64", "linux-x86_64-deb"] {
+            artifacts.insert(
+                key.to_owned(),
+                (format!("https://x/{key}"), format!("sig-{key}")),
+            );
+        }
+        let r = Release {
+            version: "1.2.0".into(),
+            notes: String::new(),
+            pub_date: "2026-11-26T08:00:00Z".into(),
+            artifacts,
+        };
+        let key = |b| artifact_for(&r, "linux", "x86_64", b).map(|(k, _, _)| k);
+        assert_eq!(key(Some("deb")), Some("linux-x86_64-deb"));
+        assert_eq!(key(Some("rpm")), Some("linux-x86_64"));
+        assert_eq!(key(Some("unknown")), Some("linux-x86_64"));
+        assert_eq!(key(None), Some("linux-x86_64"));
+        assert_eq!(key(Some("../deb")), Some("linux-x86_64"));
+        assert_eq!(
+            artifact_for(&r, "linux", "x86_64", Some("deb")).map(|(_, u, s)| (u, s)),
+            Some(("https://x/linux-x86_64-deb", "sig-linux-x86_64-deb"))
+        );
+        assert_eq!(artifact_for(&r, "windows", "x86_64", Some("nsis")), None);
     }
 
     #[test]

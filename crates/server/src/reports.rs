@@ -31,6 +31,8 @@ pub struct CallLine {
     pub missed_attempts: u32,
     /// Customer join → conference end, in seconds.
     pub handle_secs: Option<i64>,
+    /// Wrap-up notes (≤ 2,000 characters), if the agent wrote any.
+    pub notes: Option<String>,
 }
 
 /// The report.
@@ -67,6 +69,8 @@ pub struct CallRecord {
     pub agent_id: Option<String>,
     /// Stored status.
     pub status: String,
+    /// Wrap-up notes.
+    pub notes: Option<String>,
 }
 
 /// A logged webhook.
@@ -138,6 +142,7 @@ pub fn assemble(from: i64, to: i64, calls: Vec<CallRecord>, events: &[EventRecor
             agent_attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
             missed_attempts: u32::try_from(missed.len()).unwrap_or(u32::MAX),
             handle_secs: joined_at.zip(ended_at).map(|(j, e)| (e - j).max(0)),
+            notes: c.notes,
         });
     }
     Report {
@@ -157,7 +162,7 @@ pub fn assemble(from: i64, to: i64, calls: Vec<CallRecord>, events: &[EventRecor
 /// Reads the range from the database and assembles the report.
 pub async fn load(db: &Db, from: i64, to: i64) -> Result<Report, sqlx::Error> {
     let calls = sqlx::query(
-        "SELECT task_sid, created_at, customer_call_sid, customer_id, agent_id, status FROM calls \
+        "SELECT task_sid, created_at, customer_call_sid, customer_id, agent_id, status, notes FROM calls \
          WHERE created_at >= $1 AND created_at < $2 ORDER BY created_at, task_sid",
     )
     .bind(from)
@@ -173,35 +178,41 @@ pub async fn load(db: &Db, from: i64, to: i64) -> Result<Report, sqlx::Error> {
             customer_id: r.try_get(3)?,
             agent_id: r.try_get(4)?,
             status: r.try_get(5)?,
+            notes: r.try_get(6)?,
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let events = sqlx::query(
+    let rows = sqlx::query(
         "SELECT e.task_sid, e.kind, e.status, e.call_sid, e.agent_id, e.at FROM call_events e \
          JOIN calls c ON c.task_sid = e.task_sid WHERE c.created_at >= $1 AND c.created_at < $2",
     )
     .bind(from)
     .bind(to)
     .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(EventRecord {
-            task_sid: r.try_get(0)?,
-            kind: r.try_get(1)?,
-            status: r.try_get(2)?,
-            call_sid: r.try_get(3)?,
-            agent_id: r.try_get(4)?,
-            at: r.try_get(5)?,
-        })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    .await?;
+    let events = event_records(&rows)?;
     Ok(assemble(from, to, calls, &events))
+}
+
+/// Decodes rows of `task_sid, kind, status, call_sid, agent_id, at`.
+pub(crate) fn event_records(rows: &[sqlx::any::AnyRow]) -> Result<Vec<EventRecord>, sqlx::Error> {
+    rows.iter()
+        .map(|r| {
+            Ok(EventRecord {
+                task_sid: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                status: r.try_get(2)?,
+                call_sid: r.try_get(3)?,
+                agent_id: r.try_get(4)?,
+                at: r.try_get(5)?,
+            })
+        })
+        .collect()
 }
 
 /// The lines as CSV (RFC 4180, header first).
 pub fn to_csv(report: &Report) -> String {
-    let mut out = String::from("task_sid,created_at,customer_id,agent_id,status,answered,agent_attempts,missed_attempts,handle_secs\r\n");
+    let mut out = String::from("task_sid,created_at,customer_id,agent_id,status,answered,agent_attempts,missed_attempts,handle_secs,notes\r\n");
     for l in &report.calls {
         let fields = [
             l.task_sid.clone(),
@@ -213,6 +224,7 @@ pub fn to_csv(report: &Report) -> String {
             l.agent_attempts.to_string(),
             l.missed_attempts.to_string(),
             l.handle_secs.map(|h| h.to_string()).unwrap_or_default(),
+            l.notes.clone().unwrap_or_default(),
         ];
         let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&row.join(","));
@@ -291,6 +303,7 @@ mod tests {
             customer_id: Some("C-1".into()),
             agent_id: Some("agent_2".into()),
             status: status.into(),
+            notes: (t == "WT1").then(|| "折り返し希望, \"至急\"\n明日".to_owned()),
         };
         let events = vec![
             ev(
@@ -366,9 +379,12 @@ mod tests {
         let csv = to_csv(&r);
         assert!(csv.starts_with("task_sid,created_at,"));
         assert!(
-            csv.contains("WT1,2023-11-14T22:13:20Z,C-1,agent_2,completed,true,2,1,120\r\n"),
+            csv.contains(
+                "WT1,2023-11-14T22:13:20Z,C-1,agent_2,completed,true,2,1,120,\"折り返し希望, \"\"至急\"\"\n明日\"\r\n"
+            ),
             "{csv}"
         );
+        assert!(csv.contains(",abandoned,false,1,1,,\r\n"), "{csv}");
     }
 
     #[test]

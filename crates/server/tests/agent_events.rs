@@ -120,6 +120,15 @@ async fn conference_join_pushes_context_to_the_agent_once() {
     assert_eq!(ctx["customer_call_sid"], CUSTOMER_CALL);
     assert_eq!(ctx["agent_call_sid"], AGENT_CALL);
     assert_eq!(ctx["customer"]["name"], "山田 花子");
+    // The CRM owner and department (s14 contract §8).
+    assert_eq!(
+        ctx["customer"]["owner"],
+        serde_json::json!({"agent_id": "agent_1024", "display_name": "田中 太郎"})
+    );
+    assert_eq!(
+        ctx["customer"]["department"],
+        serde_json::json!({"id": "d12", "name": "法人営業"})
+    );
     assert!(ctx["seq"].as_u64().is_some());
 
     // The customer joins (a new sequence number): one more context push with the same tuple.
@@ -170,6 +179,8 @@ async fn conference_join_pushes_context_to_the_agent_once() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(snap["conference_sid"], CONF);
     assert_eq!(snap["status"], "ended");
+    assert_eq!(snap["customer"]["owner"]["display_name"], "田中 太郎");
+    assert_eq!(snap["customer"]["department"]["name"], "法人営業");
     assert_eq!(
         t.count("SELECT COUNT(*) FROM call_events WHERE kind = 'conference'")
             .await,

@@ -404,3 +404,180 @@ async fn voice_sdk_connect_busy_then_redial_through_the_twiml_application() {
         (Some("in-progress"), Some("jp1"))
     );
 }
+
+/// `POST /v1/calls/ob-<attempt>/{op}` as `session`.
+async fn control(s: &Stack, session: &str, id: &str, op: &str) -> (StatusCode, Value) {
+    let req = axum::http::Request::post(format!("/v1/calls/{id}/{op}"))
+        .header("authorization", format!("Bearer {session}"))
+        .header("x-client-version", "1.0.0")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            r#"{"to":{"kind":"number","number":"+81398765432"},"mode":"cold"}"#,
+        ))
+        .unwrap();
+    s.app.json(req).await
+}
+
+/// s14 contract §5: hold / unhold / hang-up of an outbound call by its `ob-<attempt>` id, for the dialling agent
+/// only; transfer answers 409; a hang-up while the customer still rings cancels the attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dialling_agent_holds_and_hangs_up_an_outbound_call() {
+    let s = stack(true).await;
+    s.app.seed_crm().await;
+    s.app
+        .add_agent(
+            "agent_2048",
+            "sato",
+            "pw2",
+            Some(DEPT_WORKER),
+            tsunagi_server::auth::Role::Agent,
+        )
+        .await;
+    s.app
+        .add_agent(
+            "agent_9001",
+            "yamamoto",
+            "pw9",
+            None,
+            tsunagi_server::auth::Role::Supervisor,
+        )
+        .await;
+    let (session, mut device) = signed_in(&s, "tanaka", "pw").await;
+    let sato = s.app.login("sato", "pw2").await;
+    let sup = s.app.login("yamamoto", "pw9").await;
+    let mut events = events_socket(&s, &session).await;
+    let answer = json!({"number": CUSTOMER, "answer": "answer"});
+    assert_eq!(s.control("/_sim/calls/numbers", answer).await.0, 200);
+
+    let attempt = "9a0e8c1b-2d3f-4a5b-8c7d-6e5f4a3b2c1d";
+    let id = format!("ob-{attempt}");
+    let name = room(
+        &dial(
+            &s.app,
+            &s.public,
+            "CA00000000000000000000000000000d01",
+            attempt,
+            CUSTOMER,
+        )
+        .await,
+    )
+    .unwrap();
+    agent_joins(&s, &name, attempt).await;
+    let invite = device.invite().await;
+    device.answer(&invite).await;
+    let connected = event_of(&mut events, "outbound.connected").await;
+    let cf = connected["conference_sid"].as_str().unwrap().to_owned();
+    let customer = s
+        .app
+        .count("SELECT COUNT(*) FROM outbound_attempts WHERE customer_call_sid IS NOT NULL")
+        .await;
+    assert_eq!(customer, 1);
+
+    // Nobody else may control it, not even a supervisor; unknown ids are 404; transfers are not supported.
+    for who in [&sato, &sup] {
+        let (status, body) = control(&s, who, &id, "hold").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("FORBIDDEN"))
+        );
+        assert_eq!(
+            control(&s, who, &id, "hangup").await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        control(&s, &session, "ob-nope", "hold").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        control(&s, &session, "ob-a&b", "hold").await.0,
+        StatusCode::NOT_FOUND
+    );
+    for op in ["transfer", "transfer/complete", "transfer/cancel"] {
+        let (status, body) = control(&s, &session, &id, op).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("NOT_SUPPORTED_FOR_OUTBOUND")),
+            "{op}"
+        );
+    }
+
+    // Hold and resume the customer, as the stand-in's conference shows.
+    let customer_hold = || async {
+        let (_, parts) = s
+            .voice(
+                Method::GET,
+                &format!("Conferences/{cf}/Participants.json"),
+                &[],
+            )
+            .await;
+        parts["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["label"] == "customer")
+            .map(|p| p["hold"].clone())
+            .expect("the customer is in the conference")
+    };
+    for (op, held) in [("hold", true), ("unhold", false)] {
+        let (status, body) = control(&s, &session, &id, op).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{op}: {body}");
+        assert_eq!(customer_hold().await, held, "{op}");
+    }
+
+    // Hang-up ends the conference; afterwards hold is 409 and hang-up stays a success.
+    let (status, body) = control(&s, &session, &id, "hangup").await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let ended = event_of(&mut events, "outbound.ended").await;
+    assert_eq!(ended["attempt"], attempt);
+    let (_, conf) = s
+        .voice(Method::GET, &format!("Conferences/{cf}.json"), &[])
+        .await;
+    assert_eq!(conf["status"], "completed");
+    let (status, body) = control(&s, &session, &id, "hold").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("CALL_ENDED"))
+    );
+    assert_eq!(
+        control(&s, &session, &id, "hangup").await.0,
+        StatusCode::NO_CONTENT
+    );
+
+    // A second call hung up before the agent's leg even joined: the attempt is canceled, and the late join of
+    // its room is ended at once.
+    let second = "0c1d2e3f-4a5b-4c6d-8e7f-8a9b0c1d2e3f";
+    let name2 = room(
+        &dial(
+            &s.app,
+            &s.public,
+            "CA00000000000000000000000000000d02",
+            second,
+            CUSTOMER,
+        )
+        .await,
+    )
+    .unwrap();
+    let (status, _) = control(&s, &session, &format!("ob-{second}"), "hold").await;
+    assert_eq!(status, StatusCode::CONFLICT, "nothing to hold yet");
+    assert_eq!(
+        control(&s, &session, &format!("ob-{second}"), "hangup")
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    let failed = event_of(&mut events, "outbound.failed").await;
+    assert_eq!(
+        (failed["attempt"].as_str(), failed["reason"].as_str()),
+        (Some(second), Some("canceled"))
+    );
+    let late = dial(
+        &s.app,
+        &s.public,
+        "CA00000000000000000000000000000d02",
+        second,
+        CUSTOMER,
+    )
+    .await;
+    assert!(room(&late).is_none(), "{name2}: {late}");
+}

@@ -178,7 +178,9 @@ async fn below_the_floor_the_update_is_mandatory_and_policy_stays_reachable() {
     assert_eq!(body["blocked"], serde_json::json!(["1.5.5"]));
     assert_eq!(
         body["update_endpoint"],
-        format!("{PUBLIC}/v1/updates/stable/{{{{target}}}}/{{{{arch}}}}/{{{{current_version}}}}")
+        format!(
+            "{PUBLIC}/v1/updates/stable/{{{{target}}}}/{{{{arch}}}}/{{{{current_version}}}}?bundle_type={{{{bundle_type}}}}"
+        )
     );
 }
 
@@ -266,4 +268,86 @@ async fn release_cli_drives_the_channel() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("release 9.9.9 does not exist"));
+}
+
+/// What tauri-plugin-updater 2.14 does with an endpoint before requesting it (`Updater::check`): replaces the
+/// variables, the bundle type with its installer name (`deb`, `rpm`, …, `unknown` when it cannot tell).
+fn as_the_plugin_would(endpoint: &str, bundle: &str) -> String {
+    endpoint
+        .replace("{{current_version}}", "1.0.0")
+        .replace("{{target}}", "linux")
+        .replace("{{arch}}", "x86_64")
+        .replace("{{bundle_type}}", bundle)
+        .trim_start_matches(PUBLIC)
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_bundle_types_artifact_is_served_and_the_plain_one_is_the_fallback() {
+    let t = test_app().await;
+    publish(&t, "1.2.0").await;
+    let deb = "https://updates.example.co.jp/tsunagi_1.2.0_amd64.deb";
+    releases::add_artifact(
+        &t.state.db,
+        "1.2.0",
+        "linux-x86_64-deb",
+        deb,
+        "c2lnLWRlYg==",
+    )
+    .await
+    .unwrap();
+    releases::promote(&t.state.db, "stable", "1.2.0", 10_000)
+        .await
+        .unwrap();
+    let (_, policy) = t
+        .json(
+            Request::get("/v1/client/policy")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let endpoint = policy["update_endpoint"].as_str().unwrap();
+    let plain = "https://updates.example.co.jp/tsunagi_1.2.0_amd64.AppImage";
+    for (bundle, url, sig) in [
+        ("deb", deb, "c2lnLWRlYg=="),
+        ("rpm", plain, "c2lnLXt71.2.0"),
+        ("appimage", plain, "c2lnLXt71.2.0"),
+        ("unknown", plain, "c2lnLXt71.2.0"),
+    ] {
+        let (status, body) = check(&t, &as_the_plugin_would(endpoint, bundle), "i-1").await;
+        assert_eq!(status, StatusCode::OK, "{bundle}: {body}");
+        assert_eq!(
+            (body["url"].as_str(), body["signature"].as_str()),
+            (Some(url), Some(sig)),
+            "{bundle}"
+        );
+    }
+    // Old clients (no query at all) and the legacy route get the plain artifact.
+    for path in [
+        "/v1/updates/stable/linux/x86_64/1.0.0",
+        "/v1/updates/linux/x86_64/1.0.0?bundle_type=deb",
+    ] {
+        let (status, body) = check(&t, path, "i-1").await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let want = if path.contains("deb") { deb } else { plain };
+        assert_eq!(body["url"], want, "{path}");
+    }
+
+    // A release with only a .deb: an rpm install gets 204 (no artifact for it), a deb install the .deb.
+    releases::add(&t.state.db, "1.3.0", "deb only", None)
+        .await
+        .unwrap();
+    releases::add_artifact(&t.state.db, "1.3.0", "linux-x86_64-deb", deb, "c2ln")
+        .await
+        .unwrap();
+    releases::promote(&t.state.db, "stable", "1.3.0", 10_000)
+        .await
+        .unwrap();
+    let (status, _) = check(&t, &as_the_plugin_would(endpoint, "rpm"), "i-1").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = check(&t, &as_the_plugin_would(endpoint, "deb"), "i-1").await;
+    assert_eq!(
+        (status, body["version"].as_str()),
+        (StatusCode::OK, Some("1.3.0"))
+    );
 }

@@ -1,4 +1,5 @@
-//! `/v1/calls/{task}/…`: call control for the agent holding the task.
+//! `/v1/calls/{task}/…`: call control for the agent holding the task (or, for hold / unhold / hang-up /
+//! complete, the agent who dialled an outbound call `ob-<attempt>`), and `GET /v1/calls/history`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -9,14 +10,55 @@ use crate::policy::SupportedAgent;
 use crate::state::AppState;
 use crate::transfer;
 
-/// `POST /v1/calls/{task}/complete`: finish wrap-up (the worker leaves `wrapping`).
+/// `POST /v1/calls/{task}/complete` `[{"notes": "…"}]`: finish wrap-up (the worker leaves `wrapping`), storing
+/// the notes (≤ 2,000 characters, else 422 `NOTES_TOO_LONG`).
 pub async fn complete(
     State(state): State<AppState>,
     SupportedAgent(agent): SupportedAgent,
     Path(task): Path<String>,
+    body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
-    control::complete(&state, &agent, &task).await?;
+    let notes = control::complete_notes(&body)?;
+    control::complete(&state, &agent, &task, notes.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Query of `GET /v1/calls/history`.
+#[derive(Debug, serde::Deserialize)]
+pub struct HistoryQuery {
+    /// Page size, 1..=200 (default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Only calls created before this (Unix ms): the previous page's `next_before`.
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+/// `GET /v1/calls/history?limit=50&before=<unix ms>`: the calls the signed-in agent had a leg in, newest first.
+pub async fn history(
+    State(state): State<AppState>,
+    SupportedAgent(agent): SupportedAgent,
+    query: Result<axum::extract::Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<axum::Json<crate::history::Page>> {
+    use crate::error::ApiError;
+    let axum::extract::Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let limit = q.limit.unwrap_or(crate::history::DEFAULT_LIMIT);
+    if !(1..=crate::history::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be 1..=200".into()));
+    }
+    let page = crate::history::page(&state.db, &agent.id, limit, q.before).await?;
+    Ok(axum::Json(page))
+}
+
+/// 409 `NOT_SUPPORTED_FOR_OUTBOUND` for a transfer step on an outbound call.
+fn no_outbound_transfer(id: &str) -> ApiResult<()> {
+    if control::is_outbound(id) {
+        return Err(crate::error::ApiError::conflict(
+            "NOT_SUPPORTED_FOR_OUTBOUND",
+            "outbound calls cannot be transferred",
+        ));
+    }
+    Ok(())
 }
 
 /// `POST /v1/calls/{task}/hold`: holds the customer.
@@ -59,6 +101,7 @@ pub async fn transfer(
     Path(task): Path<String>,
     crate::error::AppJson(body): crate::error::AppJson<serde_json::Value>,
 ) -> ApiResult<(StatusCode, axum::Json<transfer::Started>)> {
+    no_outbound_transfer(&task)?;
     let req: transfer::TransferRequest = serde_json::from_value(body)
         .map_err(|e| crate::error::ApiError::unprocessable("INVALID_TARGET", e.to_string()))?;
     let started = transfer::start(&state, &agent, &task, &req).await?;
@@ -71,6 +114,7 @@ pub async fn transfer_complete(
     SupportedAgent(agent): SupportedAgent,
     Path(task): Path<String>,
 ) -> ApiResult<StatusCode> {
+    no_outbound_transfer(&task)?;
     transfer::complete(&state, &agent, &task).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -81,6 +125,7 @@ pub async fn transfer_cancel(
     SupportedAgent(agent): SupportedAgent,
     Path(task): Path<String>,
 ) -> ApiResult<StatusCode> {
+    no_outbound_transfer(&task)?;
     transfer::cancel(&state, &agent, &task).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! Recordings: Twilio's recording status callback (`POST /twilio/recording/status?task=WT…|attempt=…`, signed,
 //! idempotent) and the archive's read side for the app and supervisors (`GET /v1/recordings/{RE}`,
-//! `GET /v1/calls/{task}/recordings`).
+//! `GET /v1/calls/{task}/recordings`): supervisors, and agents who had a leg in the call
+//! ([`crate::history::had_leg`]); everyone else gets 403 `FORBIDDEN`.
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -80,7 +81,7 @@ async fn owner(state: &AppState, hook: &TwilioWebhook) -> ApiResult<(String, Opt
     }
 }
 
-/// `GET /v1/recordings/{RE}`: the archived WAV (supervisors, or the agent of the call).
+/// `GET /v1/recordings/{RE}`: the archived WAV (supervisors, or an agent who had a leg in the call).
 pub async fn fetch(
     State(state): State<AppState>,
     SupportedAgent(agent): SupportedAgent,
@@ -90,11 +91,7 @@ pub async fn fetch(
     let job = recordings::store::get(&state.db, re.as_str())
         .await?
         .ok_or(ApiError::NotFound("unknown recording"))?;
-    if agent.role < Role::Supervisor && job.agent_id.as_deref() != Some(agent.id.as_str()) {
-        return Err(ApiError::Forbidden(
-            "this recording belongs to another agent's call",
-        ));
-    }
+    may_listen(&state, &agent, &job.owner).await?;
     if !job.state.archived() {
         return Err(ApiError::conflict(
             "RECORDING_NOT_ARCHIVED",
@@ -107,12 +104,37 @@ pub async fn fetch(
     Ok(([(header::CONTENT_TYPE, "audio/wav")], audio).into_response())
 }
 
-/// `GET /v1/calls/{task}/recordings`: the task's recordings and their archive state.
+/// `GET /v1/calls/{task}/recordings` (or `/v1/calls/ob-<attempt>/recordings`): the call's recordings and their
+/// archive state.
 pub async fn for_task(
     State(state): State<AppState>,
     SupportedAgent(agent): SupportedAgent,
     Path(task): Path<String>,
 ) -> ApiResult<Json<Vec<Job>>> {
-    crate::control::authorize(&state, &agent, &task).await?;
-    Ok(Json(recordings::store::for_owner(&state.db, &task).await?))
+    let owner = if crate::control::is_outbound(&task) {
+        let a = crate::outbound::store::get(&state.db, task.trim_start_matches("ob-"))
+            .await?
+            .ok_or(ApiError::NotFound("unknown outbound call"))?;
+        a.conf_name
+    } else {
+        let task = sid(TaskSid::parse, "task", &task)?;
+        crate::calls::get(&state.db, task.as_str())
+            .await?
+            .ok_or(ApiError::NotFound("unknown task"))?;
+        task.to_string()
+    };
+    may_listen(&state, &agent, &owner).await?;
+    Ok(Json(recordings::store::for_owner(&state.db, &owner).await?))
+}
+
+/// Supervisors, and agents who had a leg in the call `owner` (TaskSid or `ob-…` conference name).
+async fn may_listen(state: &AppState, agent: &crate::auth::Agent, owner: &str) -> ApiResult<()> {
+    if agent.role >= Role::Supervisor
+        || crate::history::had_leg(&state.db, owner, &agent.id).await?
+    {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(
+        "only agents who were on this call may hear it",
+    ))
 }

@@ -1,4 +1,5 @@
-//! Agent login, logout and identity: `POST /v1/login`, `POST /v1/logout`, `GET /v1/me`.
+//! Agent login, refresh, logout and identity: `POST /v1/login`, `POST /v1/session/refresh`, `POST /v1/logout`,
+//! `GET /v1/me`, plus the agent's own views: the active-call snapshot and the agent directory.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{self, Agent, AgentSession};
 use crate::error::{ApiError, ApiResult, AppJson};
+use crate::refresh;
 use crate::state::AppState;
 
 /// Login body.
@@ -18,15 +20,31 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// Login answer.
+/// Login (and refresh) answer.
 #[derive(Debug, Serialize)]
 pub struct LoginResponse {
     /// Bearer token for every other agent endpoint.
     pub session_token: String,
     /// Expiry (Unix seconds).
     pub expires_at: i64,
+    /// Opaque refresh token for `POST /v1/session/refresh` (single use: each refresh returns the next one).
+    pub refresh_token: String,
+    /// Refresh token expiry (Unix seconds).
+    pub refresh_expires_at: i64,
     /// The agent.
     pub agent: Agent,
+}
+
+impl LoginResponse {
+    fn new(issued: refresh::Issued, agent: Agent) -> Self {
+        Self {
+            session_token: issued.session_token,
+            expires_at: issued.expires_at,
+            refresh_token: issued.refresh_token,
+            refresh_expires_at: issued.refresh_expires_at,
+            agent,
+        }
+    }
 }
 
 /// `POST /v1/login`.
@@ -34,25 +52,73 @@ pub async fn login(
     State(state): State<AppState>,
     AppJson(req): AppJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    let (session_token, expires_at, agent) =
-        auth::log_in(&state, &req.login, &req.password).await?;
-    Ok(Json(LoginResponse {
-        session_token,
-        expires_at,
-        agent,
-    }))
+    let (issued, agent) = auth::log_in(&state, &req.login, &req.password).await?;
+    Ok(Json(LoginResponse::new(issued, agent)))
 }
 
-/// `POST /v1/logout`: ends the current session.
+/// Body of `POST /v1/session/refresh` (and the optional body of `POST /v1/logout`).
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    pub refresh_token: String,
+}
+
+/// `POST /v1/session/refresh`: spends the refresh token, answers like a login (401 `REFRESH_INVALID` /
+/// `REFRESH_REUSED`).
+pub async fn refresh(
+    State(state): State<AppState>,
+    AppJson(req): AppJson<RefreshRequest>,
+) -> Result<Json<LoginResponse>, axum::response::Response> {
+    use axum::response::IntoResponse;
+    if req.refresh_token.is_empty() || req.refresh_token.len() > 256 {
+        return Err(refresh::RefreshError::Invalid.into_response());
+    }
+    let ttl = auth::ttl(&state.config);
+    let (issued, agent) = refresh::rotate(&state.db, &req.refresh_token, ttl)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(Json(LoginResponse::new(issued, agent)))
+}
+
+/// `POST /v1/logout`: ends the session and revokes its refresh family. Authenticated by the bearer session, or
+/// by an optional body `{"refresh_token": "…"}` (an app whose session already expired); 401 if neither is valid.
 pub async fn logout(
     State(state): State<AppState>,
-    _who: AgentSession,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
+    let mut families = Vec::new();
+    let mut authenticated = false;
     if let Some(token) = auth::bearer(&headers) {
-        auth::delete_session(&state.db, token).await?;
+        if auth::agent_for_token(&state.db, token).await?.is_some() {
+            authenticated = true;
+            families.extend(refresh::family_of_session(&state.db, token).await?);
+            auth::delete_session(&state.db, token).await?;
+        }
+    }
+    let body: Option<RefreshRequest> = serde_json::from_slice(&body).ok();
+    if let Some(token) = body.map(|b| b.refresh_token).filter(|t| t.len() <= 256) {
+        if let Some(family) = refresh::family_of_refresh(&state.db, &token).await? {
+            authenticated = true;
+            families.push(family);
+        }
+    }
+    if !authenticated {
+        return Err(ApiError::Unauthorized);
+    }
+    for family in families {
+        refresh::revoke_family(&state.db, &family).await?;
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/agents/directory`: every other agent with presence, for the transfer dialog.
+pub async fn directory(
+    State(state): State<AppState>,
+    crate::policy::SupportedAgent(agent): crate::policy::SupportedAgent,
+) -> ApiResult<Json<serde_json::Value>> {
+    let agents = crate::directory::list(&state.db, &agent.id).await?;
+    Ok(Json(serde_json::json!({ "agents": agents })))
 }
 
 /// `GET /v1/me`.
@@ -70,9 +136,7 @@ pub async fn active_call(
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     let customer = match &row.customer_id {
-        Some(id) => crate::crm::by_id(&state.db, id)
-            .await?
-            .map(|c| serde_json::json!({"id": c.id, "name": c.name})),
+        Some(id) => crate::crm::context(&state.db, id).await?,
         None => None,
     };
     Ok(Json(serde_json::json!({

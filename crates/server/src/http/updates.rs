@@ -1,8 +1,14 @@
 //! The desktop update channel in the tauri-plugin-updater dynamic format (spec §8): `204` when there is nothing
 //! to install (never 404), otherwise `{version, notes, pub_date, url, signature}` plus `mandatory`, `rollback`
 //! and `min_supported`. Never gated by the client version, so outdated clients can always update.
+//!
+//! The bundle type (s14 contract §7): tauri-plugin-updater 2.14 sends it only as the `{{bundle_type}}` endpoint
+//! variable (it replaces `{{bundle_type}}` in the URL, query included, with `deb`, `rpm`, `appimage`, `msi`, `nsis`,
+//! `app` or `unknown`; no header carries it). The endpoint the policy hands out therefore ends in
+//! `?bundle_type={{bundle_type}}`, and the check serves the `{target}-{arch}-{bundle_type}` artifact when the
+//! release has one, else the plain `{target}-{arch}` one ([`releases::artifact_for`]).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,6 +23,22 @@ use crate::state::AppState;
 
 const INSTALL_ID: &str = "x-install-id";
 
+/// The updater endpoint of `channel` with the plugin's variables left in place.
+pub fn endpoint_template(public_base_url: &str, channel: &str) -> String {
+    format!(
+        "{public_base_url}/v1/updates/{channel}/{{{{target}}}}/{{{{arch}}}}/{{{{current_version}}}}\
+         ?bundle_type={{{{bundle_type}}}}"
+    )
+}
+
+/// Query of the update check.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CheckQuery {
+    /// The plugin's `{{bundle_type}}`.
+    #[serde(default)]
+    pub bundle_type: Option<String>,
+}
+
 async fn session_agent(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<auth::Agent>> {
     match auth::bearer(headers) {
         Some(token) => Ok(auth::agent_for_token(&state.db, token).await?),
@@ -28,31 +50,55 @@ async fn session_agent(state: &AppState, headers: &HeaderMap) -> ApiResult<Optio
 pub async fn check_channel(
     State(state): State<AppState>,
     Path((channel, target, arch, current)): Path<(String, String, String, String)>,
+    Query(q): Query<CheckQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    decide(&state, &channel, &target, &arch, &current, &headers).await
+    let platform = Platform {
+        target: &target,
+        arch: &arch,
+        bundle_type: q.bundle_type.as_deref(),
+    };
+    decide(&state, &channel, platform, &current, &headers).await
 }
 
 /// `GET /v1/updates/{target}/{arch}/{current_version}`: the channel is the signed-in agent's, else `stable`.
 pub async fn check(
     State(state): State<AppState>,
     Path((target, arch, current)): Path<(String, String, String)>,
+    Query(q): Query<CheckQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let channel = session_agent(&state, &headers)
         .await?
         .map_or_else(|| "stable".to_owned(), |a| a.channel);
-    decide(&state, &channel, &target, &arch, &current, &headers).await
+    let platform = Platform {
+        target: &target,
+        arch: &arch,
+        bundle_type: q.bundle_type.as_deref(),
+    };
+    decide(&state, &channel, platform, &current, &headers).await
+}
+
+/// What the plugin says about the install.
+#[derive(Debug, Clone, Copy)]
+struct Platform<'a> {
+    target: &'a str,
+    arch: &'a str,
+    bundle_type: Option<&'a str>,
 }
 
 async fn decide(
     state: &AppState,
     channel: &str,
-    target: &str,
-    arch: &str,
+    platform: Platform<'_>,
     current: &str,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
+    let Platform {
+        target,
+        arch,
+        bundle_type,
+    } = platform;
     let Ok(current) = Version::parse(current.trim_start_matches('v')) else {
         tracing::info!("update check with an invalid current_version");
         return Ok(StatusCode::NO_CONTENT.into_response());
@@ -99,9 +145,9 @@ async fn decide(
         tracing::error!(%version, channel, "channel points at a missing release");
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
-    let platform = format!("{target}-{arch}");
-    let Some((url, signature)) = release.artifacts.get(&platform) else {
-        tracing::warn!(%version, platform, "no artifact for this platform");
+    let Some((_, url, signature)) = releases::artifact_for(&release, target, arch, bundle_type)
+    else {
+        tracing::warn!(%version, target, arch, bundle_type, "no artifact for this platform");
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     Ok(Json(json!({
@@ -135,9 +181,6 @@ pub async fn policy(
         "channel": channel,
         "min_supported": policy.min_supported.to_string(),
         "blocked": blocked,
-        "update_endpoint": format!(
-            "{}/v1/updates/{channel}/{{{{target}}}}/{{{{arch}}}}/{{{{current_version}}}}",
-            state.config.server.public_base_url
-        ),
+        "update_endpoint": endpoint_template(&state.config.server.public_base_url, &channel),
     })))
 }

@@ -7,6 +7,9 @@
 //! customer is added **by ConferenceSid**; a customer leg that ends busy / no-answer / failed / canceled ends the
 //! conference and pushes `outbound.failed`; late callbacks for a closed attempt change nothing. [`sweep`] ends
 //! attempts stuck in setup and `init` conferences nobody owns.
+//!
+//! Call control of an outbound call (s14 contract §5) addresses it as `ob-<attempt>`: [`hold`], [`hangup`] and
+//! [`complete`] (wrap-up notes), for the agent who dialled it only.
 
 pub mod store;
 
@@ -263,4 +266,90 @@ pub async fn sweep(state: &AppState, now: i64) -> Result<usize, ApiError> {
         }
     }
     Ok(closed)
+}
+
+/// The attempt behind a control id `ob-<attempt>`, if `agent` dialled it: 404 unknown, 403 someone else's.
+pub async fn controlled(
+    state: &AppState,
+    agent: &crate::auth::Agent,
+    id: &str,
+) -> Result<Attempt, ApiError> {
+    let unknown = ApiError::NotFound("unknown outbound call");
+    if !legs::valid_key(id) {
+        return Err(unknown);
+    }
+    let key = id.strip_prefix("ob-").unwrap_or(id);
+    let found = match store::get(&state.db, key).await? {
+        Some(a) => Some(a),
+        None => store::get(&state.db, id).await?,
+    };
+    let a = found.ok_or(unknown)?;
+    if a.agent_id != agent.id {
+        return Err(ApiError::Forbidden(
+            "only the agent who placed this call can control it",
+        ));
+    }
+    Ok(a)
+}
+
+/// Holds (`on`) or resumes the customer of an outbound call; 409 until the customer answered or once it ended.
+pub async fn hold(
+    state: &AppState,
+    agent: &crate::auth::Agent,
+    id: &str,
+    on: bool,
+) -> Result<(), ApiError> {
+    let a = controlled(state, agent, id).await?;
+    if a.status.closed() {
+        return Err(ApiError::conflict("CALL_ENDED", "the call has ended"));
+    }
+    let (Status::Connected, Some(cf), Some(customer)) = (
+        a.status,
+        a.conference_sid.as_deref(),
+        a.customer_call_sid.as_deref(),
+    ) else {
+        return Err(crate::control::not_ready());
+    };
+    let form = crate::control::hold_form(on);
+    state
+        .rest
+        .update_participant(cf, customer, &legs::refs(&form))
+        .await?;
+    Ok(())
+}
+
+/// Hangs up an outbound call: ends the conference of a connected call; a call still being set up fails as
+/// `canceled` (its conference, if any, is ended; a late join of the agent ends it too). Ended calls: done.
+pub async fn hangup(
+    state: &AppState,
+    agent: &crate::auth::Agent,
+    id: &str,
+) -> Result<crate::control::Hangup, ApiError> {
+    let a = controlled(state, agent, id).await?;
+    match (a.status, a.conference_sid.as_deref()) {
+        (s, _) if s.closed() => {}
+        (Status::Connected, Some(cf)) => {
+            crate::control::end_conference(state, cf).await?;
+        }
+        _ => fail(state, &a, "canceled").await?,
+    }
+    Ok(crate::control::Hangup::Done)
+}
+
+/// Stores the wrap-up notes of an outbound call (there is no task to complete).
+pub async fn complete(
+    state: &AppState,
+    agent: &crate::auth::Agent,
+    id: &str,
+    notes: Option<&str>,
+) -> Result<(), ApiError> {
+    let a = controlled(state, agent, id).await?;
+    if let Some(n) = notes {
+        sqlx::query("UPDATE outbound_attempts SET notes = $1 WHERE attempt = $2")
+            .bind(n)
+            .bind(&a.attempt)
+            .execute(&state.db.pool)
+            .await?;
+    }
+    Ok(())
 }
