@@ -1,6 +1,6 @@
 //! Background work of a serving instance: the roster flusher ([`crate::roster::spawn_flusher`]), the outbound
 //! sweeper ([`crate::outbound::sweep`], every 30 s), the recording archive worker
-//! ([`crate::recordings::spawn_worker`]) and an hourly
+//! ([`crate::recordings::spawn_worker`]) with its reconciler ([`crate::recordings::reconcile::spawn`]) and an hourly
 //! purge of expired sessions and old webhook receipts (Twilio stops retrying within minutes; a week is ample).
 
 use std::time::Duration;
@@ -16,6 +16,7 @@ pub fn spawn(state: &AppState) {
     crate::roster::spawn_flusher(state);
     if state.config.recordings.worker {
         crate::recordings::spawn_worker(state);
+        crate::recordings::reconcile::spawn(state);
     }
     let sweeper = state.clone();
     tokio::spawn(async move {

@@ -276,6 +276,10 @@ pub struct RecordingsConfig {
     pub max_bytes: u64,
     /// Whether this instance runs the archive worker (one worker per job at a time either way: jobs are leased).
     pub worker: bool,
+    /// How often the worker lists Twilio's recordings for lost callbacks (spec §6), seconds; 0 = never.
+    pub reconcile_interval_secs: u64,
+    /// How far back each reconciliation looks (`DateCreatedAfter`), seconds.
+    pub reconcile_window_secs: u64,
 }
 
 /// The object store behind the recording archive.
@@ -300,6 +304,8 @@ impl Default for RecordingsConfig {
             endpoint: None,
             max_bytes: 512 * 1024 * 1024,
             worker: true,
+            reconcile_interval_secs: 86_400,
+            reconcile_window_secs: 2 * 86_400,
         }
     }
 }

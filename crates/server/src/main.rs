@@ -1,5 +1,6 @@
 //! `tsunagi-server`: reads the configuration, opens the database, binds and serves until SIGINT/SIGTERM.
-//! Admin subcommands (`release …`, `agent add`, `seed`) operate on the same database and need no Twilio secrets.
+//! Admin subcommands (`release …`, `agent add`, `seed`) operate on the same database and need no Twilio secrets;
+//! `twilio sync-workflow` and `recordings reconcile` also talk to Twilio.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -37,6 +38,16 @@ enum Command {
     /// Configures Twilio (or the stand-in) for this server.
     #[command(subcommand)]
     Twilio(TwilioCmd),
+    /// The recording archive.
+    #[command(subcommand)]
+    Recordings(RecordingsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum RecordingsCmd {
+    /// Lists Twilio's recordings of the last `recordings.reconcile_window_secs`, queues the archive job of every
+    /// completed one whose callback never arrived, and runs the due jobs (what the worker does nightly).
+    Reconcile,
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,7 +180,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
     let config = match command {
-        Command::Serve | Command::Twilio(_) => Config::load(&cli.config),
+        Command::Serve | Command::Twilio(_) | Command::Recordings(_) => Config::load(&cli.config),
         _ => Config::load_for_admin(&cli.config),
     }
     .with_context(|| format!("loading {}", cli.config.display()))?;
@@ -210,6 +221,23 @@ async fn main() -> anyhow::Result<()> {
             let rest = tsunagi_server::twilio_rest::TwilioRest::new(&config)?;
             tsunagi_server::workflow::sync(&config, &rest, &queue).await?;
             println!("workflow {} synced", config.twilio.workflow_sid);
+            Ok(())
+        }
+        Command::Recordings(RecordingsCmd::Reconcile) => {
+            use tsunagi_server::{db::now_unix, recordings};
+            let state = AppState::new(config, db)?;
+            let report = recordings::reconcile::run(&state, now_unix()).await?;
+            let mut archived = 0;
+            loop {
+                match recordings::run_due(&state, now_unix()).await? {
+                    0 => break,
+                    n => archived += n,
+                }
+            }
+            println!(
+                "{}",
+                serde_json::json!({"reconciled": report, "archived": archived})
+            );
             Ok(())
         }
         Command::Seed { file } => {

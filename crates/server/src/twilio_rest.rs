@@ -340,6 +340,46 @@ impl TwilioRest {
     }
 }
 
+/// A recording as listed by `GET Recordings.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingInfo {
+    /// `RE…`.
+    pub sid: String,
+    /// `in-progress`, `paused`, `stopped`, `processing`, `completed`, `absent`, `deleted`.
+    pub status: String,
+    /// `CF…` of a conference recording.
+    pub conference_sid: Option<String>,
+    /// `CA…` of a call recording (or the conference's first leg).
+    pub call_sid: Option<String>,
+    /// Seconds.
+    pub duration_secs: Option<i64>,
+    /// 1 or 2.
+    pub channels: Option<i64>,
+}
+
+impl RecordingInfo {
+    fn from_json(v: &serde_json::Value) -> Option<Self> {
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let number = |k: &str| {
+            let x = v.get(k)?;
+            x.as_i64().or_else(|| x.as_str()?.parse().ok())
+        };
+        Some(Self {
+            sid: text("sid")?,
+            status: text("status").unwrap_or_default(),
+            conference_sid: text("conference_sid"),
+            call_sid: text("call_sid"),
+            duration_secs: number("duration"),
+            channels: number("channels"),
+        })
+    }
+}
+
 impl TwilioRest {
     /// `GET Recordings/{RE}.wav?RequestedChannels=2`: the dual-channel WAV, at most `max_bytes`.
     pub async fn recording_wav(
@@ -376,6 +416,39 @@ impl TwilioRest {
             body.extend_from_slice(&chunk);
         }
         Ok(body.into())
+    }
+
+    /// `GET Recordings.json` with `query` filters (`DateCreatedAfter`, `ConferenceSid`, `CallSid`), every page
+    /// (`next_page_uri`) up to `max` recordings.
+    pub async fn recordings(
+        &self,
+        query: Form<'_>,
+        max: usize,
+    ) -> Result<Vec<RecordingInfo>, RestError> {
+        let q = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        let mut url = self.voice(&format!("Recordings.json?{q}"));
+        let mut out = Vec::new();
+        loop {
+            let body = self.send("GET", url, None, None).await?;
+            let list = body
+                .get("recordings")
+                .and_then(serde_json::Value::as_array)
+                .ok_or_else(|| RestError::Shape("recordings".into()))?;
+            out.extend(list.iter().filter_map(RecordingInfo::from_json));
+            let next = body
+                .get("next_page_uri")
+                .and_then(serde_json::Value::as_str);
+            match next {
+                Some(path) if path.starts_with('/') && out.len() < max => {
+                    url = format!("{}{path}", self.0.api_base);
+                }
+                _ => break,
+            }
+        }
+        out.truncate(max);
+        Ok(out)
     }
 
     /// `DELETE Recordings/{RE}.json`.

@@ -5,9 +5,12 @@
 //! restart resumes where the last instance stopped: an object written again has the same key and content, a
 //! DELETE repeated after a crash meets 404 and counts as done.
 //!
+//! Callbacks that never arrive are caught by [`reconcile`], which feeds the same jobs.
+//!
 //! The object store is a local directory by default and any S3-compatible bucket by configuration
 //! (`object_store`); it is opened on first use.
 
+pub mod reconcile;
 pub mod store;
 
 use std::sync::Arc;
@@ -26,7 +29,7 @@ pub use store::{Job, State};
 
 /// A job is leased for this long while one worker handles it.
 pub const LEASE_SECS: i64 = 300;
-/// After this many failed attempts a job is given up (the nightly reconciler of spec §6 would pick it up).
+/// After this many failed attempts a job is given up.
 const MAX_ATTEMPTS: i64 = 20;
 
 /// Why an archive step failed.
