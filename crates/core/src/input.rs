@@ -82,7 +82,8 @@ pub struct ReservationInfo {
 
 impl ReservationInfo {
     /// Builds the info from the task's `attributes` object (backend spec §4.3): `from` or `caller` gives the
-    /// caller, `customer_id` and `customer_name_enc` (RFC 3986 percent-encoded UTF-8) give the CRM data.
+    /// caller, `customer_id` and `customer_name_enc` (RFC 3986 percent-encoded UTF-8) give the CRM data, and
+    /// `owner_agent_id`/`owner_name_enc`, `department_id`/`department_name_enc` the owner and department.
     /// Missing or malformed values are left out; this never fails.
     pub fn from_task_attributes(
         reservation: ReservationSid,
@@ -91,17 +92,23 @@ impl ReservationInfo {
     ) -> Self {
         let text = |key: &str| attributes.get(key).and_then(serde_json::Value::as_str);
         let caller = text("from").or_else(|| text("caller")).map(Caller::new);
-        let customer_id = text("customer_id").map(str::to_owned);
-        let customer_name = text("customer_name_enc").and_then(|enc| {
-            percent_encoding::percent_decode_str(enc)
-                .decode_utf8()
-                .ok()
-                .map(|s| s.into_owned())
-        });
+        let decoded = |key: &str| {
+            text(key).and_then(|enc| {
+                percent_encoding::percent_decode_str(enc)
+                    .decode_utf8()
+                    .ok()
+                    .map(|s| s.into_owned())
+            })
+        };
+        // Owner and department names ride like the customer's (percent-encoded), so the ring can show them
+        // before the server's call context exists (it is pushed once the conference does).
         let crm = Crm {
-            customer_id,
-            customer_name,
-            ..Crm::default()
+            customer_id: text("customer_id").map(str::to_owned),
+            customer_name: decoded("customer_name_enc"),
+            owner_id: text("owner_agent_id").map(str::to_owned),
+            owner_name: decoded("owner_name_enc"),
+            department_id: text("department_id").map(str::to_owned),
+            department_name: decoded("department_name_enc"),
         }
         .non_empty();
         Self {

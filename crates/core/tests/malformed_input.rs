@@ -55,6 +55,21 @@ fn task_attributes_decode_the_crm_name() {
     assert_eq!(crm.customer_name.as_deref(), Some("山田 花子"));
     assert_eq!(crm.customer_id.as_deref(), Some("C-000123"));
     assert_eq!(info.caller.unwrap().expose(), "+81312345678");
+    assert_eq!(crm.owner_name, None, "no owner in these attributes");
+    let owned = serde_json::json!({
+        "customer_id": "C-000123",
+        "owner_agent_id": "agent_1024",
+        "owner_name_enc": "%E7%94%B0%E4%B8%AD%20%E5%A4%AA%E9%83%8E",
+        "department_id": "sales",
+        "department_name_enc": "%E5%96%B6%E6%A5%AD%E9%83%A8",
+    });
+    let crm = ReservationInfo::from_task_attributes(res(1), task(1), &owned)
+        .crm
+        .unwrap();
+    assert_eq!(crm.owner_id.as_deref(), Some("agent_1024"));
+    assert_eq!(crm.owner_name.as_deref(), Some("田中 太郎"));
+    assert_eq!(crm.department_id.as_deref(), Some("sales"));
+    assert_eq!(crm.department_name.as_deref(), Some("営業部"));
     let weird = serde_json::json!({"customer_name_enc": "%FF%FE", "from": 42});
     let info = ReservationInfo::from_task_attributes(res(1), task(1), &weird);
     assert!(info.crm.is_none() && info.caller.is_none());
