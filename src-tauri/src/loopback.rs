@@ -245,11 +245,20 @@ async fn run(app: &AppHandle, name: &str, value: Value) -> Result<Value, Value> 
             done(commands::complete_wrapup(host(), a.task, a.notes).await)
         }
         "diagnose" => done(commands::diagnose(host()).await),
+        "update_status" => done(Ok(crate::updater::status(app))),
+        "check_update" => {
+            crate::updater::check_now(app);
+            Ok(Value::Null)
+        }
+        "install_update" => match crate::updater::install(app).await {
+            Ok(()) => Ok(Value::Null),
+            Err(error) => Err(serde_json::to_value(error).unwrap_or(Value::Null)),
+        },
         "take_pending_dial" => done(Ok(crate::deeplink::take_pending_dial(
             app.state::<crate::deeplink::PendingDial>(),
         ))),
         other => Err(Value::String(format!(
-            "unknown command {other:?} (the loopback transport carries the agent's commands only)"
+            "unknown command {other:?} (the loopback transport carries the agent's and the updater's commands only)"
         ))),
     }
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Self-update against the real server's channel (backend-spec §8), end to end and bounded (~30 s):
+# Self-update against the real server's channel (backend-spec §8), end to end and bounded (~60 s):
 #   a throwaway minisign key pair (tauri signer) → release 0.2.0 published with the server's admin CLI →
 #   artifacts served on 127.0.0.1 → the real app (debug build, under Xvfb + D-Bus) reads /v1/client/policy,
 #   checks the channel with X-Install-Id, downloads in the background and verifies the signature.
 # Run 1 serves a tampered artifact (one byte flipped, original signature): the app must refuse it.
 # Run 2 serves it intact but signed by another key: refused too.
-# Run 3 serves the signed artifact: the app must accept it and offer it as ready (nothing is installed: the
-# install itself is the package manager's job and needs the CLI-patched binary, see tests/packaging).
+# Run 3 serves the signed artifact: the app must accept it and offer it as ready (the package manager's install
+# needs the CLI-patched binary, see tests/packaging).
+# Run 4 installs while signed in (an unpackaged binary replaces itself in place): the app signs out first, restarts,
+# and the new process resumes the sign-in.
 # Usage: tests/updater/run.sh [path/to/tsunagi]   (default target/debug/tsunagi; needs tsunagi-server built)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -112,5 +114,73 @@ for db in glob.glob(sys.argv[1] + '/*.db') + glob.glob(sys.argv[1] + '/*.sqlite*
         pass
 PY
 )
+# Run 4: installed while signed in, then the restart. A copy of this debug binary stands for the installed app and
+# the same bytes are published as 0.2.0: an unpackaged binary has no bundle type, so the plugin takes its AppImage
+# path and replaces the running file in place (no package manager, no release build). The agent presses Install
+# (over the loopback transport); the app must sign out first (the worker goes Offline: nothing is routed to an
+# app that is restarting), then restart, and the new process must start for real (single-instance must not hand
+# its arguments to the exiting one) and resume the sign-in from the keychain.
+echo "run 4: install while signed in, sign out, restart, signed in again"
+mkdir -p "$work/inst"
+cp "$app" "$work/inst/tsunagi"
+cp "$app" "$work/files/tsunagi_0.2.0_amd64.AppImage"
+"$tauri_cli" signer sign -f "$work/test.key" -p "" --app-version 0.2.0 "$work/files/tsunagi_0.2.0_amd64.AppImage" >/dev/null
+admin artifact 0.2.0 --platform linux-x86_64 --url "http://127.0.0.1:$art_port/tsunagi_0.2.0_amd64.AppImage" \
+  --signature-file "$work/files/tsunagi_0.2.0_amd64.AppImage.sig"
+refresh=$(curl -sf -H 'content-type: application/json' -H 'X-Client-Version: 0.1.0' \
+  -d '{"login":"tanaka","password":"demo-tanaka"}' "$TSUNAGI_SERVER_URL/v1/login" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')
+cat >"$work/session.sh" <<'SH'
+#!/usr/bin/env bash
+# Inside the private X server and D-Bus session: an unlocked keyring holding the sign-in, then the app. The
+# session stays up after the app exits (as a desktop session does) so the restarted app has its bus and display.
+echo -n test-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+printf '%s' "$REFRESH" | secret-tool store --label="Tsunagi sign-in" service jp.tsunagi.desktop username "refresh@$TSUNAGI_SERVER_URL"
+"$INSTALLED" &
+sleep 120
+SH
+chmod +x "$work/session.sh"
+log=$work/restart.log
+mkdir -p "$work/home" && mkdir -p -m 700 "$work/run-restart"
+env -u TSUNAGI_IN_SESSION NO_AT_BRIDGE=1 HOME="$work/home" XDG_CONFIG_HOME="$work/config-restart" \
+  XDG_DATA_HOME="$work/data-restart" XDG_RUNTIME_DIR="$work/run-restart" TSUNAGI_LOG=info \
+  TSUNAGI_UPDATER_PUBKEY="$(cat "$work/test.key.pub")" TSUNAGI_LOOPBACK_FILE="$work/loopback.json" \
+  REFRESH="$refresh" INSTALLED="$work/inst/tsunagi" \
+  timeout 150 xvfb-run -a -s "-screen 0 1024x768x24" dbus-run-session -- "$work/session.sh" >"$log" 2>&1 &
+session_pid=$!
+pids+=($session_pid)
+wait_log() { for _ in $(seq "${3:-900}"); do [ "$(grep -c "$1" "$log")" -ge "${2:-1}" ] && return 0; sleep 0.1; done; echo "no \"$1\" (×${2:-1}) in the log" >&2; return 1; }
+check wait_log "remembered sign-in resumed"
+check wait_log "update downloaded and its signature verified"
+# The agent presses Install (the window's install_update command, here over the loopback transport).
+check node --experimental-websocket --no-warnings -e '
+  const { url } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const ws = new WebSocket(url);
+  ws.onopen = () => ws.send(JSON.stringify({ id: 1, command: "install_update", args: {} }));
+  ws.onmessage = (m) => { const r = JSON.parse(m.data); if (r.id === 1) { console.log("  install_update:", JSON.stringify(r)); process.exit(r.error ? 1 : 0); } };
+  setTimeout(() => { console.error("no answer to install_update"); process.exit(1); }, 60000);' "$work/loopback.json"
+check wait_log "remembered sign-in resumed" 2
+# The restarted process and the first one's order of events.
+grep -E "Tsunagi starting|update installed|restarting|leaving|agent session ended|remembered sign-in resumed|activity=Offline" "$log" | sed 's/^/  | /'
+check python3 - "$log" <<'PY'
+import re, sys
+lines = open(sys.argv[1], encoding="utf-8", errors="replace").read().splitlines()
+def at(text, start=0):
+    for i in range(start, len(lines)):
+        if text in lines[i]:
+            return i
+    sys.exit(f"no {text!r} after line {start}")
+installed = at("update installed; restarting")
+leaving = at("leaving: signing out first", installed)
+offline = at("activity=Offline", leaving)        # the worker set Offline before the process ends
+ended = at("agent session ended", leaving)
+restart = at("tsunagi_app::agent: restarting", max(offline, ended))
+second = at("Tsunagi starting", restart)          # a new process, not a hand-over to the old one
+at("remembered sign-in resumed", second)
+PY
+# Both processes were started by this test; end whichever is still running (by the unique install path).
+for p in $(pgrep -f "$work/inst/tsunagi" || true); do kill "$p" 2>/dev/null || true; done
+kill "$session_pid" 2>/dev/null || true
+
 echo "updater: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
