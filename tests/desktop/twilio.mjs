@@ -3,6 +3,7 @@ const ACCOUNT = 'AC00000000000000000000000000000001';
 const AUTH_TOKEN = 'demo-auth-token';
 export const WORKSPACE = 'WS00000000000000000000000000000001';
 export const WORKFLOW = 'WW00000000000000000000000000000001';
+export const SYNC_SERVICE = 'IS00000000000000000000000000000001';
 
 export class Sim {
   constructor(base) {
@@ -28,6 +29,16 @@ export class Sim {
   /** A task with the attributes the server's inbound webhook gives a customer's call (crates/server/src/inbound.rs). */
   createTask(attributes) {
     return this.request('POST', '/Tasks', { WorkflowSid: WORKFLOW, Attributes: JSON.stringify(attributes) });
+  }
+
+  /** A Sync Document of the demo service (the agent's presence Document is `presence.<identity>`); null if none. */
+  async syncDocument(name) {
+    const res = await fetch(`${this.base}/v1/Services/${SYNC_SERVICE}/Documents/${encodeURIComponent(name)}`, {
+      headers: { authorization: this.auth },
+    });
+    if (res.status === 404) return null;
+    if (!res.ok) throw new Error(`GET Document ${name} → ${res.status}`);
+    return res.json();
   }
 
   async reservations(task) {
