@@ -11,6 +11,7 @@
 //! `"default"` mean the system default, as in `getUserMedia`.
 
 pub mod port;
+mod pulse;
 pub mod ringer;
 pub mod stream;
 

@@ -1,7 +1,8 @@
 //! Capture and playback streams at the engine format (48 kHz mono i16), whatever the device's channel count or
-//! sample format. cpal calls our closures on its own thread; they only move samples in and out of a bounded
-//! ring under a short lock, update the level meter and, on a stream error, record a clear message that the
-//! owner polls with [`Capture::failure`]/[`Playback::failure`].
+//! sample format. On PulseAudio/PipeWire a libpulse thread per stream ([`super::pulse`]) moves the audio; on
+//! ALSA, cpal calls our closures on its own thread. Either way the device side only moves samples in and out
+//! of a bounded ring under a short lock, updates the level meter and, on a stream error, records a clear
+//! message that the owner polls with [`Capture::failure`]/[`Playback::failure`].
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{BufferSize, FromSample, Sample, SampleFormat, SizedSample, StreamConfig};
 
-use super::{device_err, AudioHost, DeviceInfo, DeviceKind};
+use super::{device_err, is_default_id, AudioHost, DeviceInfo, DeviceKind};
 use crate::codec::ENGINE_RATE;
 use crate::error::{MediaError, Result};
 
@@ -24,8 +25,9 @@ const PREBUFFER: usize = 1_920;
 /// Callback period asked for: 10 ms.
 const PERIOD: u32 = 480;
 
+/// What the device side and the owner share: the ring, the meter, the failure and counters.
 #[derive(Debug, Default)]
-struct Shared {
+pub(super) struct Shared {
     ring: Mutex<VecDeque<i16>>,
     level: AtomicU32,
     failure: Mutex<Option<String>>,
@@ -58,7 +60,41 @@ impl Shared {
         }
     }
 
-    fn fail(&self, what: &str, label: &str, e: &cpal::Error) {
+    /// Appends captured samples (mono), updates the meter, drops the oldest beyond the ring's size.
+    pub(super) fn push_input(&self, mono: impl Iterator<Item = i16>) {
+        let mut ring = lock(&self.ring);
+        let start = ring.len();
+        ring.extend(mono);
+        self.set_level(ring.range(start..).copied());
+        if ring.len() > CAPTURE_RING {
+            let excess = ring.len() - CAPTURE_RING;
+            ring.drain(..excess);
+        }
+    }
+
+    /// Fills `out` (mono) from the ring once it holds the prebuffer, else with silence; counts underruns.
+    pub(super) fn pull_output(&self, out: &mut [i16]) {
+        let mut ring = lock(&self.ring);
+        let frames = out.len();
+        if !self.primed.load(Ordering::Relaxed) && ring.len() >= PREBUFFER {
+            self.primed.store(true, Ordering::Relaxed);
+        }
+        let primed = self.primed.load(Ordering::Relaxed);
+        let take = if primed { frames.min(ring.len()) } else { 0 };
+        if primed && take < frames {
+            self.primed.store(false, Ordering::Relaxed);
+            self.underruns.fetch_add(1, Ordering::Relaxed);
+        }
+        out.fill(0);
+        for (o, s) in out.iter_mut().zip(ring.drain(..take)) {
+            *o = s;
+        }
+        drop(ring);
+        self.samples.fetch_add(frames as u64, Ordering::Relaxed);
+        self.set_level(out.get(..take).unwrap_or_default().iter().copied());
+    }
+
+    pub(super) fn fail(&self, what: &str, label: &str, e: &dyn std::fmt::Display) {
         let message = format!("{what} \"{label}\" stopped working: {e}");
         tracing::warn!(%message, "audio stream error");
         *lock(&self.failure) = Some(message);
@@ -93,7 +129,7 @@ fn configs(device: &cpal::Device, kind: DeviceKind) -> Vec<(StreamConfig, Sample
 
 /// A running microphone stream.
 pub struct Capture {
-    _stream: cpal::Stream,
+    _stream: Backend,
     shared: Arc<Shared>,
     info: DeviceInfo,
 }
@@ -124,19 +160,11 @@ where
         .build_input_stream::<T, _, _>(
             *config,
             move |input: &[T], _| {
-                let mono = input.chunks(channels).map(|frame| {
+                data.push_input(input.chunks(channels).map(|frame| {
                     let sum: i32 = frame.iter().map(|&s| i32::from(i16::from_sample(s))).sum();
                     // Invariant: the mean of i16 values is an i16.
                     (sum / frame.len().max(1) as i32) as i16
-                });
-                let mut ring = lock(&data.ring);
-                let start = ring.len();
-                ring.extend(mono);
-                data.set_level(ring.range(start..).copied());
-                if ring.len() > CAPTURE_RING {
-                    let excess = ring.len() - CAPTURE_RING;
-                    ring.drain(..excess);
-                }
+                }));
             },
             move |e| errors.fail("Microphone", &label, &e),
             None,
@@ -161,23 +189,9 @@ where
         .build_output_stream::<T, _, _>(
             *config,
             move |output: &mut [T], _| {
-                let mut ring = lock(&data.ring);
-                let frames = output.len() / channels;
-                if !data.primed.load(Ordering::Relaxed) && ring.len() >= PREBUFFER {
-                    data.primed.store(true, Ordering::Relaxed);
-                }
-                let primed = data.primed.load(Ordering::Relaxed);
-                let take = if primed { frames.min(ring.len()) } else { 0 };
-                if primed && take < frames {
-                    data.primed.store(false, Ordering::Relaxed);
-                    data.underruns.fetch_add(1, Ordering::Relaxed);
-                }
-                let played: Vec<i16> = ring.drain(..take).collect();
-                drop(ring);
-                data.samples.fetch_add(frames as u64, Ordering::Relaxed);
-                data.set_level(played.iter().copied());
-                for (i, frame) in output.chunks_mut(channels).enumerate() {
-                    let s = played.get(i).copied().unwrap_or(0);
+                let mut mono = vec![0i16; output.len() / channels];
+                data.pull_output(&mut mono);
+                for (frame, &s) in output.chunks_mut(channels).zip(&mono) {
                     frame.fill(T::from_sample(s));
                 }
             },
@@ -187,12 +201,28 @@ where
         .map_err(|e| device_err("cannot open the speaker", e))
 }
 
-fn open(kind: DeviceKind, id: Option<&str>) -> Result<(cpal::Stream, Arc<Shared>, DeviceInfo)> {
-    // One server connection per stream: with cpal's PulseAudio host, a playback stream sharing its connection
-    // with a busy record stream stopped being asked for data (observed with null sinks).
+/// The device side of a stream: a libpulse thread or a cpal stream. Held only to be dropped, which stops
+/// the audio.
+#[allow(dead_code)]
+enum Backend {
+    Pulse(super::pulse::PulseStream),
+    Cpal(cpal::Stream),
+}
+
+fn open(kind: DeviceKind, id: Option<&str>) -> Result<(Backend, Arc<Shared>, DeviceInfo)> {
     let host = AudioHost::new();
     let (device, info) = host.device(kind, id)?;
     let shared = Arc::new(Shared::default());
+    if host.name() == "pulseaudio" {
+        let name = if is_default_id(id) {
+            None
+        } else {
+            super::pulse::device_name(&info.id)
+        };
+        let stream = super::pulse::open(kind, name, shared.clone(), &info.label)?;
+        tracing::debug!(device = %info.label, "audio stream open (libpulse)");
+        return Ok((Backend::Pulse(stream), shared, info));
+    }
     let mut last = MediaError::Device(format!("\"{}\" supports no 48 kHz format", info.label));
     for (config, format) in configs(&device, kind) {
         let built = match (kind, format) {
@@ -211,7 +241,7 @@ fn open(kind: DeviceKind, id: Option<&str>) -> Result<(cpal::Stream, Arc<Shared>
                     .play()
                     .map_err(|e| device_err("cannot start the stream", e))?;
                 tracing::debug!(device = %info.label, ?config, ?format, "audio stream open");
-                return Ok((stream, shared, info));
+                return Ok((Backend::Cpal(stream), shared, info));
             }
             Err(e) => last = e,
         }
@@ -253,7 +283,7 @@ impl Capture {
 
 /// A running speaker stream.
 pub struct Playback {
-    _stream: cpal::Stream,
+    _stream: Backend,
     shared: Arc<Shared>,
     info: DeviceInfo,
 }

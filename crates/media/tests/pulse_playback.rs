@@ -1,0 +1,107 @@
+//! Playback continuity under PulseAudio (feature `audio`; needs `pulseaudio` and `pulseaudio-utils`): a 3 s
+//! tone written through [`Playback`] at the call task's pace (20 ms pushes) into a null sink comes out of the
+//! sink's monitor (recorded by `parec`) lasting 3 s, with no gap longer than one 20 ms frame and no underrun. This is the
+//! regression test for cpal's PulseAudio host pulling playback at about half rate.
+#![cfg(feature = "audio")]
+
+mod pulse;
+
+use std::time::{Duration, Instant};
+
+use pulse::{read_raw, wait_until, Pulse};
+use tsunagi_media::audio::{AudioHost, DeviceKind, Playback};
+use tsunagi_media::tone::ToneGenerator;
+
+const SECONDS: usize = 3;
+/// Below this a sample is "silent" (the tone's amplitude is 8000; near zero crossings a few samples dip under).
+const QUIET: i16 = 300;
+
+#[test]
+fn a_tone_plays_out_whole_and_gap_free() {
+    let pulse = Pulse::start(
+        "playback",
+        &["module-null-sink sink_name=spk rate=48000 sink_properties=device.description=Speaker"],
+    );
+    let host = AudioHost::new();
+    assert_eq!(host.name(), "pulseaudio");
+    let spk = host
+        .devices()
+        .unwrap()
+        .into_iter()
+        .find(|d| d.kind == DeviceKind::Output && d.label == "Speaker")
+        .expect("the null sink is listed");
+    let file = pulse.dir.join("monitor.raw");
+    let mut parec = pulse.parec("spk.monitor", &file);
+    // The recorder runs before the tone starts.
+    wait_until("parec to record", || {
+        (std::fs::metadata(&file).map_or(0, |m| m.len()) > 9_600).then_some(())
+    });
+
+    let playback = Playback::open(&host, Some(&spk.id)).unwrap();
+    // As in a call, the speaker runs (playing silence) before the far end's audio arrives.
+    wait_until("the speaker to start", || {
+        (playback.samples() >= 4_800).then_some(())
+    });
+    let mut tone = vec![0i16; SECONDS * 48_000];
+    ToneGenerator::new(440.0, 8_000.0).fill(&mut tone);
+    // The call task's rhythm: 20 ms frames on a real-time schedule (checked every 5 ms), 40 ms ahead.
+    let start = Instant::now();
+    let mut chunks = tone.chunks(960);
+    let mut written = 0usize;
+    loop {
+        let due = (start.elapsed().as_secs_f64() * 48_000.0) as usize + 1_920;
+        while written + 960 <= due {
+            let Some(chunk) = chunks.next() else { break };
+            playback.write(chunk);
+            written += chunk.len();
+        }
+        if written >= tone.len() {
+            break;
+        }
+        assert_eq!(playback.underruns(), 0, "the speaker ran dry mid-tone");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    wait_until("the ring to drain", || {
+        (playback.queued() == 0).then_some(())
+    });
+    // Then until the monitor holds 300 ms of silence after the tone (the sink's latency is far less).
+    let samples = wait_until("the tone's end in the monitor", || {
+        let s = read_raw(&file);
+        let last = s.iter().rposition(|v| v.abs() > QUIET)?;
+        (s.len() - last > 14_400).then_some(s)
+    });
+    let _ = parec.kill();
+    let _ = parec.wait();
+
+    let first = samples.iter().position(|v| v.abs() > QUIET).unwrap();
+    let last = samples.iter().rposition(|v| v.abs() > QUIET).unwrap();
+    let span = (last - first) as f64 / 48_000.0;
+    let mut gaps = Vec::new();
+    let mut run = 0usize;
+    for (i, v) in samples[first..=last].iter().enumerate() {
+        if v.abs() <= QUIET {
+            run += 1;
+        } else {
+            if run > 960 {
+                gaps.push((i - run, run));
+            }
+            run = 0;
+        }
+    }
+    println!(
+        "monitor: {:.3} s recorded, tone {span:.3} s, gaps > 1 frame (20 ms): {gaps:?}, underruns {}",
+        samples.len() as f64 / 48_000.0,
+        playback.underruns()
+    );
+    assert!(
+        (span - SECONDS as f64).abs() < 0.03,
+        "the tone lasted {span:.3} s instead of {SECONDS} s"
+    );
+    assert!(
+        gaps.is_empty(),
+        "gaps in the tone (start, length in samples): {gaps:?}"
+    );
+    // Running dry once the tone is over is expected (one underrun), not before.
+    assert!(playback.underruns() <= 1, "the speaker ran dry");
+    assert!(playback.failure().is_none());
+}
