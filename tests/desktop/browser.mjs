@@ -173,6 +173,12 @@ try {
     const hz = dominantHz(await page.evaluate(remoteSpectrum));
     return near(hz, 440) && hz;
   });
+  // The server's call context names the customer's owner and department (demo CRM: 田中 太郎, 営業部).
+  await waitFor('owner and department on the call screen', async () => {
+    const line = (await page.$('#crm-owner')) && (await text('#crm-owner'));
+    return line?.includes('田中 太郎') && line.includes('営業部');
+  });
+  console.log(`ok - call screen: ${await text('#crm-owner')}`);
   console.log(`ok - answered ${queued.task}: connected with media (agent leg ${leg.sid}), timer running; two-way audio: 1 kHz agent → stand-in and customer, ${Math.round(heard)} Hz customer → agent`);
 
   // 3. The keypad's digits reach the stand-in on the agent's leg.
@@ -221,9 +227,20 @@ try {
   await waitFor('hold released', async () => !(await page.$('#on-hold')));
   console.log('ok - hold and resume through the server: the customer participant was held at the stand-in');
 
-  // 5. Transfer (cold) to a number: the server dials it into the conference and the agent leaves → wrap-up.
+  // 5. The transfer dialog lists the directory: available agents first (山本 美咲 is signed in), the others greyed;
+  //    search narrows it. Then a cold transfer to a number: the server dials it in and the agent leaves → wrap-up.
   await page.click('#transfer-open');
-  await page.waitForSelector('#transfer');
+  await page.waitForSelector('#transfer-agents li[data-agent]');
+  const listed = await page.$$eval('#transfer-agents li[data-agent]', (lis) =>
+    lis.map((li) => ({ id: li.dataset.agent, greyed: li.classList.contains('unavailable') })),
+  );
+  assert.ok(!listed.some((a) => a.id === 'agent_1024'), `the agent is not listed to themself: ${JSON.stringify(listed)}`);
+  assert.deepEqual(listed[0], { id: 'agent_9001', greyed: false }, `available first: ${JSON.stringify(listed)}`);
+  assert.ok(listed.slice(1).every((a) => a.greyed), `signed-out agents greyed: ${JSON.stringify(listed)}`);
+  await shoot('transfer-directory');
+  await page.fill('#transfer-search', '山本');
+  await waitFor('search narrows the directory', async () => (await page.$$('#transfer-agents li[data-agent]')).length === 1);
+  await page.check('input[name="transfer-kind"][value="number"]');
   await page.fill('#transfer-number', '+81612345678');
   await shoot('transfer');
   await page.click('#transfer-send');
@@ -232,7 +249,15 @@ try {
   await shoot('wrapup');
   await page.click('#wrapup-done');
   await waitFor('Available again', async () => (await text('#presence')) === 'Available', 20000);
-  console.log('ok - cold transfer to +81612345678 through the server; wrap-up with notes; Available again');
+  // The notes went to the server with Done: the agent's own history shows them.
+  await page.click('button.tab[data-tab="history"]');
+  await waitFor('notes in history', async () =>
+    (await page.$(`#history-table tr[data-note-for="${queued.task}"]`)) &&
+    (await text(`#history-table tr[data-note-for="${queued.task}"]`)).includes('高橋様へ転送済み'),
+  );
+  await shoot('history');
+  await page.click('button.tab[data-tab="phone"]');
+  console.log('ok - cold transfer to +81612345678 through the server; wrap-up notes sent with Done and shown in history; Available again');
 
   // 5b. Warm transfer: the customer waits on hold while the agent talks to the number, then the agent completes
   //     the hand-over (transfer/complete) and leaves → wrap-up.
@@ -241,10 +266,16 @@ try {
   await page.click('.ring button.answer');
   await page.waitForSelector('#call[data-phase="connected"]', { timeout: 20000 });
   await page.click('#transfer-open');
+  await page.waitForSelector('#transfer-agents li[data-agent]');
+  await page.check('input[name="transfer-kind"][value="number"]');
   await page.fill('#transfer-number', '+81612345678');
   await page.check('input[name="transfer-mode"][value="warm"]');
   await page.click('#transfer-send');
   await page.waitForSelector('#warm-transfer');
+  // The customer is on hold while the agent consults: the hold button says so (lit, not pressable).
+  assert.equal(await page.getAttribute('#hold', 'aria-pressed'), 'true');
+  assert.ok(await page.isDisabled('#hold'));
+  await page.waitForSelector('#on-hold');
   await waitFor('customer held during the consultation', async () => JSON.stringify(await getJson('/_sim/conferences')).includes('"hold":true'));
   await waitFor('the transfer target joined the conference', async () =>
     (await getJson('/_sim/conferences')).some((c) => c.participants.some((p) => p.label?.startsWith('transfer-') && p.status === 'connected')),
@@ -268,9 +299,26 @@ try {
   await page.waitForSelector('#call[data-outgoing="true"]');
   await shoot('outgoing');
   await page.waitForSelector('#call[data-phase="connected"]', { timeout: 20000 });
+  // Hold works on an outgoing call too: the server holds the customer's leg of the ob- conference, once the
+  // customer has answered (before that the server answers CONFERENCE_NOT_READY and the window says it failed).
+  await waitFor('the customer answered the outgoing call (ob- room with both parties)', async () =>
+    (await getJson('/_sim/conferences')).some(
+      (c) => c.friendly_name?.startsWith('ob-') && c.participants.filter((p) => p.status === 'connected').length >= 2,
+    ),
+  );
+  await waitFor('outgoing call held', async () => {
+    if (await page.$('#on-hold')) return true;
+    await (await page.$('#core-error button'))?.click().catch(() => {});
+    await page.click('#hold');
+    await sleep(1000);
+    return !!(await page.$('#on-hold'));
+  });
+  await waitFor('outgoing customer held at the stand-in', async () => JSON.stringify(await getJson('/_sim/conferences')).includes('"hold":true'));
+  await page.click('#hold');
+  await waitFor('outgoing hold released', async () => !(await page.$('#on-hold')), 10000);
   await page.click('#hangup');
   await waitFor('outgoing call over', async () => !(await page.$('#call')), 20000);
-  console.log('ok - outgoing call to +81612345678 connected from the dialer and hung up');
+  console.log('ok - outgoing call to +81612345678 connected from the dialer, held and resumed through the server, hung up');
 } catch (e) {
   failed = true;
   console.error('not ok -', e.stack ?? e);

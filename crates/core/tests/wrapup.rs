@@ -143,3 +143,26 @@ fn task_wrapup_push_enters_wrap_up_too() {
     )));
     assert_eq!(t.session.reconciler().offers().count(), 0);
 }
+
+#[test]
+fn done_after_the_server_completed_the_task_is_no_error() {
+    // Notes go to the server, which completes the task; TaskRouter's word may reach the core before the agent's
+    // Done does. Done then finds nothing to do, and says nothing; an unknown task is still an error.
+    let mut t = TestSession::logged_in();
+    t.connected_call(1);
+    t.device(DeviceEvent::Disconnected { call: call(1) });
+    let a = t.input(Input::TaskRouter(TaskRouterEvent::TaskCompleted {
+        task: task(1),
+    }));
+    assert!(events(&a).iter().any(|e| matches!(
+        e,
+        Event::CallState {
+            phase: CallPhase::Ended,
+            ..
+        }
+    )));
+    let a = t.command(Command::CompleteWrapup { task: task(1) });
+    assert!(a.is_empty(), "{a:?}");
+    let a = t.command(Command::CompleteWrapup { task: task(2) });
+    assert!(events(&a).iter().any(|e| matches!(e, Event::Error(_))));
+}

@@ -58,7 +58,11 @@ impl Reconciler {
     pub(super) fn complete_wrapup(&mut self, task: TaskSid, out: &mut Vec<Action>) {
         let target = Target::Task(task);
         let Some(mut o) = self.offers.remove(&target) else {
-            user_error(out, ErrorKind::NoSuchCall, Some(target));
+            // Done already (the server completed it with the agent's notes and TaskRouter said so first): the
+            // agent's wish is met, so no error.
+            if !self.ended_tasks.contains(&task) {
+                user_error(out, ErrorKind::NoSuchCall, Some(target));
+            }
             return;
         };
         match o.phase {
