@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::*;
 use serde_json::{json, Value};
-use tsunagi_server::auth::Role;
+use tsunagi_server::auth::{self, NewAgent, Role};
 
 const T1: &str = "WT00000000000000000000000000000001";
 const OB_ATTEMPT: &str = "5f0c2a7e-3b1d-4c2e-9a8b-7c6d5e4f3a21";
@@ -29,24 +29,33 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let t = test_app().await;
     t.seed_crm().await;
-    t.add_agent(
-        "agent_2048",
-        "sato",
-        "pw",
-        Some("WK55555555555555555555555555555555"),
-        Role::Agent,
-    )
-    .await;
-    t.add_agent(
-        "agent_3072",
-        "suzuki",
-        "pw",
-        Some("WK66666666666666666666666666666666"),
-        Role::Agent,
-    )
-    .await;
-    t.add_agent("agent_9001", "yamamoto", "pw", None, Role::Supervisor)
-        .await;
+    for (id, login, worker, role) in [
+        (
+            "agent_2048",
+            "sato",
+            Some("WK55555555555555555555555555555555"),
+            Role::Agent,
+        ),
+        (
+            "agent_3072",
+            "suzuki",
+            Some("WK66666666666666666666666666666666"),
+            Role::Agent,
+        ),
+        ("agent_9001", "yamamoto", None, Role::Supervisor),
+    ] {
+        // No password: sessions are opened directly below (Argon2 in debug builds is slow).
+        let a = NewAgent {
+            id,
+            login,
+            display_name: login,
+            password: None,
+            worker_sid: worker,
+            department_id: None,
+            role,
+        };
+        auth::create_agent(&t.state.db, a).await.expect("agent");
+    }
     t.exec(&format!(
         "INSERT INTO calls (task_sid, customer_call_sid, customer_id, agent_id, conference_sid, status, created_at, \
          updated_at) VALUES ('{T1}', '{CUSTOMER_CALL}', 'C-000123', 'agent_1024', '{CONF}', 'ended', 1000, 1000)"
@@ -105,10 +114,19 @@ async fn fixture() -> Fixture {
         ))
         .await;
     }
-    let tanaka = t.login("tanaka", "pw").await;
-    let sato = t.login("sato", "pw").await;
-    let suzuki = t.login("suzuki", "pw").await;
-    let sup = t.login("yamamoto", "pw").await;
+    let session = |id: &'static str| {
+        let db = t.state.db.clone();
+        async move {
+            auth::create_session(&db, id, 3600)
+                .await
+                .expect("session")
+                .0
+        }
+    };
+    let tanaka = session("agent_1024").await;
+    let sato = session("agent_2048").await;
+    let suzuki = session("agent_3072").await;
+    let sup = session("agent_9001").await;
     Fixture {
         t,
         tanaka,
