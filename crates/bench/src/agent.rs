@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tsunagi_core::driver::{Driver, DriverConfig, ServerTokens, TokenReply, TokenSource};
 use tsunagi_core::{
-    Action, ActionResult, CallParams, CallPhase, CallSid, Command, ControlOp, DeviceEvent, Event,
-    Input, RestResult, SessionConfig, Target, TaskSid,
+    Action, ActionResult, CallParams, CallPhase, CallSid, Command, ControlOp, ControlTarget,
+    DeviceEvent, Event, Input, RestResult, SessionConfig, Target,
 };
 
 use crate::device::{self, DeviceHandle, Media};
@@ -101,8 +101,8 @@ struct Control {
 }
 
 impl Control {
-    /// `POST /v1/calls/{task}/{op}` (as the app's shell); the HTTP status is the result.
-    async fn run(&self, task: &TaskSid, op: &ControlOp) -> RestResult {
+    /// `POST /v1/calls/{task or ob-attempt}/{op}` (as the app's shell); the HTTP status is the result.
+    async fn run(&self, target: &ControlTarget, op: &ControlOp) -> RestResult {
         let (path, body) = match op {
             ControlOp::Hold => ("hold", serde_json::json!({})),
             ControlOp::Unhold => ("unhold", serde_json::json!({})),
@@ -112,7 +112,7 @@ impl Control {
         };
         let sent = self
             .http
-            .post(format!("{}/v1/calls/{task}/{path}", self.server))
+            .post(format!("{}/v1/calls/{target}/{path}", self.server))
             .bearer_auth(self.session.as_str())
             .header("X-Client-Version", CLIENT_VERSION)
             .json(&body)
@@ -165,8 +165,10 @@ impl LoadAgent {
         );
         let driver = tokio::spawn(driver.run());
         let inputs = io.inputs.clone();
-        let device_task = pending
-            .map(|(p, media)| p.start(format!("{}/signal", sim.ws_url()), media, inputs.clone()));
+        let device_task = pending.map(|(p, media)| {
+            let url = format!("{}/signal", sim.ws_url());
+            p.start(url, media, inputs.clone(), recorder.clone())
+        });
         let session = control.session.clone();
         let shell = tokio::spawn(shell(
             Shell {
@@ -240,13 +242,13 @@ async fn shell(sh: Shell, mut actions: mpsc::UnboundedReceiver<Action>) {
                 Duration::ZERO,
                 Input::Device(DeviceEvent::Disconnected { call }),
             ),
-            (Action::CallControl { task, op }, _) => {
+            (Action::CallControl { target, op }, _) => {
                 let (control, inputs) = (sh.control.clone(), inputs.clone());
                 tokio::spawn(async move {
-                    let result = control.run(&task, &op).await;
+                    let result = control.run(&target, &op).await;
                     let _ = inputs
                         .send(Input::Result(ActionResult::CallControl {
-                            task,
+                            target,
                             op,
                             result,
                         }))

@@ -9,12 +9,14 @@
 //! - `Action::AcceptCall` → an SDP answer from a real media leg (`str0m`, as a browser would answer) →
 //!   `answer`, then `DeviceEvent::Accepted`. With [`Media::Signaling`] the leg is dropped right after writing
 //!   the answer (no ICE, no RTP: the call stays up at the edge, which is ICE-lite and sends nothing to a peer
-//!   that never checked in); with [`Media::Rtp`] the leg stays up for the call (ICE, DTLS-SRTP, silence).
+//!   that never checked in); with [`Media::Rtp`] the leg stays up for the call (ICE, DTLS-SRTP, silence), and
+//!   what it received is added to the run's [`crate::recorder::MediaLog`] when the call ends.
 //! - `RejectCall` → `reject`; `DisconnectCall` → `hangup`; the edge's `cancel` / `hangup` become
 //!   `DeviceEvent::Canceled` / `Disconnected`. Heartbeats are echoed, as the SDK does.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::sync::{mpsc, watch};
@@ -25,6 +27,8 @@ use tsunagi_twilio::pstream::{
     RegisterMedia, ServerMessage, HEARTBEAT,
 };
 use tsunagi_twilio_sim::media::{LegOptions, MediaConfig, MediaLeg};
+
+use crate::recorder::Recorder;
 
 /// What happens to the audio of an answered call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +75,8 @@ impl DeviceHandle {
 enum Leg {
     /// Ringing: the edge's SDP offer.
     Ringing(String),
-    /// Answered (the media leg, when kept).
-    Up(Option<MediaLeg>),
+    /// Answered (the media leg and when it was answered, when kept).
+    Up(Option<(MediaLeg, Instant)>),
 }
 
 /// A Device not started yet: its handle exists (the token source needs it before the core's input channel
@@ -97,25 +101,34 @@ pub fn new() -> (DeviceHandle, Pending) {
 }
 
 impl Pending {
-    /// Runs the Device: it connects to `signal_url` once it has a token and reports to `inputs`.
+    /// Runs the Device: it connects to `signal_url` once it has a token and reports to `inputs`; kept media
+    /// legs are summed into `recorder`.
     pub fn start(
         self,
         signal_url: String,
         media: Media,
         inputs: mpsc::Sender<Input>,
+        recorder: Arc<Recorder>,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(run(signal_url, media, self.rx, inputs, self.registered))
+        let out = Out { inputs, recorder };
+        tokio::spawn(run(signal_url, media, self.rx, out, self.registered))
     }
 }
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Where a Device reports: the core's inputs and the run's recorder.
+struct Out {
+    inputs: mpsc::Sender<Input>,
+    recorder: Arc<Recorder>,
+}
+
 async fn run(
     url: String,
     media: Media,
     mut rx: mpsc::UnboundedReceiver<Command>,
-    inputs: mpsc::Sender<Input>,
+    out: Out,
     registered: watch::Sender<bool>,
 ) {
     // Wait for the first token; commands before it cannot concern a call.
@@ -136,7 +149,7 @@ async fn run(
     let mut dev = Dev {
         ws,
         media,
-        inputs,
+        out,
         legs: HashMap::new(),
         config: Arc::new(MediaConfig::default()),
     };
@@ -177,7 +190,7 @@ fn listen(token: String) -> ClientMessage {
 struct Dev {
     ws: Ws,
     media: Media,
-    inputs: mpsc::Sender<Input>,
+    out: Out,
     legs: HashMap<CallSid, Leg>,
     config: Arc<MediaConfig>,
 }
@@ -191,7 +204,20 @@ impl Dev {
     }
 
     async fn report(&self, e: DeviceEvent) {
-        let _ = self.inputs.send(Input::Device(e)).await;
+        let _ = self.out.inputs.send(Input::Device(e)).await;
+    }
+
+    /// Stops a kept media leg and records what it received.
+    fn end_leg(&self, leg: Option<(MediaLeg, Instant)>) {
+        if let Some((leg, since)) = leg {
+            let (connected, packets) = (leg.is_connected(), leg.report().packets);
+            leg.close();
+            self.out
+                .recorder
+                .lock()
+                .media
+                .add(connected, packets, since.elapsed());
+        }
     }
 
     /// Handles one frame from the edge; `false` when the Device must stop.
@@ -239,9 +265,7 @@ impl Dev {
                 match self.legs.remove(&call) {
                     Some(Leg::Ringing(_)) => self.report(DeviceEvent::Canceled { call }).await,
                     Some(Leg::Up(leg)) => {
-                        if let Some(leg) = leg {
-                            leg.close();
-                        }
+                        self.end_leg(leg);
                         self.report(DeviceEvent::Disconnected { call }).await;
                     }
                     None => {}
@@ -282,7 +306,7 @@ impl Dev {
                             return;
                         }
                         let keep = match self.media {
-                            Media::Rtp => Some(leg),
+                            Media::Rtp => Some((leg, Instant::now())),
                             Media::Signaling => {
                                 leg.close();
                                 None
@@ -308,8 +332,8 @@ impl Dev {
             }
             Command::Disconnect(call) => {
                 if let Some(leg) = self.legs.remove(&call) {
-                    if let Leg::Up(Some(leg)) = leg {
-                        leg.close();
+                    if let Leg::Up(leg) = leg {
+                        self.end_leg(leg);
                     }
                     let _ = self
                         .send(&ClientMessage::Hangup(ClientHangup {

@@ -21,6 +21,43 @@ pub struct Log {
     pub ended: HashMap<TaskSid, Instant>,
     /// Per agent.
     pub agents: Vec<AgentLog>,
+    /// What the agents' kept media legs received (`call-storm --rtp`).
+    pub media: MediaLog,
+}
+
+/// The kept media legs of answered calls (`--rtp`), summed as each call ends.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct MediaLog {
+    /// Legs that ended.
+    pub legs: u64,
+    /// Of those, legs whose ICE and DTLS completed.
+    pub connected: u64,
+    /// Of those, legs that received no RTP at all.
+    pub silent: u64,
+    /// RTP media packets received, all legs.
+    pub packets: u64,
+    /// The legs' lifetimes added up, s.
+    pub seconds: f64,
+}
+
+impl MediaLog {
+    /// Adds one ended leg: connected or not, packets received, how long it lived.
+    pub fn add(&mut self, connected: bool, packets: u64, lived: Duration) {
+        self.legs += 1;
+        self.connected += u64::from(connected);
+        self.silent += u64::from(packets == 0);
+        self.packets += packets;
+        self.seconds += lived.as_secs_f64();
+    }
+
+    /// Packets per second of leg life (a 20 ms audio stream is 50).
+    pub fn packets_per_s(&self) -> f64 {
+        if self.seconds > 0.0 {
+            (self.packets as f64 / self.seconds * 10.0).round() / 10.0
+        } else {
+            0.0
+        }
+    }
 }
 
 /// One `Ringing` event out of a core.

@@ -200,6 +200,7 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
     let stuck_agents = log.not_available();
     let rate_limited = log.errors_of(ErrorKind::PresenceFailed);
     let core_errors = log.error_kinds();
+    let media = log.media;
     drop(log);
     let (episodes, longest) = starvation(&samples, p.grace);
     let peak_pending = samples.iter().map(|s| s.pending).max().unwrap_or(0);
@@ -247,6 +248,13 @@ pub async fn run(p: Params) -> Result<Report, BenchError> {
             "sign_in_stuck": pop.sign_in_stuck,
             "core_errors": core_errors,
             "server_5xx": server_5xx,
+            "media_legs": (p.media == Media::Rtp).then(|| json!({
+                "legs": media.legs,
+                "connected": media.connected,
+                "silent": media.silent,
+                "packets": media.packets,
+                "packets_per_leg_s": media.packets_per_s(),
+            })),
         }),
         invariants,
         json!({
