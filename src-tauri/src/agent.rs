@@ -333,7 +333,7 @@ async fn follow_session<R: Runtime>(app: AppHandle<R>, session: ServerSession) {
         match now {
             AuthState::Active {
                 refresh: Some(token),
-            } => crate::keychain::remember(&app, &token),
+            } => crate::keychain::remember(&app, &token).await,
             AuthState::Active { refresh: None } => {} // a remembered old-style session: kept as it is
             AuthState::SignedOut => return,
             AuthState::Ended(failure) => return session_ended(&app, &session, failure).await,

@@ -140,17 +140,20 @@ fn server_url<R: Runtime>(app: &AppHandle<R>) -> String {
     app.state::<AgentHost>().snapshot().server_url
 }
 
-/// After a sign-in or a renewal: remembers the (new) refresh token in the background. Saves run one at a time,
-/// in order, so the last rotation is the one kept.
-pub fn remember<R: Runtime>(app: &AppHandle<R>, refresh: &Pii<String>) {
+/// After a sign-in or a renewal: remembers the (new) refresh token, off the async threads. The caller awaits each
+/// save before the next (the session's rotations arrive in order), so the last rotation is the one kept.
+pub async fn remember<R: Runtime>(app: &AppHandle<R>, refresh: &Pii<String>) {
     let (app, token, server) = (app.clone(), refresh.clone(), server_url(app));
-    tauri::async_runtime::spawn_blocking(move || {
+    let saved = tauri::async_runtime::spawn_blocking(move || {
         let _one_at_a_time = lock_writes();
         match save(&server, &token) {
             Ok(()) => tracing::info!("sign-in remembered in the keychain (refresh token)"),
             Err(error) => report(&app, "the sign-in could not be remembered", &error),
         }
     });
+    if let Err(error) = saved.await {
+        tracing::warn!(%error, "the keychain task failed");
+    }
 }
 
 /// Serializes keychain writes (a rotation saved while the previous save still runs must not be overtaken).
