@@ -45,6 +45,7 @@ pub struct Claim {
     by: String,
     at_ms: i64,
     taken_over: bool,
+    lock: Option<HeldLock>,
     inflight: Inflight,
 }
 
@@ -106,6 +107,34 @@ impl Drop for Inflight {
     }
 }
 
+/// A PostgreSQL advisory lock this instance holds for a claim. Released by [`HeldLock::release`]; if the holder
+/// is dropped first (a cancelled request), the release is spawned, so a lock never outlives its claim.
+#[derive(Debug)]
+struct HeldLock {
+    db: Db,
+    key: String,
+    armed: bool,
+}
+
+impl HeldLock {
+    async fn release(mut self) {
+        self.db.unlock(&self.key).await;
+        self.armed = false;
+    }
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (db, key) = (self.db.clone(), std::mem::take(&mut self.key));
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { db.unlock(&key).await });
+        }
+    }
+}
+
 /// The advisory-lock id of a delivery key (first 8 bytes of its SHA-256).
 fn lock_id(key: &str) -> i64 {
     let digest = Sha256::digest(key.as_bytes());
@@ -140,32 +169,41 @@ impl Db {
                 retry_after_secs: 1,
             });
         };
-        let locked = match self.backend {
+        let lock = match self.backend {
             Backend::Postgres => {
                 if !self
                     .advisory(key, "SELECT pg_try_advisory_lock($1)")
                     .await?
                 {
+                    // A live owner holds it, or (a cancelled attempt's lock not yet released) it is done.
+                    if self.is_done(key).await? {
+                        return Ok(Delivery::Done);
+                    }
                     return Ok(Delivery::Busy {
                         retry_after_secs: 1,
                     });
                 }
-                true
+                Some(HeldLock {
+                    db: self.clone(),
+                    key: key.to_owned(),
+                    armed: true,
+                })
             }
-            Backend::Sqlite => false,
+            Backend::Sqlite => None,
         };
-        let found = self.claim_row(key, now_ms, lease_ms, locked).await;
+        let found = self.claim_row(key, now_ms, lease_ms, lock.is_some()).await;
         match found {
             Ok(Some((at_ms, taken_over))) => Ok(Delivery::First(Claim {
                 key: key.to_owned(),
                 by: self.claims.instance.clone(),
                 at_ms,
                 taken_over,
+                lock,
                 inflight,
             })),
             other => {
-                if locked {
-                    self.unlock(key).await;
+                if let Some(lock) = lock {
+                    lock.release().await;
                 }
                 other.map(|_| Delivery::Done).or_else(|e| match e {
                     ClaimError::Busy(retry_after_secs) => Ok(Delivery::Busy { retry_after_secs }),
@@ -173,6 +211,17 @@ impl Db {
                 })
             }
         }
+    }
+
+    async fn is_done(&self, key: &str) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT done FROM webhook_receipts WHERE dedup_key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<i64, _>(0)? != 0,
+            None => false,
+        })
     }
 
     /// Inserts or takes over the row. `Ok(Some((claimed_at, taken_over)))` = owned, `Ok(None)` = done already.
@@ -270,9 +319,9 @@ impl Db {
         r.map(drop)
     }
 
-    async fn end(&self, claim: Claim) {
-        if self.backend == Backend::Postgres {
-            self.unlock(&claim.key).await;
+    async fn end(&self, mut claim: Claim) {
+        if let Some(lock) = claim.lock.take() {
+            lock.release().await;
         }
         drop(claim.inflight);
     }
