@@ -12,7 +12,9 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
 mod receipts;
+mod status_table;
 pub use receipts::{Claim, Delivery};
+pub(crate) use status_table::StatusTable;
 
 /// Migrations embedded at build time (`crates/server/migrations`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -3,7 +3,7 @@
 
 use sqlx::Row as _;
 
-use crate::db::{now_unix, Db};
+use crate::db::{now_unix, Db, StatusTable};
 
 /// Lifecycle of an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +73,12 @@ const COLUMNS: &str =
     "attempt, agent_id, conf_name, to_number, agent_call_sid, conference_sid, customer_call_sid, \
                        status, created_at";
 
+const TABLE: StatusTable = StatusTable {
+    table: "outbound_attempts",
+    key: "attempt",
+    columns: COLUMNS,
+};
+
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Attempt, sqlx::Error> {
     let status: String = r.try_get(7)?;
     Ok(Attempt {
@@ -89,14 +95,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Attempt, sqlx::Error> {
 }
 
 async fn one(db: &Db, filter: &str, bind: &str) -> Result<Option<Attempt>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM outbound_attempts WHERE {filter}");
-    sqlx::query(&sql)
-        .bind(bind)
-        .fetch_optional(&db.pool)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    TABLE.one(db, filter, "", &[bind], from_row).await
 }
 
 /// An attempt by key.
@@ -164,17 +163,7 @@ pub async fn stale(db: &Db, before: i64) -> Result<Vec<Attempt>, sqlx::Error> {
 
 /// Records a leg or the conference (`column` is one of ours, never input).
 pub async fn set(db: &Db, attempt: &str, column: Column, value: &str) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "UPDATE outbound_attempts SET {c} = COALESCE({c}, $1), updated_at = $2 WHERE attempt = $3",
-        c = column.name()
-    );
-    sqlx::query(&sql)
-        .bind(value)
-        .bind(now_unix())
-        .bind(attempt)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
+    TABLE.set_once(db, attempt, column.name(), value).await
 }
 
 /// A settable column.
@@ -203,18 +192,8 @@ pub async fn transition(
     to: Status,
     reason: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let allowed: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
-    let sql = format!(
-        "UPDATE outbound_attempts SET status = $1, reason = COALESCE($2, reason), updated_at = $3 \
-         WHERE attempt = $4 AND status IN ({})",
-        allowed.join(", ")
-    );
-    let r = sqlx::query(&sql)
-        .bind(to.as_str())
-        .bind(reason)
-        .bind(now_unix())
-        .bind(attempt)
-        .execute(&db.pool)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let from: Vec<&'static str> = from.iter().map(|s| s.as_str()).collect();
+    TABLE
+        .transition(db, attempt, &from, to.as_str(), reason)
+        .await
 }

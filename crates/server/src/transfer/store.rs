@@ -3,7 +3,7 @@
 
 use sqlx::Row as _;
 
-use crate::db::{now_unix, Db};
+use crate::db::{now_unix, Db, StatusTable};
 
 /// Cold (hand over at once) or warm (consult first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -87,6 +87,12 @@ pub struct TransferRow {
 const COLUMNS: &str =
     "id, task_sid, conference_sid, from_agent_id, mode, target_kind, target, call_sid, status, from_call_sid";
 
+const TABLE: StatusTable = StatusTable {
+    table: "transfers",
+    key: "id",
+    columns: COLUMNS,
+};
+
 fn from_row(r: &sqlx::any::AnyRow) -> Result<TransferRow, sqlx::Error> {
     let mode: String = r.try_get(4)?;
     let kind: String = r.try_get(5)?;
@@ -157,18 +163,8 @@ pub async fn insert(db: &Db, t: &NewTransfer<'_>) -> Result<bool, sqlx::Error> {
 }
 
 async fn one(db: &Db, filter: &str, binds: &[&str]) -> Result<Option<TransferRow>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM transfers WHERE {filter} ORDER BY created_at DESC, id LIMIT 1"
-    );
-    let mut q = sqlx::query(&sql);
-    for b in binds {
-        q = q.bind(*b);
-    }
-    q.fetch_optional(&db.pool)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    let newest = "ORDER BY created_at DESC, id";
+    TABLE.one(db, filter, newest, binds, from_row).await
 }
 
 /// A transfer by id.
@@ -193,15 +189,7 @@ pub async fn latest_completed(db: &Db, task: &str) -> Result<Option<TransferRow>
 
 /// Remembers the target's leg.
 pub async fn set_call(db: &Db, id: &str, call_sid: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE transfers SET call_sid = COALESCE(call_sid, $1), updated_at = $2 WHERE id = $3",
-    )
-    .bind(call_sid)
-    .bind(now_unix())
-    .bind(id)
-    .execute(&db.pool)
-    .await?;
-    Ok(())
+    TABLE.set_once(db, id, "call_sid", call_sid).await
 }
 
 /// Moves `id` from one of `from` to `to`; `true` only for the caller that made the change.
@@ -212,18 +200,6 @@ pub async fn transition(
     to: Status,
     reason: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let allowed: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
-    let sql = format!(
-        "UPDATE transfers SET status = $1, reason = COALESCE($2, reason), updated_at = $3 \
-         WHERE id = $4 AND status IN ({})",
-        allowed.join(", ")
-    );
-    let r = sqlx::query(&sql)
-        .bind(to.as_str())
-        .bind(reason)
-        .bind(now_unix())
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let from: Vec<&'static str> = from.iter().map(|s| s.as_str()).collect();
+    TABLE.transition(db, id, &from, to.as_str(), reason).await
 }
