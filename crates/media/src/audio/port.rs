@@ -1,13 +1,20 @@
 //! [`DeviceAudio`]: a call's audio on real devices, kept alive through unplugging.
 //!
-//! Every tick (20 ms) it checks the streams' failure flags; every second it also checks that the devices are
-//! still listed. A lost device is replaced at once by the chosen one if present, else by the system default,
+//! Opening and watching devices happens on a supervisor thread, never on the call task: the task's
+//! [`AudioPort`](crate::driver::AudioPort) calls only move samples through the current streams' rings, so a
+//! slow or hanging device (a PulseAudio connect, a device list) cannot stall RTP. [`DeviceAudio::open`] itself
+//! opens the first streams synchronously (it may block: call it from a blocking thread).
+//!
+//! Every 20 ms the supervisor checks the streams' failure flags; every second it also checks that the devices
+//! are still listed. A lost device is replaced at once by the chosen one if present, else by the system default,
 //! with a [`DeviceEvent::Lost`] naming both; with no device left it emits [`DeviceEvent::Unavailable`] once
 //! and retries every second. When the chosen device comes back, audio moves back to it
 //! ([`DeviceEvent::Restored`]). Opening never fails: a call without a microphone still rings and plays, and the
 //! UI says why.
 
-use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use super::stream::{Capture, Playback};
 use super::{is_default_id, AudioHost, DeviceKind};
@@ -17,16 +24,39 @@ use crate::device::DeviceEvent;
 /// Ticks between device-list checks (1 s).
 const CHECK_TICKS: u32 = 50;
 
+/// Supervision period.
+const TICK: Duration = Duration::from_millis(20);
+
+/// The streams in use, swapped by the supervisor.
+#[derive(Debug, Default)]
+struct Live {
+    capture: Option<Capture>,
+    playback: Option<Playback>,
+}
+
+fn lock(m: &Mutex<Live>) -> std::sync::MutexGuard<'_, Live> {
+    // A panicking holder leaves at worst a stream that the supervisor replaces.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A call's microphone and speaker.
 #[derive(Debug)]
 pub struct DeviceAudio {
+    live: Arc<Mutex<Live>>,
+    events: mpsc::Receiver<DeviceEvent>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The supervisor thread's state: opens, watches and replaces the streams in [`Live`].
+#[derive(Debug)]
+struct Supervisor {
     host: AudioHost,
     input_pref: Option<String>,
     output_pref: Option<String>,
-    capture: Option<Capture>,
-    playback: Option<Playback>,
+    live: Arc<Mutex<Live>>,
     unavailable: [bool; 2],
-    events: VecDeque<DeviceEvent>,
+    events: mpsc::Sender<DeviceEvent>,
     ticks: u32,
 }
 
@@ -38,37 +68,82 @@ fn slot(kind: DeviceKind) -> usize {
 }
 
 impl DeviceAudio {
-    /// Opens the chosen microphone and speaker (`None`, `""` or `"default"`: the system default).
+    /// Opens the chosen microphone and speaker (`None`, `""` or `"default"`: the system default), then starts
+    /// the supervisor thread. Blocks while the first streams open (call it from a blocking thread); a device
+    /// that cannot be opened gives a fallback or an `Unavailable` event, never an error.
     pub fn open(host: AudioHost, input: Option<String>, output: Option<String>) -> Self {
-        let mut me = Self {
+        let live = Arc::new(Mutex::new(Live::default()));
+        let (tx, events) = mpsc::channel();
+        let mut supervisor = Supervisor {
             host,
             input_pref: input.filter(|i| !is_default_id(Some(i))),
             output_pref: output.filter(|o| !is_default_id(Some(o))),
-            capture: None,
-            playback: None,
+            live: live.clone(),
             unavailable: [false; 2],
-            events: VecDeque::new(),
+            events: tx,
             ticks: 0,
         };
         for kind in [DeviceKind::Input, DeviceKind::Output] {
-            me.reopen(kind, None);
+            supervisor.reopen(kind, None);
         }
-        me
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("tsunagi-devices".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    supervisor.supervise();
+                }
+            })
+            .map_err(|e| tracing::warn!(error = %e, "no device supervisor thread"))
+            .ok();
+        Self {
+            live,
+            events,
+            stop,
+            thread,
+        }
     }
 
     /// The microphone in use.
-    pub fn input_label(&self) -> Option<&str> {
-        self.capture.as_ref().map(|c| c.info().label.as_str())
+    pub fn input_label(&self) -> Option<String> {
+        lock(&self.live)
+            .capture
+            .as_ref()
+            .map(|c| c.info().label.clone())
     }
 
     /// The speaker in use.
-    pub fn output_label(&self) -> Option<&str> {
-        self.playback.as_ref().map(|p| p.info().label.as_str())
+    pub fn output_label(&self) -> Option<String> {
+        lock(&self.live)
+            .playback
+            .as_ref()
+            .map(|p| p.info().label.clone())
     }
 
     /// Microphone level, 0‥1 (the input meter).
     pub fn input_level(&self) -> f64 {
-        self.capture.as_ref().map_or(0.0, Capture::level)
+        lock(&self.live)
+            .capture
+            .as_ref()
+            .map_or(0.0, Capture::level)
+    }
+}
+
+impl Drop for DeviceAudio {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Supervisor {
+    fn send(&self, event: DeviceEvent) {
+        // The receiver lives as long as the DeviceAudio that stops this thread.
+        let _ = self.events.send(event);
     }
 
     fn pref(&self, kind: DeviceKind) -> Option<&str> {
@@ -79,11 +154,36 @@ impl DeviceAudio {
     }
 
     fn current(&self, kind: DeviceKind) -> Option<(String, String)> {
+        let live = lock(&self.live);
         let info = match kind {
-            DeviceKind::Input => self.capture.as_ref().map(Capture::info),
-            DeviceKind::Output => self.playback.as_ref().map(Playback::info),
+            DeviceKind::Input => live.capture.as_ref().map(Capture::info),
+            DeviceKind::Output => live.playback.as_ref().map(Playback::info),
         };
         info.map(|i| (i.id.clone(), i.label.clone()))
+    }
+
+    fn failure(&self, kind: DeviceKind) -> Option<String> {
+        let live = lock(&self.live);
+        match kind {
+            DeviceKind::Input => live.capture.as_ref().and_then(Capture::failure),
+            DeviceKind::Output => live.playback.as_ref().and_then(Playback::failure),
+        }
+    }
+
+    /// Closes the stream of `kind` (outside the lock: closing joins the stream's thread).
+    fn close(&self, kind: DeviceKind) {
+        let mut live = lock(&self.live);
+        let old_capture = match kind {
+            DeviceKind::Input => live.capture.take(),
+            DeviceKind::Output => None,
+        };
+        let old_playback = match kind {
+            DeviceKind::Output => live.playback.take(),
+            DeviceKind::Input => None,
+        };
+        drop(live);
+        drop(old_capture);
+        drop(old_playback);
     }
 
     /// Opens the chosen device, else the default; `lost` is `(label, message)` of a device that just went away.
@@ -95,15 +195,16 @@ impl DeviceAudio {
             .as_deref()
             .is_some_and(|p| self.host.is_present(kind, p));
         for id in [pref.as_deref().filter(|_| pref_present), None] {
+            // Opened outside the lock; the old stream of this kind was closed before.
             let result = match kind {
                 DeviceKind::Input => Capture::open(&self.host, id).map(|c| {
                     let label = c.info().label.clone();
-                    self.capture = Some(c);
+                    lock(&self.live).capture = Some(c);
                     label
                 }),
                 DeviceKind::Output => Playback::open(&self.host, id).map(|p| {
                     let label = p.info().label.clone();
-                    self.playback = Some(p);
+                    lock(&self.live).playback = Some(p);
                     label
                 }),
             };
@@ -121,14 +222,14 @@ impl DeviceAudio {
         let was_unavailable =
             std::mem::replace(&mut self.unavailable[slot(kind)], opened.is_none());
         match (lost, opened) {
-            (Some((label, message)), fallback) => self.events.push_back(DeviceEvent::Lost {
+            (Some((label, message)), fallback) => self.send(DeviceEvent::Lost {
                 kind,
                 label,
                 message,
                 fallback,
             }),
             (None, Some(label)) if was_unavailable => {
-                self.events.push_back(DeviceEvent::Restored { kind, label })
+                self.send(DeviceEvent::Restored { kind, label })
             }
             (None, None) if !was_unavailable => {
                 let what = match kind {
@@ -139,8 +240,7 @@ impl DeviceAudio {
                     Some(e) => format!("{what}: {e}"),
                     None => what.to_owned(),
                 };
-                self.events
-                    .push_back(DeviceEvent::Unavailable { kind, message });
+                self.send(DeviceEvent::Unavailable { kind, message });
             }
             _ => {}
         }
@@ -151,10 +251,7 @@ impl DeviceAudio {
         self.ticks = self.ticks.wrapping_add(1);
         let check = self.ticks.is_multiple_of(CHECK_TICKS);
         for kind in [DeviceKind::Input, DeviceKind::Output] {
-            let failure = match kind {
-                DeviceKind::Input => self.capture.as_ref().and_then(Capture::failure),
-                DeviceKind::Output => self.playback.as_ref().and_then(Playback::failure),
-            };
+            let failure = self.failure(kind);
             let current = self.current(kind);
             let lost = match (&current, failure) {
                 (Some((_, label)), Some(message)) => Some((label.clone(), message)),
@@ -164,10 +261,7 @@ impl DeviceAudio {
                 _ => None,
             };
             if lost.is_some() {
-                match kind {
-                    DeviceKind::Input => self.capture = None,
-                    DeviceKind::Output => self.playback = None,
-                }
+                self.close(kind);
                 self.reopen(kind, lost);
                 continue;
             }
@@ -178,6 +272,7 @@ impl DeviceAudio {
                 (None, _) => self.reopen(kind, None),
                 (Some((id, _)), Some(pref)) if *id != pref && self.host.is_present(kind, &pref) => {
                     self.unavailable[slot(kind)] = true; // so that reopening reports `Restored`
+                    self.close(kind);
                     self.reopen(kind, None);
                 }
                 _ => {}
@@ -189,19 +284,18 @@ impl DeviceAudio {
 #[cfg(feature = "driver")]
 impl crate::driver::AudioPort for DeviceAudio {
     fn capture(&mut self, out: &mut Vec<i16>) {
-        self.supervise();
-        if let Some(c) = &self.capture {
+        if let Some(c) = &lock(&self.live).capture {
             c.read(out);
         }
     }
 
     fn play(&mut self, frame: &[i16; FRAME_SAMPLES]) {
-        if let Some(p) = &self.playback {
+        if let Some(p) = &lock(&self.live).playback {
             p.write(frame);
         }
     }
 
     fn poll_event(&mut self) -> Option<DeviceEvent> {
-        self.events.pop_front()
+        self.events.try_recv().ok()
     }
 }
