@@ -16,6 +16,8 @@ mod lang;
 mod logging;
 mod loopback;
 mod notify;
+#[cfg(target_os = "linux")]
+mod render_env;
 mod server;
 mod shortcut;
 mod tray;
@@ -29,6 +31,9 @@ use tauri_plugin_window_state::StateFlags;
 
 /// Builds and runs the app until the agent quits.
 pub fn run() {
+    // First, while no thread exists: GTK and the WebKit processes read these once.
+    #[cfg(target_os = "linux")]
+    render_env::apply();
     tauri::Builder::default()
         // Must be the first plugin: a second launch hands its argv over and exits before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
@@ -52,6 +57,8 @@ pub fn run() {
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             app.manage(logging::init(&log_dir));
+            #[cfg(target_os = "linux")]
+            render_env::log_choice();
             tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "Tsunagi starting");
             app.manage(notify::Notifier::start(app.handle().clone()));
             tray::create(app.handle())?;

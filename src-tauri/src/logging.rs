@@ -4,8 +4,13 @@
 
 use std::path::Path;
 
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
+
+/// Lines queued for the log file before new ones are dropped (the writer thread drains it as it goes). The
+/// queue is allocated and touched up front, 32 bytes a line: tracing-appender's default of 128,000 lines kept
+/// 4 MiB resident in an idle app; 8,192 lines are 256 KiB.
+const BUFFERED_LINES: usize = 8_192;
 
 /// Keeps the file writer flushing until the app exits; hold it in managed state.
 pub struct LogGuard {
@@ -18,7 +23,9 @@ pub fn init(log_dir: &Path) -> LogGuard {
     let (file_layer, guard, file_error) = match std::fs::create_dir_all(log_dir) {
         Ok(()) => {
             let appender = tracing_appender::rolling::daily(log_dir, "tsunagi.log");
-            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let (writer, guard) = NonBlockingBuilder::default()
+                .buffered_lines_limit(BUFFERED_LINES)
+                .finish(appender);
             (
                 Some(fmt::layer().with_ansi(false).with_writer(writer)),
                 Some(guard),
