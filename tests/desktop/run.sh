@@ -28,6 +28,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# This test covers the app without native call audio (calls cannot connect; the window says why);
+# tests/desktop/audio.sh covers it on.
+export TSUNAGI_NATIVE_AUDIO=off
 export TRAY_STATE=$work/tray.json
 # Debian's python3 has the dbus and gi bindings; a pyenv/venv python3 earlier on PATH may not.
 export TRAY_PYTHON=/usr/bin/python3
@@ -46,12 +49,16 @@ grep -q serving "$work/notify.log" || { cat "$work/notify.log" >&2; echo "fake n
 # shellcheck disable=SC1091
 . "$work/stack/env"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+# WebKitWebDriver's own port too: its default (4445) is shared by every run on this machine, and a second run would
+# reach the first run's driver ("Maximum number of active sessions", or a session on another display).
+native_port=$(free_port)
 export PATH="$HOME/.cargo/bin:$PATH"
 # The app gets a private HOME too: start-at-login writes ~/.config/autostart (auto-launch ignores XDG_CONFIG_HOME).
 mkdir -p "$work/home"
 export TSUNAGI_TEST_HOME=$work/home
-HOME=$work/home TSUNAGI_LOG=${TSUNAGI_LOG:-info} tauri-driver --port "$port" >"$work/driver.log" 2>&1 &
+HOME=$work/home TSUNAGI_LOG=${TSUNAGI_LOG:-info} tauri-driver --port "$port" --native-port "$native_port" >"$work/driver.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/status" >/dev/null && break; sleep 0.1; done
 
