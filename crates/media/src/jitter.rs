@@ -4,7 +4,7 @@
 //! Pure data structure, time in as arrival instants. It also keeps the RFC 3550 receive statistics: packets
 //! expected (highest − first sequence number + 1) and received, cumulative and per interval (§A.3), and the
 //! interarrival jitter estimate (§6.4.1, `J += (|D| − J) / 16`). The target depth follows the jitter
-//! (`1 + ⌈4·J / ptime⌉`, clamped) and grows after an underrun; excess depth is trimmed to keep latency low.
+//! (`⌈4·J / ptime + ½⌉`, at least 1, clamped) and grows after an underrun; excess depth is trimmed to keep latency low.
 //! Memory is bounded by [`JitterConfig::capacity`]; a sequence jump beyond [`RESET_GAP`] restarts the buffer.
 
 use std::collections::BTreeMap;
@@ -62,7 +62,8 @@ pub struct JitterConfig {
 impl Default for JitterConfig {
     fn default() -> Self {
         Self {
-            min_packets: 2,
+            // One packet held at rest (20 ms): the jitter estimate and underruns raise the target as needed.
+            min_packets: 1,
             max_packets: 12,
             capacity: 64,
         }
@@ -125,7 +126,8 @@ impl JitterBuffer {
             next: None,
             playing: false,
             started: false,
-            floor: config.min_packets,
+            // One packet of margin until the jitter estimate has settled; it decays like an underrun's.
+            floor: (config.min_packets + 1).min(config.max_packets),
             pops_since_underrun: 0,
             first_seq: None,
             max_seq: 0,
@@ -196,7 +198,9 @@ impl JitterBuffer {
 
     fn retarget(&mut self) {
         let jitter_ms = self.jitter_s * 1_000.0;
-        let by_jitter = 1 + (4.0 * jitter_ms / self.ptime_ms).ceil() as usize;
+        // ⌈4·J/ptime + ½⌉, at least 1: up to a quarter frame of jitter (a half-frame spread) one packet is
+        // enough, and float dust in a zero-jitter estimate (1e-14 ms) no longer adds a whole packet (20 ms).
+        let by_jitter = ((4.0 * jitter_ms / self.ptime_ms) + 0.5).ceil().max(1.0) as usize;
         self.stats.target = by_jitter
             .max(self.floor)
             .clamp(self.config.min_packets, self.config.max_packets);
@@ -239,6 +243,14 @@ impl JitterBuffer {
             self.floor -= 1;
             self.pops_since_underrun = 0;
             self.retarget();
+            // The margin is no longer needed: give its latency back by skipping one held packet (one 20 ms
+            // skip after 5 s without underrun, counted as discarded).
+            if self.packets.len() > self.stats.target {
+                if let Some((seq, _)) = self.packets.pop_first() {
+                    self.stats.discarded += 1;
+                    self.next = Some(seq.saturating_add(1));
+                }
+            }
         }
         let Some(next) = self.next else {
             return Pop::Empty;

@@ -169,7 +169,9 @@ pub fn run(a: &mut Peer, b: &mut Peer, net: &mut Net, now: &mut Instant, duratio
                 drain(p, dir, net, *now);
             }
         }
-        if next_audio <= *now {
+        // No audio tick at `end` itself: the next `run` starts with one at that instant, and two ticks at one
+        // instant would pull playout before the packet of the first one arrived (a false underrun).
+        if next_audio <= *now && *now < end {
             next_audio += Duration::from_millis(20);
             for (p, dir) in [(&mut *a, 0), (&mut *b, 1)] {
                 let mut frame = [0i16; FRAME_SAMPLES];
