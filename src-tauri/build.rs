@@ -25,6 +25,14 @@ const COMMANDS: &[&str] = &[
     "complete_wrapup",
     "diagnose",
     "take_pending_dial",
+    "media_devices",
+    "media_open",
+    "media_create_offer",
+    "media_accept_answer",
+    "media_accept_offer",
+    "media_set_muted",
+    "media_stats",
+    "media_close",
 ];
 
 fn main() {

@@ -15,6 +15,7 @@ mod keychain;
 mod lang;
 mod logging;
 mod loopback;
+mod media;
 mod notify;
 #[cfg(target_os = "linux")]
 mod render_env;
@@ -44,6 +45,7 @@ pub fn run() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(autostart::plugin())
         .plugin(shortcut::plugin())
+        .plugin(media::plugin())
         // Size, position and maximized are remembered; visibility is the tray's and the login start's.
         .plugin(
             tauri_plugin_window_state::Builder::default()
@@ -54,6 +56,8 @@ pub fn run() {
         .manage(agent::AgentHost::new(config::ClientConfig::from_env()))
         .manage(lang::LangState::detect())
         .manage(deeplink::PendingDial::default())
+        .manage(media::MediaCalls::default())
+        .on_page_load(media::on_page_load)
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             app.manage(logging::init(&log_dir));
@@ -103,7 +107,15 @@ pub fn run() {
             commands::my_history,
             commands::complete_wrapup,
             commands::diagnose,
-            deeplink::take_pending_dial
+            deeplink::take_pending_dial,
+            media::media_devices,
+            media::media_open,
+            media::media_create_offer,
+            media::media_accept_answer,
+            media::media_accept_offer,
+            media::media_set_muted,
+            media::media_stats,
+            media::media_close
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed to start (is a display available?)");

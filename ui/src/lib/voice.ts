@@ -9,6 +9,7 @@
 import type { Call, Device } from '@twilio/voice-sdk';
 import type { CoreClient, DeviceCommand, VoiceSettings } from './core-client';
 import type { AudioPrefs } from './settings';
+import { enumerateNativeDevices, installShim, needsShim, type DeviceProblem, type Shim } from './webrtc';
 
 export type VoiceStatus = 'off' | 'registering' | 'registered' | 'unregistered' | 'error';
 
@@ -45,6 +46,8 @@ export class Phone {
   private readonly accepting = new Set<string>();
   status: VoiceStatus = 'off';
   private audio: AudioPrefs | null = null;
+  /** The native-audio WebRTC shim, where the webview has no WebRTC (Debian's WebKitGTK). */
+  private shim: Shim | null = null;
 
   constructor(
     private readonly client: CoreClient,
@@ -66,7 +69,9 @@ export class Phone {
     const { chunderw, edge, mapFrom } = signalingOptions(this.settings);
     if (mapFrom && this.settings.signaling) mapSignaling(mapFrom, this.settings.signaling);
     const { Device } = await import('@twilio/voice-sdk');
+    if (needsShim()) this.shim ??= installShim({ onDeviceProblem: (p) => this.deviceProblem(p) });
     const options = {
+      ...this.shim?.overrides,
       ...(chunderw ? { chunderw, publishEvents: false } : { edge }),
       closeProtection: true,
       logLevel: 'warn',
@@ -119,12 +124,25 @@ export class Phone {
     if (this.calls.delete(sid)) this.report(failed ? { type: 'acceptFailed', call: sid } : { type, call: sid });
   }
 
+  /** A microphone or speaker problem during a call (native audio): the agent reads why, and what is used now. */
+  private deviceProblem(problem: DeviceProblem) {
+    const text =
+      problem.type === 'restored'
+        ? `${problem.kind === 'input' ? 'Microphone' : 'Speaker'}: ${problem.label}`
+        : problem.type === 'lost' && problem.fallback
+          ? `${problem.message}; now using ${problem.fallback}`
+          : problem.message;
+    console.warn('tsunagi: audio device', problem);
+    this.setStatus(this.status, text);
+  }
+
   /** Uses the chosen microphone and speaker (now, or when the Device is created); unknown ids are ignored. */
   applyAudio(prefs: AudioPrefs) {
     this.audio = prefs;
     const audio = this.device?.audio;
     if (!audio) return;
     if (prefs.microphone) audio.setInputDevice(prefs.microphone).catch((e) => console.warn('tsunagi: microphone not set', e));
+    this.shim?.setOutputDevice(prefs.speaker || null);
     if (prefs.speaker && audio.isOutputSelectionSupported) {
       audio.speakerDevices.set(prefs.speaker).catch((e) => console.warn('tsunagi: speaker not set', e));
     }
@@ -216,11 +234,15 @@ export class Phone {
   }
 }
 
-/** Whether this webview can carry call audio at all (Debian's WebKitGTK is built without WebRTC). */
-export const hasWebRtc = () => typeof globalThis.RTCPeerConnection !== 'undefined';
+/**
+ * Whether this webview can carry call audio at all: its own WebRTC, or (Debian's WebKitGTK is built without
+ * WebRTC) the app's native engine behind the shim in ./webrtc.
+ */
+export const hasWebRtc = () => typeof globalThis.RTCPeerConnection !== 'undefined' || needsShim();
 
 /** Whether audio can be sent to a chosen output device (`HTMLMediaElement.setSinkId`). */
 export const canPickOutput = () =>
+  needsShim() ||
   typeof globalThis.HTMLMediaElement !== 'undefined' && 'setSinkId' in globalThis.HTMLMediaElement.prototype;
 
 export interface AudioDevices {
@@ -231,8 +253,11 @@ export interface AudioDevices {
 /** The microphones and speakers the webview can see (none when media devices are unavailable). */
 export async function listAudioDevices(): Promise<AudioDevices> {
   const media = globalThis.navigator?.mediaDevices;
-  if (!media?.enumerateDevices) return { inputs: [], outputs: [] };
-  const all = await media.enumerateDevices().catch(() => [] as MediaDeviceInfo[]);
+  let all: MediaDeviceInfo[];
+  // Settings offers its own "system default": the shim's Chrome-style `default` entries are left out.
+  if (needsShim()) all = (await enumerateNativeDevices().catch(() => [])).filter((d) => d.deviceId !== 'default') as MediaDeviceInfo[];
+  else if (media?.enumerateDevices) all = await media.enumerateDevices().catch(() => [] as MediaDeviceInfo[]);
+  else return { inputs: [], outputs: [] };
   return {
     inputs: all.filter((d) => d.kind === 'audioinput' && d.deviceId),
     outputs: all.filter((d) => d.kind === 'audiooutput' && d.deviceId),

@@ -14,10 +14,13 @@ export type { DeviceProblem, MediaBackend } from './backend';
 export { ShimMediaStream, ShimMediaStreamTrack } from './media';
 export { ShimRTCPeerConnection } from './peerconnection';
 
-/** Whether this webview needs the shim: no `RTCPeerConnection`, but the app's native engine (Tauri) is there. */
+/**
+ * Whether this webview needs the shim: no `RTCPeerConnection`, and the app says its native engine is on (its
+ * init script sets `__TSUNAGI_NATIVE_AUDIO__`; `TSUNAGI_NATIVE_AUDIO=off` turns it off).
+ */
 export function needsShim(): boolean {
-  const g = globalThis as { RTCPeerConnection?: unknown; __TAURI_INTERNALS__?: unknown };
-  return typeof g.RTCPeerConnection === 'undefined' && typeof g.__TAURI_INTERNALS__ !== 'undefined';
+  const g = globalThis as { RTCPeerConnection?: unknown; __TSUNAGI_NATIVE_AUDIO__?: unknown };
+  return typeof g.RTCPeerConnection === 'undefined' && g.__TSUNAGI_NATIVE_AUDIO__ === true;
 }
 
 /** The Voice SDK `Device` options that carry the shim. */

@@ -32,13 +32,15 @@ function events(pc: ShimRTCPeerConnection) {
 }
 
 afterEach(() => {
-  delete (globalThis as { __TAURI_INTERNALS__?: unknown }).__TAURI_INTERNALS__;
+  delete (globalThis as { __TSUNAGI_NATIVE_AUDIO__?: unknown }).__TSUNAGI_NATIVE_AUDIO__;
 });
 
 describe('installShim', () => {
   it('is needed only in the app without WebRTC', () => {
-    expect(needsShim()).toBe(false); // jsdom: no Tauri
-    (globalThis as { __TAURI_INTERNALS__?: unknown }).__TAURI_INTERNALS__ = {};
+    expect(needsShim()).toBe(false); // jsdom: not the app
+    (globalThis as { __TSUNAGI_NATIVE_AUDIO__?: unknown }).__TSUNAGI_NATIVE_AUDIO__ = false;
+    expect(needsShim()).toBe(false); // the app, with native audio turned off
+    (globalThis as { __TSUNAGI_NATIVE_AUDIO__?: unknown }).__TSUNAGI_NATIVE_AUDIO__ = true;
     expect(needsShim()).toBe(typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'undefined');
   });
 

@@ -1,0 +1,287 @@
+// Native call audio in the real Tauri app (WebKitGTK has no WebRTC; the shim in ui/src/lib/webrtc/ carries the
+// Voice SDK's media to crates/media over IPC). The agent's microphone and speaker are PulseAudio null sinks:
+// a customer calls, the agent answers in the window, the customer's 440 Hz is heard on the agent's speaker and
+// the agent's 1 kHz (played into the microphone) reaches the stand-in; mute silences it; hang-ups from both
+// sides; an outgoing call; then 10 calls in a row without leaking threads, descriptors or memory.
+// Run by tests/desktop/audio.sh.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { WebDriver, sleep } from '../webdriver.mjs';
+import { dominantHz, playTone, record, rms, toneShare } from './tone.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..', '..');
+const app = process.env.TSUNAGI_APP;
+const { SIM_URL } = process.env;
+const driverUrl = process.env.WEBDRIVER_URL;
+const CALLS = Number(process.env.AUDIO_CALLS ?? 10);
+assert.ok(app && SIM_URL && driverUrl, 'run me through tests/desktop/audio.sh');
+const shots = join(root, 'target', 'screenshots');
+mkdirSync(shots, { recursive: true });
+const started = Date.now();
+
+async function waitFor(what, fn, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(150);
+  }
+  throw new Error(`${what}: gave up after ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+}
+
+const getJson = async (path) => (await fetch(`${SIM_URL}${path}`)).json();
+const post = (path, body) =>
+  fetch(`${SIM_URL}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+const near = (hz, want) => typeof hz === 'number' && Math.abs(hz - want) < 40;
+
+/** The customer dials the contact center; resolves to the caller's call and its task. */
+async function customerCalls() {
+  const res = await post('/_sim/calls', { from: '+81312345678', to: '+81501234567', tone_hz: 440, script: [{ do: 'wait', ms: 120000 }, { do: 'hangup' }] });
+  const call = await res.json();
+  assert.ok(call.sid?.startsWith('CA'), `customer call placed: ${JSON.stringify(call)}`);
+  const queued = await waitFor('customer queued as a task', async () => (await getJson(`/_sim/calls/${call.sid}`)).queued_task);
+  return { call: call.sid, task: queued.task };
+}
+const agentLeg = (task) =>
+  waitFor('agent leg dialled', async () =>
+    (await getJson('/_sim/voice/calls')).find((l) => l.identity === 'agent_1024' && l.params.some(([k, v]) => k === 'TaskSid' && v === task)),
+  );
+const leg = (sid) => getJson(`/_sim/voice/calls/${sid}`);
+
+/** The engine's statistics of the newest call (ids count up from 0), for failure messages. */
+const nativeStats = async () => {
+  for (let id = 40; id >= 0; id--) {
+    const r = await wd.executeAsync(
+      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('media_stats', { id: arguments[0] }).then(done, (e) => done({ rejected: e }));",
+      [id],
+    );
+    if (r && !r.rejected) return { id, ...r };
+  }
+  return null;
+};
+
+/** What the agent's speaker plays now (the null sink's monitor). */
+async function speaker(ms = 400) {
+  const x = await record('agent_speaker.monitor', ms);
+  if (process.env.AUDIO_DUMP) writeFileSync(process.env.AUDIO_DUMP, Buffer.from(x.buffer));
+  // The best 100 ms: on a loaded 2-core machine the stand-in's downlink can arrive in bursts with concealment
+  // between them; one clean window is proof that the customer's tone reaches the agent's speaker.
+  const win = 4800;
+  let best = 0;
+  for (let i = 0; i + win <= x.length; i += win / 2) {
+    const w = x.subarray(i, i + win);
+    if (rms(w) > 500) best = Math.max(best, toneShare(w, 440));
+  }
+  return { rms: rms(x), share440: best, dominant: dominantHz(x) };
+}
+
+// --- the app process, for the leak check ---
+const appPath = realpathSync(app);
+/** This run's app (other tests may run the same binary): same executable, and our private XDG_RUNTIME_DIR. */
+function appPid() {
+  const mine = `XDG_RUNTIME_DIR=${process.env.XDG_RUNTIME_DIR}`;
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readlinkSync(`/proc/${p}/exe`) === appPath && readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(mine)) return Number(p);
+    } catch {
+      /* gone or not ours */
+    }
+  }
+  return null;
+}
+function usage(pid) {
+  const fds = readdirSync(`/proc/${pid}/fd`);
+  const sockets = fds.filter((f) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${f}`).startsWith('socket:');
+    } catch {
+      return false;
+    }
+  }).length;
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { threads: readdirSync(`/proc/${pid}/task`).length, fds: fds.length, sockets, rssMb: Math.round(rssKb / 1024) };
+}
+
+const wd = await WebDriver.start(driverUrl, app);
+const mic = playTone('agent_voice', 1000);
+let failed = false;
+const clickWhenThere = async (css, what) => {
+  await waitFor(what, () => wd.execute('return !!document.querySelector(arguments[0])', [css]));
+  await wd.click(css);
+};
+/** Clicks the wrap-up's Done if there is one, until the agent is Available again. */
+const backToAvailable = () =>
+  waitFor('Available again', async () => {
+    if (await wd.execute("return !!document.querySelector('#wrapup-done')")) await wd.click('#wrapup-done');
+    return (await wd.text('#presence')) === 'Available';
+  }, 30000);
+
+/** One inbound call answered in the window; resolves once media flows both ways at the stand-in's leg. */
+async function answerCall() {
+  const customer = await customerCalls();
+  await waitFor('the window rings', () => wd.execute("return !!document.querySelector('.ring button.answer')"));
+  const dialled = await agentLeg(customer.task);
+  await wd.click('.ring button.answer');
+  await waitFor('call connected in the window', () => wd.execute(`return !!document.querySelector('#call[data-phase="connected"]')`));
+  const connected = await waitFor('agent leg has media at the stand-in', async () => {
+    const view = await leg(dialled.sid);
+    return view.media_connected && view.audio?.packets > 0 && view;
+  });
+  return { customer, leg: connected };
+}
+
+try {
+  await wd.click('button.lang[data-lang="en"]').catch(() => {});
+  await wd.execute(
+    "const set = (id, v) => { const el = document.getElementById(id); el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); }; set('login-name', 'tanaka'); set('login-password', 'demo-tanaka');",
+  );
+  await wd.click('#sign-in');
+  await wd.waitForText('#presence', (t) => t === 'Available', { what: 'presence after sign-in', timeoutMs: 30000 });
+  await wd.waitForText('#voice-status', (t) => t === 'Phone: ready', { what: 'Voice Device registered', timeoutMs: 30000 });
+  const hasWebRtc = await wd.execute('return typeof window.RTCPeerConnection');
+  assert.equal(hasWebRtc, 'undefined', "WebKitGTK's own RTCPeerConnection (the shim is what carries audio here)");
+  console.log('ok - signed in; the Device registered; this webview has no RTCPeerConnection of its own');
+
+  // 1. Settings lists the native devices (WebKitGTK alone lists none).
+  await wd.click('button.tab[data-tab="settings"]');
+  const inputs = await waitFor('microphones listed', async () => {
+    const labels = await wd.execute("return [...document.querySelectorAll('#setting-microphone option')].map((o) => o.textContent)");
+    if (labels.includes('AgentMic')) return labels;
+    throw new Error(`microphones: ${JSON.stringify(labels)}`);
+  });
+  const outputs = await wd.execute("return [...document.querySelectorAll('#setting-speaker option')].map((o) => o.textContent)");
+  assert.ok(outputs.includes('AgentSpeaker'), `speakers listed: ${JSON.stringify(outputs)}`);
+  await wd.click('button.tab[data-tab="phone"]');
+  console.log(`ok - settings lists native devices: microphones ${JSON.stringify(inputs)}, speakers ${JSON.stringify(outputs)}`);
+
+  // 2. One inbound call, tone both ways.
+  const first = await answerCall();
+  const heardAgent = await waitFor('the stand-in hears the agent at 1 kHz', async () => {
+    const a = (await leg(first.leg.sid)).audio;
+    return near(a?.dominant_hz, 1000) && a;
+  });
+  const heardCustomer = await waitFor('the agent hears the customer at 440 Hz on the speaker sink', async () => {
+    const s = await speaker(1000);
+    if (s.share440 > 0.5 && s.rms > 500) return s;
+    throw new Error(`speaker: ${JSON.stringify(s)}; engine: ${JSON.stringify(await nativeStats())}`);
+  });
+  await waitFor('the customer hears the agent at 1 kHz', async () => near((await getJson(`/_sim/calls/${first.customer.call}`)).audio?.dominant_hz, 1000));
+  console.log(`ok - inbound call answered in the window: agent 1 kHz → stand-in (${Math.round(heardAgent.dominant_hz)} Hz, rms ${Math.round(heardAgent.rms)}) and customer; customer 440 Hz → agent speaker (share ${heardCustomer.share440.toFixed(2)}, rms ${Math.round(heardCustomer.rms)}); codec ${first.leg.codec}`);
+
+  // 3. Mute silences the agent at the stand-in; unmute brings the tone back.
+  await wd.click('#mute');
+  const muted = await waitFor('the stand-in hears silence while muted', async () => {
+    const a = (await leg(first.leg.sid)).audio;
+    return a && a.rms < 50 && a.dominant_hz == null && a;
+  });
+  await wd.click('#mute');
+  await waitFor('the agent is back at 1 kHz after unmute', async () => near((await leg(first.leg.sid)).audio?.dominant_hz, 1000));
+  console.log(`ok - mute: the stand-in hears rms ${Math.round(muted.rms)} (packets keep flowing: ${muted.packets}); unmute: 1 kHz again`);
+
+  // 3b. The microphone is unplugged mid-call: the engine moves to another source at once and the window says
+  //     which; the call never goes silent. Plugged back, it is the default again for the next call.
+  const remap = execFileSync('pactl', ['list', 'short', 'modules'], { encoding: 'utf8' }).split('\n').find((l) => l.includes('module-remap-source'));
+  execFileSync('pactl', ['unload-module', remap.split('\t')[0]]);
+  const told = await wd.waitForText('#voice-status', (t) => t.includes('now using'), { what: 'microphone fallback explained', timeoutMs: 15000 });
+  const still = await waitFor('the stand-in still hears the agent side after the fallback', async () => {
+    const a = (await leg(first.leg.sid)).audio;
+    return a && a.rms > 100 && a;
+  });
+  execFileSync('pactl', ['load-module', 'module-remap-source', 'master=agent_voice.monitor', 'source_name=agent_mic', 'source_properties=device.description=AgentMic']);
+  execFileSync('pactl', ['set-default-source', 'agent_mic']);
+  console.log(`ok - microphone unplugged mid-call: "${told}"; the stand-in still hears rms ${Math.round(still.rms)}`);
+
+  // 4. Hang up from the app.
+  await wd.click('#hangup');
+  await waitFor('agent leg ended at the stand-in', async () => (await leg(first.leg.sid)).state === 'completed');
+  await backToAvailable();
+  const afterFirst = await waitFor('the app closed the call audio', async () => {
+    const s = await speaker(200);
+    return s.share440 < 0.2 && s;
+  });
+  console.log(`ok - hang-up from the app: the leg ended, the speaker went quiet (rms ${Math.round(afterFirst.rms)})`);
+
+  // 5. The customer hangs up.
+  const second = await answerCall();
+  await waitFor('second call: the stand-in hears the agent', async () => near((await leg(second.leg.sid)).audio?.dominant_hz, 1000));
+  await post(`/_sim/calls/${second.customer.call}/hangup`);
+  await waitFor('the call panel closes after the customer hung up', async () => !(await wd.execute(`return !!document.querySelector('#call[data-phase="connected"]')`)));
+  await backToAvailable();
+  console.log('ok - hang-up from the customer: the window left the call');
+
+  // 6. Outgoing call from the dialer.
+  await wd.execute(
+    "const el = document.getElementById('dial-number'); el.value = arguments[0]; el.dispatchEvent(new Event('input', { bubbles: true }));",
+    ['06-1234-5678'],
+  );
+  const legsBefore = new Set((await getJson('/_sim/voice/calls')).map((l) => l.sid));
+  await wd.click('#dial');
+  await waitFor('outgoing call connected', () => wd.execute(`return !!document.querySelector('#call[data-phase="connected"]')`), 30000);
+  const out = await waitFor('outgoing leg has the agent at 1 kHz', async () =>
+    (await getJson('/_sim/voice/calls')).find((l) => !legsBefore.has(l.sid) && l.identity === 'agent_1024' && l.media_connected && near(l.audio?.dominant_hz, 1000)),
+  );
+  await wd.click('#hangup');
+  await waitFor('outgoing leg ended', async () => ['completed'].includes((await leg(out.sid)).state));
+  await backToAvailable();
+  console.log(`ok - outgoing call: connected, the stand-in hears the agent at 1 kHz on ${out.sid}, hung up`);
+
+  // 7. Calls in a row, alternately hung up by the agent and by the customer; nothing may pile up.
+  const pid = appPid();
+  assert.ok(pid, `the app process (${appPath}) is running`);
+  await sleep(1000);
+  const beforeLists = usage(pid);
+  for (let i = 0; i < 5; i++) {
+    await wd.executeAsync("const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('media_devices').then(done, done);");
+  }
+  await sleep(500);
+  console.log(`# 5 device lists: ${JSON.stringify(beforeLists)} → ${JSON.stringify(usage(pid))}`);
+  const base = usage(pid);
+  const samples = [];
+  for (let i = 1; i <= CALLS; i++) {
+    const c = await answerCall();
+    await waitFor(`call ${i}: the stand-in hears the agent`, async () => near((await leg(c.leg.sid)).audio?.dominant_hz, 1000));
+    if (i % 2) await wd.click('#hangup');
+    else await post(`/_sim/calls/${c.customer.call}/hangup`);
+    await waitFor(`call ${i}: leg ended`, async () => ['completed'].includes((await leg(c.leg.sid)).state));
+    await backToAvailable();
+    samples.push({ ...usage(pid), s: Math.round((Date.now() - started) / 1000) });
+  }
+  // The engine frees a call's socket and devices within its 1 s close grace.
+  const settled = await waitFor('threads and descriptors back to where they were', async () => {
+    const u = usage(pid);
+    if (u.threads <= base.threads + 2 && u.fds <= base.fds + 4 && u.sockets <= base.sockets + 2) return u;
+    throw new Error(`before ${JSON.stringify(base)}, now ${JSON.stringify(u)}, after each call ${JSON.stringify(samples)}`);
+  }, 15000);
+  const grow = settled.rssMb - base.rssMb;
+  console.log(`# usage before: ${JSON.stringify(base)}; after each call: ${samples.map((s) => `${s.threads}t/${s.fds}fd/${s.rssMb}MB`).join(' ')}; settled: ${JSON.stringify(settled)}`);
+  assert.ok(grow <= 40, `RSS grew ${grow} MB over ${CALLS} calls`);
+  console.log(`ok - ${CALLS} calls in a row: threads ${base.threads}→${settled.threads}, fds ${base.fds}→${settled.fds}, sockets ${base.sockets}→${settled.sockets}, RSS ${base.rssMb}→${settled.rssMb} MB`);
+} catch (e) {
+  failed = true;
+  console.error('not ok -', e.stack ?? e);
+  console.error(`# top:\n${execFileSync('top', ['-b', '-n', '1', '-w', '160'], { encoding: 'utf8' }).split('\n').slice(0, 16).join('\n')}`);
+  const busy = appPid();
+  if (busy) console.error(`# app threads:\n${execFileSync('top', ['-H', '-b', '-n', '1', '-w', '160', '-p', String(busy)], { encoding: 'utf8' }).split('\n').slice(6, 20).join('\n')}`);
+  if (busy && process.env.AUDIO_PERF) {
+    execFileSync('perf', ['record', '-F', '199', '--call-graph', 'dwarf,16384', '-p', String(busy), '-o', process.env.AUDIO_PERF, '--', 'sleep', '3'], { stdio: 'ignore' });
+  }
+  console.error(`# ss -uanp:\n${execFileSync('ss', ['-uanp'], { encoding: 'utf8' }).replace(/^/gm, '#   ')}`);
+  for (const what of ['sink-inputs', 'source-outputs']) {
+    console.error(`# pactl list ${what}:\n${execFileSync('pactl', ['list', what], { encoding: 'utf8' }).replace(/^/gm, '#   ')}`);
+  }
+  writeFileSync(join(shots, 'audio-e2e-failure.png'), await wd.screenshot().catch(() => Buffer.alloc(0)));
+} finally {
+  mic.stop();
+  await wd.quit().catch(() => {});
+}
+console.log(`# audio e2e took ${Math.round((Date.now() - started) / 1000)} s`);
+process.exit(failed ? 1 : 0);
