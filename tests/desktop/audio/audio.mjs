@@ -22,6 +22,12 @@ assert.ok(app && SIM_URL && driverUrl, 'run me through tests/desktop/audio.sh');
 const shots = join(root, 'target', 'screenshots');
 mkdirSync(shots, { recursive: true });
 const started = Date.now();
+// Bounded: a hung step must not hold CI (the whole run takes well under a minute on an idle 2-core machine).
+const WATCHDOG_S = Number(process.env.AUDIO_WATCHDOG_S ?? 300);
+setTimeout(() => {
+  console.error(`not ok - audio e2e still running after ${WATCHDOG_S} s: giving up`);
+  process.exit(1);
+}, WATCHDOG_S * 1000).unref();
 
 async function waitFor(what, fn, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
