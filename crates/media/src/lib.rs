@@ -13,6 +13,8 @@
 //!
 //! Panics: none on network, SDP or IPC input; errors are returned. Every `unwrap`/`expect` names its invariant.
 
+#[cfg(feature = "aec")]
+pub mod aec;
 #[cfg(feature = "audio")]
 pub mod audio;
 pub mod codec;
