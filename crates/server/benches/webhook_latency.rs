@@ -3,8 +3,10 @@
 //! Spawns the real `tsunagi-server` binary once per backend — SQLite (a file, WAL) and, when `DATABASE_URL`
 //! names a PostgreSQL server (e.g. under `scripts/with-postgres`), a fresh PostgreSQL database — then this process
 //! fires signed `POST /twilio/voice/inbound` webhooks (half from CRM customers, half unknown callers; every one a
-//! CRM lookup, a call-event insert and an `<Enqueue>` document) with a fixed number of connections, and prints one
-//! JSON line per backend with p50/p90/p99/max and throughput, then a side-by-side table.
+//! CRM lookup, a call-event insert and an `<Enqueue>` document), then signed `task.created` workspace events (each
+//! one an exactly-once claim — with its advisory lock on PostgreSQL — a task row and a call event), with a fixed
+//! number of connections, and prints one JSON line per webhook and backend with p50/p90/p99/max and throughput,
+//! then a side-by-side table.
 //!
 //! `cargo bench -p tsunagi-server --bench webhook_latency` (env: `BENCH_REQUESTS`, default 4000;
 //! `BENCH_CONCURRENCY`, default 32).
@@ -132,8 +134,65 @@ struct Run {
     elapsed: Duration,
 }
 
-async fn fire(base: &str, requests: usize, concurrency: usize, offset: usize) -> Run {
-    let url = format!("{base}/twilio/voice/inbound");
+/// Which webhook is fired.
+#[derive(Debug, Clone, Copy)]
+enum Hook {
+    /// `POST /twilio/voice/inbound`: CRM lookup, call-event insert, `<Enqueue>` TwiML.
+    Inbound,
+    /// `POST /twilio/taskrouter/events` `task.created`: the exactly-once claim, the task row, the call event, 204.
+    TaskCreated,
+}
+
+impl Hook {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Inbound => "voice/inbound → TwiML",
+            Self::TaskCreated => "task event (claim)",
+        }
+    }
+    fn path(self) -> &'static str {
+        match self {
+            Self::Inbound => "/twilio/voice/inbound",
+            Self::TaskCreated => "/twilio/taskrouter/events",
+        }
+    }
+    /// The form of request `n`.
+    fn params(self, n: usize) -> Vec<(&'static str, String)> {
+        let call = format!("CA{:032x}", n as u128 + 1);
+        match self {
+            Self::Inbound => {
+                let from = if n.is_multiple_of(2) {
+                    phone(n / 2 % CUSTOMERS)
+                } else {
+                    format!("+8190{:08}", n)
+                };
+                vec![
+                    ("AccountSid", "AC00000000000000000000000000000000".into()),
+                    ("CallSid", call),
+                    ("From", from),
+                    ("To", "+81501234567".into()),
+                    ("CallStatus", "ringing".into()),
+                    ("Direction", "inbound".into()),
+                ]
+            }
+            Self::TaskCreated => vec![
+                ("EventType", "task.created".into()),
+                ("Sid", format!("EV{:032x}", n as u128 + 1)),
+                ("TaskSid", format!("WT{:032x}", n as u128 + 1)),
+                ("TaskAttributes", format!(r#"{{"call_sid":"{call}"}}"#)),
+            ],
+        }
+    }
+    fn ok(self, status: reqwest::StatusCode, body: &str) -> bool {
+        match self {
+            Self::Inbound => status.is_success() && body.contains("<Enqueue"),
+            Self::TaskCreated => status == reqwest::StatusCode::NO_CONTENT,
+        }
+    }
+}
+
+async fn fire(base: &str, hook: Hook, requests: usize, concurrency: usize, offset: usize) -> Run {
+    let url = format!("{base}{}", hook.path());
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -150,21 +209,7 @@ async fn fire(base: &str, requests: usize, concurrency: usize, offset: usize) ->
                 if i >= requests {
                     return (lat, errors);
                 }
-                let n = offset + i;
-                let call = format!("CA{:032x}", n as u128 + 1);
-                let from = if n.is_multiple_of(2) {
-                    phone(n / 2 % CUSTOMERS)
-                } else {
-                    format!("+8190{:08}", n)
-                };
-                let params = [
-                    ("AccountSid", "AC00000000000000000000000000000000"),
-                    ("CallSid", call.as_str()),
-                    ("From", from.as_str()),
-                    ("To", "+81501234567"),
-                    ("CallStatus", "ringing"),
-                    ("Direction", "inbound"),
-                ];
+                let params = hook.params(offset + i);
                 let sig = tsunagi_twilio::signature::compute(AUTH_TOKEN, &url, &params);
                 let t = Instant::now();
                 let ok = match http
@@ -174,10 +219,11 @@ async fn fire(base: &str, requests: usize, concurrency: usize, offset: usize) ->
                     .send()
                     .await
                 {
-                    Ok(r) if r.status().is_success() => {
-                        r.text().await.is_ok_and(|b| b.contains("<Enqueue"))
+                    Ok(r) => {
+                        let status = r.status();
+                        r.text().await.is_ok_and(|b| hook.ok(status, &b))
                     }
-                    _ => false,
+                    Err(_) => false,
                 };
                 lat.push(t.elapsed());
                 errors += usize::from(!ok);
@@ -211,26 +257,38 @@ async fn bench(
     dir: &std::path::Path,
     requests: usize,
     concurrency: usize,
-) -> serde_json::Value {
+) -> Vec<serde_json::Value> {
     seed(db_url).await;
     let server = start(dir, db_url).await;
-    fire(&server.base, 200.min(requests), concurrency, 10_000_000).await; // warm-up
-    let mut run = fire(&server.base, requests, concurrency, 0).await;
+    let mut out = Vec::new();
+    for hook in [Hook::Inbound, Hook::TaskCreated] {
+        fire(
+            &server.base,
+            hook,
+            200.min(requests),
+            concurrency,
+            10_000_000,
+        )
+        .await; // warm-up
+        let mut run = fire(&server.base, hook, requests, concurrency, 0).await;
+        run.latencies.sort();
+        let l = &run.latencies;
+        out.push(serde_json::json!({
+            "bench": "webhook_latency",
+            "webhook": hook.name(),
+            "backend": backend,
+            "requests": requests,
+            "concurrency": concurrency,
+            "errors": run.errors,
+            "p50_ms": (pct(l, 0.50) * 100.0).round() / 100.0,
+            "p90_ms": (pct(l, 0.90) * 100.0).round() / 100.0,
+            "p99_ms": (pct(l, 0.99) * 100.0).round() / 100.0,
+            "max_ms": (pct(l, 1.0) * 100.0).round() / 100.0,
+            "throughput_rps": (requests as f64 / run.elapsed.as_secs_f64()).round(),
+        }));
+    }
     drop(server);
-    run.latencies.sort();
-    let l = &run.latencies;
-    serde_json::json!({
-        "bench": "webhook_to_twiml",
-        "backend": backend,
-        "requests": requests,
-        "concurrency": concurrency,
-        "errors": run.errors,
-        "p50_ms": (pct(l, 0.50) * 100.0).round() / 100.0,
-        "p90_ms": (pct(l, 0.90) * 100.0).round() / 100.0,
-        "p99_ms": (pct(l, 0.99) * 100.0).round() / 100.0,
-        "max_ms": (pct(l, 1.0) * 100.0).round() / 100.0,
-        "throughput_rps": (requests as f64 / run.elapsed.as_secs_f64()).round(),
-    })
+    out
 }
 
 #[tokio::main]
@@ -258,26 +316,27 @@ async fn main() {
         "sqlite://{}?mode=rwc",
         dir.path().join("bench.db").display()
     );
-    let mut results = vec![bench("sqlite", &sqlite, dir.path(), requests, concurrency).await];
+    let mut results = bench("sqlite", &sqlite, dir.path(), requests, concurrency).await;
     match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             let pg = fresh_postgres(&url).await;
-            results.push(bench("postgres", &pg, dir.path(), requests, concurrency).await);
+            results.extend(bench("postgres", &pg, dir.path(), requests, concurrency).await);
         }
         _ => eprintln!("DATABASE_URL names no PostgreSQL server: SQLite only (run under scripts/with-postgres for both)"),
     }
     for r in &results {
         println!("{r}");
     }
-    println!("\nwebhook → TwiML, {requests} signed inbound webhooks, {concurrency} connections, loopback, second process");
+    println!("\n{requests} signed webhooks of each kind, {concurrency} connections, loopback, second process");
     println!(
-        "{:<10} {:>8} {:>8} {:>8} {:>8} {:>10} {:>7}",
-        "backend", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s", "errors"
+        "{:<22} {:<10} {:>8} {:>8} {:>8} {:>8} {:>10} {:>7}",
+        "webhook", "backend", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s", "errors"
     );
     for r in &results {
         let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
         println!(
-            "{:<10} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>10.0} {:>7}",
+            "{:<22} {:<10} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>10.0} {:>7}",
+            r["webhook"].as_str().unwrap_or(""),
             r["backend"].as_str().unwrap_or(""),
             f("p50_ms"),
             f("p90_ms"),
