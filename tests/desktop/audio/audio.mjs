@@ -284,10 +284,12 @@ try {
   for (const what of ['sink-inputs', 'source-outputs']) {
     console.error(`# pactl list ${what}:\n${execFileSync('pactl', ['list', what], { encoding: 'utf8' }).replace(/^/gm, '#   ')}`);
   }
-  writeFileSync(join(shots, 'audio-e2e-failure.png'), await wd.screenshot().catch(() => Buffer.alloc(0)));
+  // WebKitWebDriver's screenshot can hang for minutes here (compositing off): give it 10 s.
+  const shot = await Promise.race([wd.screenshot().catch(() => null), sleep(10000).then(() => null)]);
+  if (shot) writeFileSync(join(shots, 'audio-e2e-failure.png'), shot);
 } finally {
   mic.stop();
-  await wd.quit().catch(() => {});
+  await Promise.race([wd.quit().catch(() => {}), sleep(10000)]);
 }
 console.log(`# audio e2e took ${Math.round((Date.now() - started) / 1000)} s`);
 process.exit(failed ? 1 : 0);
