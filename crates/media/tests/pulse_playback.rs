@@ -1,7 +1,8 @@
 //! Playback continuity under PulseAudio (feature `audio`; needs `pulseaudio` and `pulseaudio-utils`): a 3 s
 //! tone written through [`Playback`] at the call task's pace (20 ms pushes) into a null sink comes out of the
 //! sink's monitor (recorded by `parec`) lasting 3 s, with no gap longer than one 20 ms frame and no underrun. This is the
-//! regression test for cpal's PulseAudio host pulling playback at about half rate.
+//! regression test for cpal's PulseAudio host pulling playback at about half rate. Then three calls' devices
+//! are opened and closed: no thread or file descriptor stays behind.
 #![cfg(feature = "audio")]
 
 mod pulse;
@@ -9,7 +10,7 @@ mod pulse;
 use std::time::{Duration, Instant};
 
 use pulse::{read_raw, wait_until, Pulse};
-use tsunagi_media::audio::{AudioHost, DeviceKind, Playback};
+use tsunagi_media::audio::{AudioHost, DeviceAudio, DeviceKind, Playback};
 use tsunagi_media::tone::ToneGenerator;
 
 const SECONDS: usize = 3;
@@ -104,4 +105,34 @@ fn a_tone_plays_out_whole_and_gap_free() {
     // Running dry once the tone is over is expected (one underrun), not before.
     assert!(playback.underruns() <= 1, "the speaker ran dry");
     assert!(playback.failure().is_none());
+    drop(playback);
+
+    // A call's devices leave nothing behind: after one open/close (which may set up the process's one shared
+    // server connection), further calls return to the same thread and file-descriptor counts.
+    let count = |dir: &str| std::fs::read_dir(dir).map_or(0, |d| d.count());
+    let call = || {
+        drop(DeviceAudio::open(
+            AudioHost::new(),
+            None,
+            Some(spk.id.clone()),
+        ))
+    };
+    call();
+    let before = (count("/proc/self/task"), count("/proc/self/fd"));
+    for _ in 0..3 {
+        call();
+    }
+    // A microphone's thread ends after its last read (not joined on drop), so wait for the counts to settle; the
+    // first call's may still be alive in `before`, hence "no more than".
+    let settled = std::panic::catch_unwind(|| {
+        wait_until("threads and fds back to at most their count", || {
+            let now = (count("/proc/self/task"), count("/proc/self/fd"));
+            (now.0 <= before.0 && now.1 <= before.1).then_some(())
+        })
+    });
+    let after = (count("/proc/self/task"), count("/proc/self/fd"));
+    assert!(
+        settled.is_ok(),
+        "(threads, fds) {before:?} -> {after:?} after three calls"
+    );
 }

@@ -16,6 +16,7 @@ pub mod ringer;
 pub mod stream;
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use cpal::traits::{DeviceTrait, HostTrait};
 use serde::Serialize;
@@ -41,8 +42,22 @@ pub struct DeviceInfo {
 }
 
 /// The audio host and its devices.
+///
+/// On PulseAudio every `AudioHost` shares one server connection per process (cpal's client keeps a reactor
+/// thread and socket per connection for the life of the process, so a connection per call leaked both); it is
+/// replaced when listing devices on it fails (the server restarted).
 pub struct AudioHost {
-    host: cpal::Host,
+    host: Arc<cpal::Host>,
+}
+
+/// The process's PulseAudio connection for device lists.
+static SHARED: Mutex<Option<Arc<cpal::Host>>> = Mutex::new(None);
+
+fn shared() -> std::sync::MutexGuard<'static, Option<Arc<cpal::Host>>> {
+    // The slot holds a plain handle; a panicking holder cannot leave it half-written.
+    SHARED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for AudioHost {
@@ -65,9 +80,15 @@ pub(crate) fn is_default_id(id: Option<&str>) -> bool {
 impl AudioHost {
     /// PulseAudio/PipeWire when a server is reachable, else ALSA.
     pub fn new() -> Self {
-        Self {
-            host: cpal::default_host(),
+        let mut slot = shared();
+        if let Some(host) = slot.as_ref() {
+            return Self { host: host.clone() };
         }
+        let host = Arc::new(cpal::default_host());
+        if host.id() == cpal::HostId::PulseAudio {
+            *slot = Some(host.clone());
+        }
+        Self { host }
     }
 
     /// The backend's name (`pulseaudio`, `alsa`).
@@ -102,7 +123,15 @@ impl AudioHost {
             (DeviceKind::Input, self.host.input_devices(), &default_in),
             (DeviceKind::Output, self.host.output_devices(), &default_out),
         ] {
-            for d in list.map_err(|e| device_err("cannot list devices", e))? {
+            let list = list.map_err(|e| {
+                // A dead connection (server restarted): the next AudioHost connects afresh.
+                let mut slot = shared();
+                if slot.as_ref().is_some_and(|h| Arc::ptr_eq(h, &self.host)) {
+                    *slot = None;
+                }
+                device_err("cannot list devices", e)
+            })?;
+            for d in list {
                 let Some(id) = Self::id_of(&d) else {
                     continue;
                 };

@@ -34,17 +34,23 @@ fn bytes(ms: u32) -> u32 {
     ENGINE_RATE / 1_000 * ms * 2
 }
 
-/// A running libpulse stream; dropping it stops its thread (within one period) and closes the stream.
+/// A running libpulse stream; dropping it stops its thread and closes the stream. A speaker's thread is
+/// joined (its writes return within a period); a microphone's is not: a read can wait for the source's whole
+/// latency (seconds on an idle monitor), so it ends on its own after its current read, and dropping never
+/// blocks the call task.
 pub(super) struct PulseStream {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    kind: DeviceKind,
 }
 
 impl Drop for PulseStream {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            if self.kind == DeviceKind::Output {
+                let _ = t.join();
+            }
         }
     }
 }
@@ -125,6 +131,7 @@ pub(super) fn open(
     Ok(PulseStream {
         stop,
         thread: Some(thread),
+        kind,
     })
 }
 

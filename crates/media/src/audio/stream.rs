@@ -209,8 +209,11 @@ enum Backend {
     Cpal(cpal::Stream),
 }
 
-fn open(kind: DeviceKind, id: Option<&str>) -> Result<(Backend, Arc<Shared>, DeviceInfo)> {
-    let host = AudioHost::new();
+fn open(
+    host: &AudioHost,
+    kind: DeviceKind,
+    id: Option<&str>,
+) -> Result<(Backend, Arc<Shared>, DeviceInfo)> {
     let (device, info) = host.device(kind, id)?;
     let shared = Arc::new(Shared::default());
     if host.name() == "pulseaudio" {
@@ -251,8 +254,8 @@ fn open(kind: DeviceKind, id: Option<&str>) -> Result<(Backend, Arc<Shared>, Dev
 
 impl Capture {
     /// Opens the microphone `id` (or the default).
-    pub fn open(_host: &AudioHost, id: Option<&str>) -> Result<Self> {
-        let (stream, shared, info) = open(DeviceKind::Input, id)?;
+    pub fn open(host: &AudioHost, id: Option<&str>) -> Result<Self> {
+        let (stream, shared, info) = open(host, DeviceKind::Input, id)?;
         Ok(Self {
             _stream: stream,
             shared,
@@ -298,8 +301,8 @@ impl std::fmt::Debug for Playback {
 
 impl Playback {
     /// Opens the speaker `id` (or the default).
-    pub fn open(_host: &AudioHost, id: Option<&str>) -> Result<Self> {
-        let (stream, shared, info) = open(DeviceKind::Output, id)?;
+    pub fn open(host: &AudioHost, id: Option<&str>) -> Result<Self> {
+        let (stream, shared, info) = open(host, DeviceKind::Output, id)?;
         Ok(Self {
             _stream: stream,
             shared,
