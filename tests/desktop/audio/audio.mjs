@@ -214,7 +214,7 @@ try {
     const s = await speaker(200);
     return s.share440 < 0.2 && s;
   });
-  console.log(`ok - hang-up from the app: the leg ended, the speaker went quiet (rms ${Math.round(afterFirst.rms)})`);
+  console.log(`ok - hang-up from the app: the leg ended, the customer's 440 Hz left the speaker (share ${afterFirst.share440.toFixed(2)})`);
 
   // 5. The customer hangs up.
   const second = await answerCall();
