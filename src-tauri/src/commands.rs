@@ -10,9 +10,7 @@ use crate::{
     diagnostics::{self, Diagnosis},
     error::AppError,
     lang::{Lang, LangState},
-    server::{
-        CallLine, DirectoryAgent, HistoryPage, Profile, RosterAgent, SuperviseMode, TransferStep,
-    },
+    server::{CallLine, DirectoryAgent, HistoryPage, Profile, SuperviseMode, TransferStep},
     tray,
 };
 
@@ -85,7 +83,9 @@ pub(crate) fn set_language(
 
 /// The supervisor's roster (`GET /v1/roster`).
 #[tauri::command]
-pub(crate) async fn roster(host: State<'_, AgentHost>) -> Result<Vec<RosterAgent>, AppError> {
+pub(crate) async fn roster(
+    host: State<'_, AgentHost>,
+) -> Result<Vec<tsunagi_core::RosterEntry>, AppError> {
     let (server, session) = host.server_session()?;
     server.roster(&session).await
 }

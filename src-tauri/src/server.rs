@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use tsunagi_core::driver::{AuthFailure, ServerSession, SignedInAgent};
-use tsunagi_core::{ControlOp, ControlTarget, TaskSid, TransferMode, TransferTo};
+use tsunagi_core::{ControlOp, ControlTarget, RosterEntry, TaskSid, TransferMode, TransferTo};
 use tsunagi_twilio::Pii;
 
 use crate::error::AppError;
@@ -149,32 +149,9 @@ impl ServerClient {
     }
 }
 
-/// One agent of `GET /v1/roster` (the server's `RosterEntry`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RosterAgent {
-    /// Agent id (the Twilio client identity).
-    #[serde(alias = "agent_id")]
-    pub agent_id: String,
-    /// Display name.
-    #[serde(alias = "display_name")]
-    pub display_name: String,
-    /// Department, if any.
-    #[serde(default, alias = "department_id")]
-    pub department_id: Option<String>,
-    /// The agent's TaskRouter worker, when the server tells (needed to transfer to them).
-    #[serde(default, alias = "worker_sid")]
-    pub worker_sid: Option<String>,
-    /// TaskRouter activity name (`Available`, `Break`, …; `Unknown` before the first event).
-    pub activity: String,
-    /// When the activity started (Unix ms; 0 if unknown).
-    #[serde(default, alias = "since_ms")]
-    pub since_ms: i64,
-}
-
 #[derive(Deserialize)]
 struct RosterReply {
-    agents: Vec<RosterAgent>,
+    agents: Vec<RosterEntry>,
 }
 
 /// How a supervisor joins a call (`POST /v1/supervise/{task}`).
@@ -294,7 +271,7 @@ impl ServerClient {
     }
 
     /// `GET /v1/roster` (supervisors): every agent with their current activity.
-    pub async fn roster(&self, session: &ServerSession) -> Result<Vec<RosterAgent>, AppError> {
+    pub async fn roster(&self, session: &ServerSession) -> Result<Vec<RosterEntry>, AppError> {
         let sent = self
             .send(self.http.get(format!("{}/v1/roster", self.base)), session)
             .await?;
@@ -405,7 +382,7 @@ mod tests {
 
     #[test]
     fn roster_and_report_lines_read_the_servers_snake_case_and_speak_camel_case() {
-        let agent: RosterAgent = serde_json::from_value(serde_json::json!({
+        let agent: RosterEntry = serde_json::from_value(serde_json::json!({
             "agent_id": "agent_1024", "display_name": "田中 太郎", "department_id": "sales",
             "activity": "Available", "since_ms": 5
         }))

@@ -252,8 +252,8 @@ impl std::fmt::Debug for Crm {
     }
 }
 
-/// One agent of the roster the server pushes to supervisors over `/v1/events` (`{"type":"roster","agents":[…]}`,
-/// at a bounded rate and only after a change). Reads the server's snake_case, speaks camelCase.
+/// One agent of the supervisors' roster: pushed over `/v1/events` (`{"type":"roster","agents":[…]}`, at a bounded
+/// rate and only after a change) and read from `GET /v1/roster`. Reads the server's snake_case, speaks camelCase.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RosterEntry {
@@ -266,6 +266,9 @@ pub struct RosterEntry {
     /// Department, if any.
     #[serde(default, alias = "department_id")]
     pub department_id: Option<String>,
+    /// The agent's TaskRouter worker, when the server tells (needed to transfer to them).
+    #[serde(default, alias = "worker_sid")]
+    pub worker_sid: Option<String>,
     /// TaskRouter activity name (`Available`, `Break`, …; `Unknown` before the first event).
     pub activity: String,
     /// When the activity started (Unix ms; 0 if unknown).
