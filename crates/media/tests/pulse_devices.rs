@@ -6,9 +6,9 @@
 //! is unloaded mid-call (unplug) and loaded again (plug).
 #![cfg(all(feature = "audio", feature = "driver"))]
 
+mod pulse;
+
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tsunagi_media::audio::ringer::ring_pattern;
@@ -19,65 +19,31 @@ use tsunagi_media::driver::{Call, ToneAudio};
 use tsunagi_media::tone::{tone_share, ToneGenerator};
 use tsunagi_media::{EndpointConfig, EndpointEvent};
 
-struct Pulse {
-    dir: PathBuf,
+use pulse::Pulse;
+
+/// The private daemon with the call's sinks and the remapped microphone.
+fn start_pulse() -> Pulse {
+    let pulse = Pulse::start(
+        "media-devices",
+        &[
+            "module-null-sink sink_name=spk sink_properties=device.description=Speaker",
+            "module-null-sink sink_name=mic sink_properties=device.description=MicFeed",
+            "module-null-sink sink_name=ring sink_properties=device.description=Ringer",
+        ],
+    );
+    load_vmic(&pulse);
+    pulse
 }
 
-impl Pulse {
-    fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!("tsunagi-media-pulse-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::env::set_var("XDG_RUNTIME_DIR", &dir);
-        std::env::set_var("HOME", &dir);
-        std::env::remove_var("PULSE_SERVER");
-        let status = Command::new("pulseaudio")
-            .args([
-                "-D",
-                "-n",
-                "--exit-idle-time=-1",
-                "--load=module-native-protocol-unix",
-                "--load=module-null-sink sink_name=spk sink_properties=device.description=Speaker",
-                "--load=module-null-sink sink_name=mic sink_properties=device.description=MicFeed",
-                "--load=module-null-sink sink_name=ring sink_properties=device.description=Ringer",
-            ])
-            .status()
-            .expect("pulseaudio is installed (apt-get install pulseaudio)");
-        assert!(status.success(), "pulseaudio did not start");
-        let me = Self { dir };
-        me.load_vmic();
-        me
-    }
-
-    fn pactl(&self, args: &[&str]) -> String {
-        let out = Command::new("pactl")
-            .args(args)
-            .output()
-            .expect("pactl is installed");
-        assert!(
-            out.status.success(),
-            "pactl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn load_vmic(&self) -> String {
-        self.pactl(&[
-            "load-module",
-            "module-remap-source",
-            "master=mic.monitor",
-            "source_name=vmic",
-            "source_properties=device.description=VirtualMic",
-        ])
-    }
-}
-
-impl Drop for Pulse {
-    fn drop(&mut self) {
-        let _ = Command::new("pactl").arg("exit").status();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// Plugs the microphone in: `vmic`, remapped from the `mic` sink's monitor.
+fn load_vmic(pulse: &Pulse) -> String {
+    pulse.pactl(&[
+        "load-module",
+        "module-remap-source",
+        "master=mic.monitor",
+        "source_name=vmic",
+        "source_properties=device.description=VirtualMic",
+    ])
 }
 
 fn find<'a>(devices: &'a [DeviceInfo], kind: DeviceKind, label: &str) -> &'a DeviceInfo {
@@ -127,7 +93,7 @@ async fn wait_for(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_audio_through_pulseaudio_null_sinks() {
-    let pulse = Pulse::start();
+    let pulse = start_pulse();
     let host = AudioHost::new();
     assert_eq!(host.name(), "pulseaudio");
     let devices = host.devices().unwrap();
@@ -267,7 +233,7 @@ async fn call_audio_through_pulseaudio_null_sinks() {
     assert!(message.contains("VirtualMic"), "{message}");
     assert!(fallback.is_some_and(|f| f != "VirtualMic"));
     // Plugging it back in moves the call back to it.
-    pulse.load_vmic();
+    load_vmic(&pulse);
     let restored = wait_for(&mut agent, "device restored", |e| {
         matches!(e, EndpointEvent::Device(DeviceEvent::Restored { .. }))
     })
