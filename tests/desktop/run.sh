@@ -31,10 +31,11 @@ trap cleanup EXIT
 # This test covers the app without native call audio (calls cannot connect; the window says why);
 # tests/desktop/audio.sh covers it on.
 export TSUNAGI_NATIVE_AUDIO=off
-# With no GPU (Xvfb) the app turns WebKit's compositing off for memory (src-tauri/src/render_env.rs), but in that
-# mode WebKitWebDriver's screenshot (webkit_web_view_get_snapshot) never returns, so this test keeps compositing
-# on. tests/os starts the app with its own defaults and checks the window comes up.
-export WEBKIT_DISABLE_COMPOSITING_MODE=0
+# With no GPU (Xvfb) the app turns WebKit's compositing and GTK's GL off for memory (src-tauri/src/render_env.rs),
+# but with either one off WebKitWebDriver's screenshot (webkit_web_view_get_snapshot) never returns, so this test
+# keeps both as WebKit would have them (a variable already set, even empty, is left alone by the app).
+# tests/desktop/audio.sh and tests/os run the app with its own defaults.
+export WEBKIT_DISABLE_COMPOSITING_MODE=0 GDK_GL=
 export TRAY_STATE=$work/tray.json
 # Debian's python3 has the dbus and gi bindings; a pyenv/venv python3 earlier on PATH may not.
 export TRAY_PYTHON=/usr/bin/python3
