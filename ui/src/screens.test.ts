@@ -256,7 +256,17 @@ describe('call screen', () => {
     ($('#transfer') as HTMLFormElement).requestSubmit();
     await settle();
     expect(shell.sent.at(-1)).toMatchObject({ command: 'transfer', mode: 'warm' });
+    // The banner follows the core: the server accepted the transfer and calls the target…
+    shell.push({ type: 'transfer', target: task, mode: 'warm', stage: 'dialing' });
+    await settle();
+    expect(text('#warm-transfer p')).toBe('Calling the transfer target — the customer is on hold.');
+    expect(($('#warm-complete') as HTMLButtonElement).disabled).toBe(true);
+    expect($('#transfer-open')).toBeNull();
+    // …then the target joined: now the transfer can be completed.
+    shell.push({ type: 'transfer', target: task, mode: 'warm', stage: 'connected' });
+    await settle();
     expect(text('#warm-transfer p')).toBe('Consulting — the customer is on hold.');
+    expect(($('#warm-complete') as HTMLButtonElement).disabled).toBe(false);
     expect(text('#warm-transfer .who-hears')).toContain('The customer hears hold music');
     expect($('#hold')?.getAttribute('aria-pressed')).toBe('true');
     expect(($('#hold') as HTMLButtonElement).disabled).toBe(true);
@@ -267,6 +277,38 @@ describe('call screen', () => {
     expect($('#warm-transfer')).toBeNull();
     expect($('#hold')?.getAttribute('aria-pressed')).toBe('false');
     expect($('#on-hold')).toBeNull();
+  });
+
+  it('a failed warm transfer clears the consult banner and says what happened and what to do, in ja and en', async () => {
+    const shell = await signedIn();
+    await connectedCall(shell);
+    shell.push({ type: 'transfer', target: task, mode: 'warm', stage: 'dialing' });
+    await settle();
+    expect($('#warm-transfer')).not.toBeNull();
+    expect(text('#on-hold')).toBe('Customer on hold');
+    shell.push({ type: 'transfer', target: task, mode: 'warm', stage: 'failed', reason: 'noAnswer' });
+    await settle();
+    expect($('#warm-transfer')).toBeNull();
+    expect(text('#transfer-failed')).toBe(
+      'The transfer target did not answer. The customer is off hold and back with you: carry on with the call or try another transfer.',
+    );
+    expect($('#on-hold')).toBeNull();
+    expect(($('#hold') as HTMLButtonElement).disabled).toBe(false);
+    expect($('#transfer-open')).not.toBeNull();
+    i18n.set('ja');
+    await settle();
+    expect(text('#transfer-failed')).toBe('転送先が応答しませんでした。お客様の保留は解除され、あなたとの通話に戻っています。このまま対応するか、別の転送先をお試しください。');
+    i18n.set('en');
+    // A new transfer replaces the notice; a cold one that fails says the customer is still on the line.
+    shell.push({ type: 'transfer', target: task, mode: 'cold', stage: 'dialing' });
+    await settle();
+    expect($('#transfer-failed')).toBeNull();
+    expect(text('#transfer-dialing')).toContain('Transferring');
+    shell.push({ type: 'transfer', target: task, mode: 'cold', stage: 'failed', reason: 'busy' });
+    await settle();
+    expect(text('#transfer-failed')).toBe(
+      'The transfer target was busy. The customer is still on the line with you: carry on with the call or try another transfer.',
+    );
   });
 
   it('sends wrap-up notes with Done; a refusal keeps the text and says why; the counter counts characters', async () => {

@@ -306,6 +306,53 @@ pub enum TransferMode {
     Warm,
 }
 
+/// Where a transfer of the agent's call stands: the server's `transfer.*` pushes (backend spec §5.4), plus
+/// `dialing` once the server accepted the transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TransferStage {
+    /// The server is calling the target.
+    Dialing,
+    /// A warm transfer's target joined: the agent and the target talk, the customer is on hold.
+    Connected,
+    /// The target has the customer; the agent is out of the call.
+    Completed,
+    /// The target did not take the call; the customer is still with the agent (and off hold).
+    Failed,
+}
+
+/// Why a transfer failed (the server's `reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TransferFailure {
+    /// The target was busy.
+    Busy,
+    /// The target did not answer in time.
+    NoAnswer,
+    /// The target's leg could not be placed or failed.
+    Unreachable,
+    /// The target's leg was canceled.
+    Canceled,
+    /// The target hung up during the consultation.
+    TargetLeft,
+    /// A reason this version does not know.
+    Other,
+}
+
+impl TransferFailure {
+    /// Reads the server's reason (`busy`, `no-answer`, `failed`, `create-failed`, `canceled`, `target-left`).
+    pub fn from_server(reason: &str) -> Self {
+        match reason {
+            "busy" => Self::Busy,
+            "no-answer" => Self::NoAnswer,
+            "failed" | "create-failed" => Self::Unreachable,
+            "canceled" => Self::Canceled,
+            "target-left" => Self::TargetLeft,
+            _ => Self::Other,
+        }
+    }
+}
+
 /// A command from the UI or the tray. The shell deserializes it and hands it to the session unchanged.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
@@ -574,6 +621,18 @@ pub enum Event {
         /// The minimum supported version, when the server said.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min_supported: Option<String>,
+    },
+    /// A transfer of the agent's call moved on (the call's banner follows it).
+    Transfer {
+        /// The routed call being transferred.
+        target: Target,
+        /// Cold or warm, as the agent asked.
+        mode: TransferMode,
+        /// Where it stands.
+        stage: TransferStage,
+        /// Why it failed (stage `failed` only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<TransferFailure>,
     },
     /// The team's presence as the server pushed it (supervisors only): every agent, replacing the last roster.
     Roster {

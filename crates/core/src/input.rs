@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use tsunagi_twilio::{CallSid, ReservationSid, TaskSid};
 
 use crate::api::{
-    Activity, AttemptId, Caller, Command, Crm, Event, SocketKind, Target, TransferMode, TransferTo,
+    Activity, AttemptId, Caller, Command, Crm, Event, SocketKind, Target, TransferFailure,
+    TransferMode, TransferStage, TransferTo,
 };
 use crate::error::CoreError;
 
@@ -40,6 +41,8 @@ pub enum Input {
     CallContext(Box<crate::context::CallContext>),
     /// The server pushed the team roster (supervisors); it is shown as it is.
     Roster(Vec<crate::api::RosterEntry>),
+    /// The server pushed news of a transfer of one of the agent's routed calls (`transfer.*`).
+    Transfer(TransferNews),
     /// What a resync of `socket` read (after [`Action::Resync`]). Dropped if a push about the same state arrived
     /// after that resync began (the reading may predate it).
     Resynced {
@@ -55,6 +58,17 @@ pub enum Input {
     },
     /// Time passed; feed it at [`crate::Session::next_deadline`].
     Tick,
+}
+
+/// A `transfer.connected` / `transfer.completed` / `transfer.failed` push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransferNews {
+    /// The task whose call is being transferred.
+    pub task: TaskSid,
+    /// Where the transfer stands now (never [`TransferStage::Dialing`]: the server does not push that).
+    pub stage: TransferStage,
+    /// Why it failed (`Failed` only).
+    pub reason: Option<TransferFailure>,
 }
 
 /// State read by a resync (HTTP), as opposed to pushed.

@@ -211,6 +211,7 @@ impl Session {
                 self.reconciler.handle_call_context(*ctx, &mut out)
             }
             Input::Roster(agents) => out.push(Action::Emit(Event::Roster { agents })),
+            Input::Transfer(news) => self.reconciler.handle_transfer(news, &mut out),
             Input::Resynced { socket, reading } => match reading {
                 Reading::WorkerActivity(activity) => {
                     if !self.freshness.is_stale(socket, Key::WorkerActivity) {

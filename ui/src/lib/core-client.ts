@@ -55,7 +55,13 @@ export type CoreEvent =
   | { type: 'connection'; socket: SocketKind; state: ConnectionState }
   | { type: 'updateRequired'; minSupported?: string }
   | { type: 'roster'; agents: RosterAgent[] }
+  | { type: 'transfer'; target: Target; mode: TransferMode; stage: TransferStage; reason?: TransferFailure }
   | { type: 'error'; kind: string; messageJa: string; messageEn: string };
+
+/** Where a transfer of the agent's call stands (the server's `transfer.*` pushes, through the core). */
+export type TransferStage = 'dialing' | 'connected' | 'completed' | 'failed';
+/** Why a transfer failed. */
+export type TransferFailure = 'busy' | 'noAnswer' | 'unreachable' | 'canceled' | 'targetLeft' | 'other';
 
 export type CoreCommand =
   | { command: 'logout' }
@@ -275,6 +281,7 @@ const EVENT_TYPES = new Set([
   'connection',
   'updateRequired',
   'roster',
+  'transfer',
   'error',
 ]);
 

@@ -3,7 +3,7 @@
  * the pick is remembered in localStorage. Every visible string comes from here, so both languages stay complete:
  * the `Messages` type makes a missing translation a type error.
  */
-import type { CallPhase, KeychainProblem, PresenceState, Service, SessionEnded, SuperviseMode, TransferMode } from './core-client';
+import type { CallPhase, KeychainProblem, PresenceState, Service, SessionEnded, SuperviseMode, TransferFailure, TransferMode } from './core-client';
 
 export type Lang = 'ja' | 'en';
 export const LANGS: readonly Lang[] = ['ja', 'en'];
@@ -62,6 +62,14 @@ interface Messages {
   holdDuringConsult: string;
   warmComplete: string;
   warmCancel: string;
+  /** A warm transfer's target is being called (the customer is already on hold). */
+  warmDialing: string;
+  /** Why "Complete transfer" waits. */
+  warmCompleteWait: string;
+  /** A cold transfer's target is being called. */
+  coldDialing: string;
+  /** A transfer did not go through: what happened and what the agent can do. */
+  transferFailed: (mode: TransferMode, reason: TransferFailure | undefined) => string;
   cancel: string;
   notes: string;
   notesHint: string;
@@ -242,6 +250,21 @@ const MESSAGES: Record<Lang, Messages> = {
     holdDuringConsult: 'The customer stays on hold until you complete or cancel the transfer.',
     warmComplete: 'Complete transfer',
     warmCancel: 'Cancel transfer',
+    warmDialing: 'Calling the transfer target — the customer is on hold.',
+    warmCompleteWait: 'You can complete the transfer once the target answers.',
+    coldDialing: 'Transferring — calling the target. You stay with the customer until they answer.',
+    transferFailed: (mode, reason) =>
+      `${{
+        busy: 'The transfer target was busy',
+        noAnswer: 'The transfer target did not answer',
+        unreachable: 'The transfer target could not be reached',
+        canceled: 'The transfer was canceled',
+        targetLeft: 'The transfer target hung up',
+        other: 'The transfer did not go through',
+      }[reason ?? 'other']}. ` +
+      (mode === 'warm'
+        ? 'The customer is off hold and back with you: carry on with the call or try another transfer.'
+        : 'The customer is still on the line with you: carry on with the call or try another transfer.'),
     cancel: 'Cancel',
     notes: 'Notes',
     notesHint: 'Saved with the call when you press Done, and shown in History.',
@@ -456,6 +479,21 @@ const MESSAGES: Record<Lang, Messages> = {
     holdDuringConsult: '転送を完了するか取り消すまで、お客様は保留のままです。',
     warmComplete: '転送を完了',
     warmCancel: '転送を取り消す',
+    warmDialing: '転送先を呼び出し中 — お客様は保留中です。',
+    warmCompleteWait: '転送先が応答すると転送を完了できます。',
+    coldDialing: '転送中 — 転送先を呼び出しています。相手が出るまでお客様との通話は続きます。',
+    transferFailed: (mode, reason) =>
+      `${{
+        busy: '転送先が話し中でした',
+        noAnswer: '転送先が応答しませんでした',
+        unreachable: '転送先につながりませんでした',
+        canceled: '転送は取り消されました',
+        targetLeft: '転送先が通話を終了しました',
+        other: '転送できませんでした',
+      }[reason ?? 'other']}。` +
+      (mode === 'warm'
+        ? 'お客様の保留は解除され、あなたとの通話に戻っています。このまま対応するか、別の転送先をお試しください。'
+        : 'お客様とはこのまま通話中です。対応を続けるか、別の転送先をお試しください。'),
     cancel: 'キャンセル',
     notes: 'メモ',
     notesHint: '「完了」を押すと通話記録に保存され、履歴に表示されます。',

@@ -4,7 +4,8 @@
 //! The socket authenticates with the agent's session (bearer) and `X-Client-Version`; a `426
 //! CLIENT_UPGRADE_REQUIRED` answer to the upgrade becomes [`Input::UpgradeRequired`] and a close that never
 //! retries. The server sends nothing on connect, so an accepted upgrade is "ready"; its 25 s pings feed the
-//! heartbeat. `call.context` pushes become [`Input::CallContext`], `roster` pushes (supervisors) [`Input::Roster`];
+//! heartbeat. `call.context` pushes become [`Input::CallContext`], `roster` pushes (supervisors) [`Input::Roster`],
+//! `transfer.connected` / `.completed` / `.failed` [`Input::Transfer`];
 //! `{"type":"resync"}` (the server dropped
 //! events for a slow socket) asks for the same reading as a reconnect. Other event types are for other parts
 //! of the app and are skipped here.
@@ -19,8 +20,10 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use super::auth::ServerSession;
 use super::SocketNews;
 use crate::api::SocketKind;
+use crate::api::{TransferFailure, TransferStage};
 use crate::context::CallContext;
-use crate::input::{CloseReason, ConnId, Input};
+use crate::input::{CloseReason, ConnId, Input, TransferNews};
+use tsunagi_twilio::TaskSid;
 
 /// Largest push accepted (the server's own limit is 16 KiB).
 const MAX_TEXT: usize = 64 * 1024;
@@ -84,9 +87,34 @@ pub(crate) fn read_push(text: &str) -> Push {
             .map_or(Push::Skip, |agents| {
                 Push::Input(Box::new(Input::Roster(agents)))
             }),
+        Some(kind @ ("transfer.connected" | "transfer.completed" | "transfer.failed")) => {
+            transfer_news(kind, &v)
+                .map_or(Push::Skip, |n| Push::Input(Box::new(Input::Transfer(n))))
+        }
         Some("resync") => Push::Resync,
         _ => Push::Skip,
     }
+}
+
+/// A `transfer.*` push: its task and, for a failure, why.
+fn transfer_news(kind: &str, v: &Value) -> Option<TransferNews> {
+    let task = TaskSid::parse(v.get("task_sid")?.as_str()?).ok()?;
+    let (stage, reason) = match kind {
+        "transfer.connected" => (TransferStage::Connected, None),
+        "transfer.completed" => (TransferStage::Completed, None),
+        _ => {
+            let reason = v.get("reason").and_then(Value::as_str).unwrap_or("");
+            (
+                TransferStage::Failed,
+                Some(TransferFailure::from_server(reason)),
+            )
+        }
+    };
+    Some(TransferNews {
+        task,
+        stage,
+        reason,
+    })
 }
 
 /// Runs one socket attempt until it closes; every report is tagged with `conn`.
@@ -229,7 +257,17 @@ mod tests {
         assert!(
             matches!(read_push(roster), Push::Input(i) if matches!(&*i, Input::Roster(a) if a.len() == 1 && a[0].display_name == "田中"))
         );
+        let failed = r#"{"type":"transfer.failed","task_sid":"WT00000000000000000000000000000001","transfer_id":"t","reason":"no-answer","seq":4}"#;
+        assert!(
+            matches!(read_push(failed), Push::Input(i) if matches!(*i, Input::Transfer(TransferNews { stage: TransferStage::Failed, reason: Some(TransferFailure::NoAnswer), .. })))
+        );
+        let connected = r#"{"type":"transfer.connected","task_sid":"WT00000000000000000000000000000001","transfer_id":"t"}"#;
+        assert!(
+            matches!(read_push(connected), Push::Input(i) if matches!(*i, Input::Transfer(TransferNews { stage: TransferStage::Connected, reason: None, .. })))
+        );
         for skip in [
+            r#"{"type":"transfer.failed","task_sid":"nope","reason":"busy"}"#,
+            r#"{"type":"transfer.completed"}"#,
             r#"{"type":"roster","agents":[{"agent_id":1}]}"#,
             r#"{"type":"call.ended","task_sid":"WT00000000000000000000000000000001"}"#,
             r#"{"type":"call.context","task_sid":"bogus"}"#,

@@ -10,10 +10,21 @@ impl Reconciler {
             .is_some_and(|o| matches!(o.phase, Phase::Connected));
         let transfer = matches!(op, ControlOp::Transfer { .. });
         match target {
-            Target::Task(task) if connected => out.push(Action::CallControl {
-                target: ControlTarget::Task(task),
-                op,
-            }),
+            Target::Task(task) if connected => {
+                if let (ControlOp::Transfer { mode, .. }, Some(o)) =
+                    (&op, self.offers.get_mut(&target))
+                {
+                    // A second request while one is under way is the server's to refuse; the first keeps its state.
+                    o.transfer.get_or_insert(Transfer {
+                        mode: *mode,
+                        stage: None,
+                    });
+                }
+                out.push(Action::CallControl {
+                    target: ControlTarget::Task(task),
+                    op,
+                })
+            }
             // The server holds an outgoing call's customer by its attempt (contract §5); transfers stay routed-only.
             Target::Outgoing(attempt) if connected && !transfer => out.push(Action::CallControl {
                 target: ControlTarget::Outgoing(attempt),
@@ -24,6 +35,47 @@ impl Reconciler {
             }
             _ => user_error(out, ErrorKind::NoSuchCall, Some(target)),
         }
+    }
+
+    /// The server answered a transfer request: accepted, it is dialling the target (unless a push already said
+    /// more); refused, the transfer is over before it began.
+    pub(super) fn on_transfer_result(o: &mut Offer, result: RestResult, out: &mut Vec<Action>) {
+        let requested = o.transfer.filter(|t| t.stage.is_none());
+        if result != RestResult::Ok {
+            if requested.is_some() {
+                o.transfer = None;
+            }
+            user_error(out, ErrorKind::CallControlFailed, Some(o.target));
+            return;
+        }
+        if let Some(mut t) = requested {
+            t.stage = Some(TransferStage::Dialing);
+            o.transfer = Some(t);
+            emit(out, o.transfer_event(t, TransferStage::Dialing, None));
+        }
+    }
+
+    /// A `transfer.*` push for one of this agent's calls. News with no transfer under way (a replay, or news older
+    /// than the transfer's end) changes nothing; `completed` and `failed` end the transfer.
+    pub fn handle_transfer(&mut self, news: TransferNews, out: &mut Vec<Action>) {
+        let Some(o) = self.offers.get_mut(&Target::Task(news.task)) else {
+            return;
+        };
+        let Some(mut t) = o.transfer else {
+            return;
+        };
+        if t.stage == Some(news.stage) {
+            return;
+        }
+        match news.stage {
+            TransferStage::Completed | TransferStage::Failed => o.transfer = None,
+            TransferStage::Connected | TransferStage::Dialing => {
+                t.stage = Some(news.stage);
+                o.transfer = Some(t);
+            }
+        }
+        let reason = news.reason.filter(|_| news.stage == TransferStage::Failed);
+        emit(out, o.transfer_event(t, news.stage, reason));
     }
 
     pub(super) fn media(

@@ -20,13 +20,16 @@ use std::time::{Duration, Instant};
 
 use tsunagi_twilio::{CallSid, ConferenceSid, ReservationSid, TaskSid};
 
-use crate::api::{CallPhase, Caller, Command, Crm, Event, RingStopReason, Target};
+use crate::api::{
+    CallPhase, Caller, Command, Crm, Event, RingStopReason, Target, TransferFailure, TransferMode,
+    TransferStage,
+};
 use crate::backoff::Backoff;
 use crate::context::CallContext;
 use crate::error::{ErrorKind, UserError};
 use crate::input::{
     Action, ActionResult, CallParams, CompleteReason, ControlOp, ControlTarget, DeviceEvent, Input,
-    ReservationEnd, ReservationInfo, RestResult, SnapshotStatus, TaskRouterEvent,
+    ReservationEnd, ReservationInfo, RestResult, SnapshotStatus, TaskRouterEvent, TransferNews,
 };
 use crate::tombstones::Tombstones;
 
@@ -38,7 +41,8 @@ mod outgoing;
 mod taskrouter;
 
 use offer::{
-    emit, user_error, valid_digits, Completion, Leg, LegState, Offer, Phase, Res, ResState, Settled,
+    emit, user_error, valid_digits, Completion, Leg, LegState, Offer, Phase, Res, ResState,
+    Settled, Transfer,
 };
 
 /// Tunables of the reconciler.
@@ -157,6 +161,7 @@ impl Reconciler {
             Input::Result(r) => self.handle_result(r, now, &mut out),
             Input::Command(c) => self.handle_command(&c, now, &mut out),
             Input::Tick => self.tick(now, &mut out),
+            Input::Transfer(news) => self.handle_transfer(news, &mut out),
             _ => {}
         }
         out
@@ -322,6 +327,10 @@ impl Reconciler {
                 let Some(o) = self.offers.get_mut(&target.target()) else {
                     return;
                 };
+                if let ControlOp::Transfer { .. } = op {
+                    Self::on_transfer_result(o, result, out);
+                    return;
+                }
                 if result != RestResult::Ok {
                     user_error(out, ErrorKind::CallControlFailed, Some(o.target));
                     return;

@@ -62,6 +62,14 @@ pub(super) enum Phase {
     },
 }
 
+/// A transfer of this call the agent asked for: its mode, and where the server says it stands (`None` until the
+/// server accepted the request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Transfer {
+    pub(super) mode: TransferMode,
+    pub(super) stage: Option<TransferStage>,
+}
+
 /// Where the reservation stands once [`Offer::refuse_pending`] has done its part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Settled {
@@ -87,6 +95,8 @@ pub(super) struct Offer {
     pub(super) on_hold: bool,
     pub(super) created: Instant,
     pub(super) conference: Option<ConferenceSid>,
+    /// The transfer under way, if any.
+    pub(super) transfer: Option<Transfer>,
 }
 
 impl Offer {
@@ -102,6 +112,7 @@ impl Offer {
             on_hold: false,
             created: now,
             conference: None,
+            transfer: None,
         }
     }
 
@@ -185,6 +196,20 @@ impl Offer {
             muted: self.muted,
             on_hold: self.on_hold,
         })
+    }
+
+    pub(super) fn transfer_event(
+        &self,
+        t: Transfer,
+        stage: TransferStage,
+        reason: Option<TransferFailure>,
+    ) -> Event {
+        Event::Transfer {
+            target: self.target,
+            mode: t.mode,
+            stage,
+            reason,
+        }
     }
 
     pub(super) fn deadline(&self) -> Option<Instant> {
