@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "complete_wrapup",
     "diagnose",
     "take_pending_dial",
+    "shortcut_status",
     "media_devices",
     "media_open",
     "media_create_offer",

@@ -108,6 +108,7 @@ pub fn run() {
             commands::complete_wrapup,
             commands::diagnose,
             deeplink::take_pending_dial,
+            shortcut::shortcut_status,
             media::media_devices,
             media::media_open,
             media::media_create_offer,
