@@ -11,8 +11,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
+mod owner;
 mod receipts;
 mod status_table;
+pub use owner::OwnerError;
 pub use receipts::{Claim, Delivery};
 pub(crate) use status_table::StatusTable;
 
@@ -90,11 +92,12 @@ impl Db {
         }
         let pool = options.connect(url).await?;
         MIGRATOR.run(&pool).await?;
+        let place = (backend == Backend::Sqlite).then(|| owner::Place::of(url, memory));
         Ok(Self {
             pool,
             backend,
             url: url.to_owned(),
-            claims: Arc::new(receipts::Claims::new()),
+            claims: Arc::new(receipts::Claims::new(place)),
         })
     }
 
@@ -109,12 +112,16 @@ impl Db {
     }
 }
 
-fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
+/// The file path of a `sqlite:` URL.
+fn sqlite_path(url: &str) -> Option<&std::path::Path> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = path.split('?').next()?;
-    std::path::Path::new(path)
+    Some(std::path::Path::new(path.split('?').next()?))
+}
+
+fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
+    sqlite_path(url)?
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
 }

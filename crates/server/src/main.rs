@@ -323,6 +323,9 @@ async fn release(db: &Db, cmd: ReleaseCmd) -> anyhow::Result<()> {
 
 async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
     let listen = config.server.listen;
+    // SQLite: one serving process per database file (a crashed one's webhook claims are then taken over at once).
+    db.own_webhook_claims()
+        .context("claiming the database for this server")?;
     let state = AppState::new(config, db).context("building the Twilio client")?;
     state
         .hub

@@ -11,7 +11,9 @@
 //! every claim is also held as a session-level advisory lock on one dedicated connection per instance, taken
 //! *before* the row is written and released after it is finished: a killed instance's connection closes, its
 //! locks vanish, and its claims are taken over at once (Twilio retries within its 15 s budget, long before any
-//! lease runs out). On SQLite (one instance) the lease alone decides for claims of other instance ids.
+//! lease runs out). On SQLite one process owns the claims, enforced by a lock file ([`super::owner`]): an owner
+//! that is not one of this process's live instances is dead, so a crashed process's claims are taken over at
+//! the first retry after the restart, again long before the lease.
 //!
 //! Times are inputs (`now_ms`), never read here.
 
@@ -21,6 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Connection, Row};
 
+use super::owner::{Owner, Place};
 use super::{Backend, Db};
 
 /// What a delivery found.
@@ -69,12 +72,17 @@ pub(super) struct Claims {
     active: Arc<Mutex<HashSet<String>>>,
     /// PostgreSQL only: the connection holding this instance's advisory locks (opened on first use).
     locks: tokio::sync::Mutex<Option<AnyConnection>>,
+    /// SQLite only: this instance's place among the database's live owners.
+    owner: Option<Owner>,
 }
 
 impl Claims {
-    pub(super) fn new() -> Self {
+    /// `sqlite`: the SQLite database's place (`None` on PostgreSQL).
+    pub(super) fn new(sqlite: Option<Place>) -> Self {
+        let instance = uuid::Uuid::new_v4().simple().to_string();
         Self {
-            instance: uuid::Uuid::new_v4().simple().to_string(),
+            owner: sqlite.map(|place| Owner::new(place, instance.clone())),
+            instance,
             active: Arc::default(),
             locks: tokio::sync::Mutex::new(None),
         }
@@ -148,6 +156,17 @@ fn retry_after(age_ms: i64, lease_ms: i64) -> u64 {
     u64::try_from((left_ms + 999) / 1000).unwrap_or(1)
 }
 
+/// `$statement` restricted to the row of one claim that is still that claim: same key, owner and time, not done
+/// (binds: key, owner, time).
+macro_rules! still_ours {
+    ($statement:literal) => {
+        concat!(
+            $statement,
+            " WHERE dedup_key = $1 AND claimed_by = $2 AND claimed_at = $3 AND done = 0"
+        )
+    };
+}
+
 /// How many times a claim attempt re-reads a row that changed under it before answering busy.
 const ATTEMPTS: usize = 4;
 
@@ -155,6 +174,16 @@ impl Db {
     /// This instance's id as written to `claimed_by`.
     pub fn instance_id(&self) -> &str {
         &self.claims.instance
+    }
+
+    /// Makes this instance an owner of webhook claims now rather than at its first claim. On SQLite this takes
+    /// the database's lock file: it fails with [`super::OwnerError::Taken`] while another process serves the
+    /// same file (call it before serving). Nothing to do on PostgreSQL.
+    pub fn own_webhook_claims(&self) -> Result<(), sqlx::Error> {
+        if let Some(owner) = &self.claims.owner {
+            owner.acquire()?;
+        }
+        Ok(())
     }
 
     /// Claims delivery `key` at `now_ms` (Unix milliseconds) with a lease of `lease_ms`.
@@ -189,7 +218,10 @@ impl Db {
                     armed: true,
                 })
             }
-            Backend::Sqlite => None,
+            Backend::Sqlite => {
+                self.own_webhook_claims()?;
+                None
+            }
         };
         let found = self.claim_row(key, now_ms, lease_ms, lock.is_some()).await;
         match found {
@@ -261,8 +293,10 @@ impl Db {
             let by: String = row.try_get(2)?;
             let age = now_ms.saturating_sub(at);
             // Our own claim not in flight here was dropped; with the advisory lock held by us, the owner's
-            // session is gone; past the lease, the owner is presumed dead.
-            let dead = by == me || locked || age >= lease_ms;
+            // session is gone; on SQLite, an owner that is not live in this process is a dead process; past the
+            // lease, the owner is presumed dead.
+            let gone = self.claims.owner.as_ref().is_some_and(|o| !o.is_live(&by));
+            let dead = by == me || locked || gone || age >= lease_ms;
             if !dead {
                 return Err(ClaimError::Busy(retry_after(age, lease_ms)));
             }
@@ -291,39 +325,32 @@ impl Db {
 
     /// Marks an owned claim done. `false` if the claim was no longer ours (taken over after its lease).
     pub async fn finish_delivery(&self, claim: Claim) -> Result<bool, sqlx::Error> {
-        let r = sqlx::query(
-            "UPDATE webhook_receipts SET done = 1 \
-             WHERE dedup_key = $1 AND claimed_by = $2 AND claimed_at = $3 AND done = 0",
-        )
-        .bind(&claim.key)
-        .bind(&claim.by)
-        .bind(claim.at_ms)
-        .execute(&self.pool)
-        .await;
-        self.end(claim).await;
-        Ok(r?.rows_affected() == 1)
+        self.end(claim, still_ours!("UPDATE webhook_receipts SET done = 1"))
+            .await
+            .map(|updated| updated == 1)
     }
 
     /// Deletes an owned claim after a failed or dropped delivery, so the retry runs the work again.
     pub async fn release_delivery(&self, claim: Claim) -> Result<(), sqlx::Error> {
-        let r = sqlx::query(
-            "DELETE FROM webhook_receipts \
-             WHERE dedup_key = $1 AND claimed_by = $2 AND claimed_at = $3 AND done = 0",
-        )
-        .bind(&claim.key)
-        .bind(&claim.by)
-        .bind(claim.at_ms)
-        .execute(&self.pool)
-        .await;
-        self.end(claim).await;
-        r.map(drop)
+        self.end(claim, still_ours!("DELETE FROM webhook_receipts"))
+            .await
+            .map(drop)
     }
 
-    async fn end(&self, mut claim: Claim) {
+    /// Runs `sql` (made by `still_ours!`) on the claim's row, then lets the claim go (advisory lock, in-process
+    /// entry) whatever the outcome. Returns the rows affected.
+    async fn end(&self, mut claim: Claim, sql: &'static str) -> Result<u64, sqlx::Error> {
+        let r = sqlx::query(sql)
+            .bind(&claim.key)
+            .bind(&claim.by)
+            .bind(claim.at_ms)
+            .execute(&self.pool)
+            .await;
         if let Some(lock) = claim.lock.take() {
             lock.release().await;
         }
         drop(claim.inflight);
+        Ok(r?.rows_affected())
     }
 
     async fn unlock(&self, key: &str) {
@@ -353,9 +380,13 @@ impl Db {
         Err(sqlx::Error::PoolClosed)
     }
 
-    /// Closes this instance's lock connection (PostgreSQL): its claims in flight lose their owner, as when the
-    /// process dies. For tests and shutdown.
+    /// Ends this instance's ownership, as when the process dies: its claims in flight lose their owner. On
+    /// PostgreSQL the lock connection closes; on SQLite the instance leaves the live owners (and the lock file
+    /// is released with the last one). For tests and shutdown.
     pub async fn close_claims(&self) {
+        if let Some(owner) = &self.claims.owner {
+            owner.release();
+        }
         if let Some(c) = self.claims.locks.lock().await.take() {
             let _ = c.close().await;
         }

@@ -99,12 +99,17 @@ pub async fn test_app_with(twilio_base: &str) -> TestApp {
     test_app_from(config(twilio_base)).await
 }
 
-pub async fn test_app_from(mut config: Config) -> TestApp {
+pub async fn test_app_from(config: Config) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
+    let db = fresh_db(dir.path()).await;
+    app_on(config, db, dir)
+}
+
+/// A server (state, background tasks, router) on the database `db`; recordings go under `dir` unless configured.
+pub fn app_on(mut config: Config, db: Db, dir: tempfile::TempDir) -> TestApp {
     if config.recordings.dir.is_none() {
         config.recordings.dir = Some(dir.path().join("recordings"));
     }
-    let db = fresh_db(dir.path()).await;
     let state = AppState::new(config, db).expect("state");
     tsunagi_server::background::spawn(&state);
     let router = app(state.clone());
