@@ -77,6 +77,8 @@ function fakeShell(role = 'agent', { directory = true } = {}) {
         case 'set_autostart':
           autostart = (args as { enabled: boolean }).enabled;
           return null;
+        case 'shortcut_status':
+          return { state: 'unavailable', reason: 'portalWithoutShortcuts', detail: 'the desktop portal has no GlobalShortcuts interface' };
         case 'install_update':
           throw { kind: 'busy', message: 'updates are not installed during a ring, a call or wrap-up' };
         case 'diagnose':
@@ -454,10 +456,14 @@ describe('tabs', () => {
     click('[data-tab="settings"]');
     await settle();
     expect(text('#settings-no-webrtc')).toContain('no WebRTC');
+    // No global key on this (fake) Wayland desktop: Settings says so, and why.
+    expect(text('#settings-shortcut')).toContain('offers no global shortcuts');
+    expect(text('#settings-shortcut')).toContain('no GlobalShortcuts interface');
     i18n.set('ja');
     await settle();
     expect(text('[data-tab="settings"]')).toBe('設定');
     expect(text('#settings-no-webrtc')).toContain('WebRTC がない');
+    expect(text('#settings-shortcut')).toContain('グローバルショートカットに対応していません');
   });
 });
 

@@ -199,6 +199,15 @@ export type UpdateStatus =
   | { state: 'installing'; version: string }
   | { state: 'failed'; kind: string; message: string };
 
+/** Why there is no global answer/hang-up key (mirrors `Reason` in src-tauri/src/shortcut.rs). */
+export type ShortcutReason = 'noDisplay' | 'noSessionBus' | 'noPortal' | 'portalWithoutShortcuts' | 'refused' | 'portalFailed' | 'grabFailed';
+
+/** The answer/hang-up key's state (mirrors `ShortcutStatus` in src-tauri/src/shortcut.rs). */
+export type ShortcutStatus =
+  | { state: 'pending'; via: 'grab' | 'portal' }
+  | { state: 'active'; via: 'grab' | 'portal'; trigger: string }
+  | { state: 'unavailable'; reason: ShortcutReason; detail: string | null };
+
 export interface AppInfo {
   version: string;
   tauriVersion: string;
@@ -240,6 +249,7 @@ interface Commands {
   install_update: { args: Record<string, never>; result: null };
   autostart_enabled: { args: Record<string, never>; result: boolean };
   set_autostart: { args: { enabled: boolean }; result: null };
+  shortcut_status: { args: Record<string, never>; result: ShortcutStatus };
 }
 
 /** How commands and events travel. */
@@ -416,6 +426,11 @@ export class CoreClient {
   /** Turns start-at-login on or off. */
   async setAutostart(enabled: boolean): Promise<void> {
     await this.call('set_autostart', { enabled });
+  }
+
+  /** Whether the global answer/hang-up key works on this desktop, and why not. */
+  shortcutStatus(): Promise<ShortcutStatus> {
+    return this.call('shortcut_status', {});
   }
 
   /** Calls `onSignedIn` when the app resumes a remembered sign-in at start (src-tauri/src/keychain.rs). */

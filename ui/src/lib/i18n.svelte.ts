@@ -3,7 +3,7 @@
  * the pick is remembered in localStorage. Every visible string comes from here, so both languages stay complete:
  * the `Messages` type makes a missing translation a type error.
  */
-import type { CallPhase, KeychainProblem, PresenceState, Service, SessionEnded, SuperviseMode, TransferFailure, TransferMode } from './core-client';
+import type { CallPhase, KeychainProblem, PresenceState, Service, SessionEnded, ShortcutReason, SuperviseMode, TransferFailure, TransferMode } from './core-client';
 
 export type Lang = 'ja' | 'en';
 export const LANGS: readonly Lang[] = ['ja', 'en'];
@@ -115,6 +115,10 @@ interface Messages {
     startup: string;
     autostart: string;
     shortcut: string;
+    /** The answer/hang-up key's state (src-tauri/src/shortcut.rs). */
+    shortcutActive: (trigger: string) => string;
+    shortcutPending: string;
+    shortcutUnavailable: Record<ShortcutReason, string>;
     updates: string;
     checkNow: string;
     install: string;
@@ -318,6 +322,18 @@ const MESSAGES: Record<Lang, Messages> = {
       startup: 'Start-up and keys',
       autostart: 'Start Tsunagi when I log in to this computer',
       shortcut: 'Ctrl+Alt+A answers a ringing call or hangs up the current one, from any window (X11 desktops).',
+      shortcutActive: (trigger) => `${trigger} answers a ringing call or hangs up the current one, from any window.`,
+      shortcutPending: 'Setting up the answer/hang-up key (Ctrl+Alt+A); the desktop may ask you to confirm it.',
+      shortcutUnavailable: {
+        noDisplay: 'No global answer/hang-up key: Tsunagi found neither an X11 nor a Wayland desktop session.',
+        noSessionBus: 'No global answer/hang-up key: on Wayland the key is asked of the desktop portal, and there is no D-Bus session to reach it.',
+        noPortal: 'No global answer/hang-up key: on Wayland the key is asked of the desktop portal (xdg-desktop-portal), which is not running.',
+        portalWithoutShortcuts:
+          'No global answer/hang-up key: this Wayland desktop’s portal offers no global shortcuts (GNOME offers them from version 48). Answer and hang up from the window or the notification.',
+        refused: 'No global answer/hang-up key: the desktop declined it. It is asked for again the next time Tsunagi starts.',
+        portalFailed: 'No global answer/hang-up key: the desktop portal failed.',
+        grabFailed: 'No global answer/hang-up key: another program already uses Ctrl+Alt+A.',
+      },
       updates: 'Updates',
       checkNow: 'Check now',
       install: 'Install and restart',
@@ -547,6 +563,18 @@ const MESSAGES: Record<Lang, Messages> = {
       startup: '起動とショートカット',
       autostart: 'パソコンへのログイン時に Tsunagi を起動する',
       shortcut: 'Ctrl+Alt+A で、どのウィンドウからでも着信に応答、または通話を切断できます（X11 のデスクトップ）。',
+      shortcutActive: (trigger) => `${trigger} で、どのウィンドウからでも着信に応答、または通話を切断できます。`,
+      shortcutPending: '応答／切断キー（Ctrl+Alt+A）を設定しています。デスクトップが確認を求めることがあります。',
+      shortcutUnavailable: {
+        noDisplay: '応答／切断のグローバルキーは使えません。X11 と Wayland のどちらのデスクトップセッションも見つかりませんでした。',
+        noSessionBus: '応答／切断のグローバルキーは使えません。Wayland ではデスクトップポータルに依頼しますが、D-Bus セッションがありません。',
+        noPortal: '応答／切断のグローバルキーは使えません。Wayland ではデスクトップポータル（xdg-desktop-portal）に依頼しますが、動いていません。',
+        portalWithoutShortcuts:
+          '応答／切断のグローバルキーは使えません。この Wayland デスクトップのポータルはグローバルショートカットに対応していません（GNOME はバージョン 48 から対応）。応答と切断はウィンドウか通知から行ってください。',
+        refused: '応答／切断のグローバルキーは使えません。デスクトップに拒否されました。次回の起動時にもう一度依頼します。',
+        portalFailed: '応答／切断のグローバルキーは使えません。デスクトップポータルでエラーが起きました。',
+        grabFailed: '応答／切断のグローバルキーは使えません。Ctrl+Alt+A は別のプログラムが使用中です。',
+      },
       updates: 'アップデート',
       checkNow: '今すぐ確認',
       install: 'インストールして再起動',
