@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "update_status",
     "check_update",
     "install_update",
+    "update_now",
     "autostart_enabled",
     "set_autostart",
     "roster",

@@ -130,6 +130,14 @@ impl AgentHost {
             .map_err(|_| AppError::CoreStopped)
     }
 
+    /// The server no longer supports this version (its client policy says so before any request got a 426):
+    /// the core stops taking calls as it does on a 426. No-op when signed out.
+    pub async fn upgrade_required(&self, min_supported: Option<String>) {
+        if let Ok(inputs) = self.inputs() {
+            let _ = inputs.send(Input::UpgradeRequired { min_supported }).await;
+        }
+    }
+
     /// Updates the snapshot from a core event.
     pub fn observe(&self, event: &Event) {
         if let Event::Presence { state, selected } = event {
@@ -489,10 +497,10 @@ fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
             });
         }
         Action::CheckForUpdate => {
-            crate::updater::check_now(app);
             tracing::warn!(
                 "the server requires a newer version; new calls are refused until the update"
-            )
+            );
+            crate::updater::required_by_server(app);
         }
         other => tracing::debug!(?other, "action not meant for the shell"),
     }

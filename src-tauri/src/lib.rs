@@ -59,11 +59,12 @@ pub fn run() {
         .manage(media::MediaCalls::default())
         .on_page_load(media::on_page_load)
         .setup(|app| {
+            server::set_client_version(app.package_info().version.to_string());
             let log_dir = app.path().app_log_dir()?;
             app.manage(logging::init(&log_dir));
             #[cfg(target_os = "linux")]
             render_env::log_choice();
-            tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "Tsunagi starting");
+            tracing::info!(version = %server::client_version(), log_dir = %log_dir.display(), "Tsunagi starting");
             app.manage(notify::Notifier::start(app.handle().clone()));
             tray::create(app.handle())?;
             loopback::at_start(app.handle());
@@ -91,6 +92,7 @@ pub fn run() {
             updater::commands::update_status,
             updater::commands::check_update,
             updater::commands::install_update,
+            updater::commands::update_now,
             autostart::autostart_enabled,
             autostart::set_autostart,
             commands::get_state,

@@ -254,6 +254,10 @@ async fn run(app: &AppHandle, name: &str, value: Value) -> Result<Value, Value> 
             Ok(()) => Ok(Value::Null),
             Err(error) => Err(serde_json::to_value(error).unwrap_or(Value::Null)),
         },
+        "update_now" => {
+            crate::updater::update_now(app);
+            Ok(Value::Null)
+        }
         "take_pending_dial" => done(Ok(crate::deeplink::take_pending_dial(
             app.state::<crate::deeplink::PendingDial>(),
         ))),

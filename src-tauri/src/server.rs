@@ -40,8 +40,27 @@ pub struct ServerClient {
     base: String,
 }
 
-/// The `X-Client-Version` every request carries, so the server can answer 426 to outdated clients.
-pub const CLIENT_VERSION: &str = env!("CARGO_PKG_VERSION");
+static CLIENT_VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The `X-Client-Version` every request carries, so the server can answer 426 to outdated clients: the app's
+/// version as Tauri knows it (`tauri.conf.json`, which a release build may set with `--config`; the updater
+/// compares against the same one), set by [`set_client_version`] at start; the crate's version before that.
+pub fn client_version() -> &'static str {
+    CLIENT_VERSION
+        .get()
+        .map_or(env!("CARGO_PKG_VERSION"), String::as_str)
+}
+
+/// Sets [`client_version`] once, at start. Debug builds take `TSUNAGI_CLIENT_VERSION` in its place, so the
+/// updater's end-to-end test can stand a debug binary in for a newer release.
+pub fn set_client_version(app_version: String) {
+    let version = cfg!(debug_assertions)
+        .then(|| std::env::var("TSUNAGI_CLIENT_VERSION").ok())
+        .flatten()
+        .filter(|v| semver::Version::parse(v).is_ok())
+        .unwrap_or(app_version);
+    let _ = CLIENT_VERSION.set(version);
+}
 
 impl ServerClient {
     /// A client of the server at `base` (no trailing slash).
@@ -62,7 +81,7 @@ impl ServerClient {
         login: &str,
         password: &str,
     ) -> Result<(ServerSession, Profile), AppError> {
-        let (session, agent) = ServerSession::login(&self.base, CLIENT_VERSION, login, password)
+        let (session, agent) = ServerSession::login(&self.base, client_version(), login, password)
             .await
             .map_err(|f| self.auth_error(f))?;
         Ok((session, agent.into()))
@@ -73,7 +92,7 @@ impl ServerClient {
         &self,
         refresh: &Pii<String>,
     ) -> Result<(ServerSession, Profile), AppError> {
-        let (session, agent) = ServerSession::resume(&self.base, CLIENT_VERSION, refresh)
+        let (session, agent) = ServerSession::resume(&self.base, client_version(), refresh)
             .await
             .map_err(|f| self.auth_error(f))?;
         Ok((session, agent.into()))
@@ -85,7 +104,7 @@ impl ServerClient {
         &self,
         token: Pii<String>,
     ) -> Result<(ServerSession, Profile), AppError> {
-        let session = ServerSession::from_session_token(&self.base, CLIENT_VERSION, token);
+        let session = ServerSession::from_session_token(&self.base, client_version(), token);
         let agent = session.me().await.map_err(|f| self.auth_error(f))?;
         Ok((session, agent.into()))
     }
@@ -121,7 +140,7 @@ impl ServerClient {
     ) -> Result<reqwest::Response, AppError> {
         request
             .bearer_auth(token.expose())
-            .header("X-Client-Version", CLIENT_VERSION)
+            .header("X-Client-Version", client_version())
             .send()
             .await
             .map_err(|e| self.unreachable(e))

@@ -9,6 +9,10 @@
 # needs the CLI-patched binary, see tests/packaging).
 # Run 4 installs while signed in (an unpackaged binary replaces itself in place): the app signs out first, restarts,
 # and the new process resumes the sign-in.
+# Run 5, a required update while signed in: the server raises min_supported above the running version; the app
+# marks the update required (every status says `required`), the core stops taking calls (the worker goes Offline),
+# nothing installs until the agent presses the one "update now" button, then the app installs, restarts as the new
+# version and signs in again (the new version is supported: nothing is required any more).
 # Usage: tests/updater/run.sh [path/to/tsunagi]   (default target/debug/tsunagi; needs tsunagi-server built)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -181,6 +185,90 @@ PY
 # Both processes were started by this test; end whichever is still running (by the unique install path).
 for p in $(pgrep -f "$work/inst/tsunagi" || true); do kill "$p" 2>/dev/null || true; done
 kill "$session_pid" 2>/dev/null || true
+
+# Run 5: a required update while signed in. The published 0.2.0 is a small launcher (an ELF, as the plugin's in-place
+# path requires) that starts a copy of this debug binary as version 0.2.0 (TSUNAGI_CLIENT_VERSION, debug builds
+# only), standing in for a newer release: the plugin replaces the running file with it and the restart runs it.
+echo "run 5: required update while signed in: shown, installed on the button, restarted as 0.2.0, signed in"
+inst5=$work/inst5
+mkdir -p "$inst5" "$work/home5" && mkdir -p -m 700 "$work/run-required"
+cp "$app" "$inst5/tsunagi"
+cp "$app" "$inst5/tsunagi-next"
+cat >"$work/launcher.c" <<C
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  (void)argc;
+  setenv("TSUNAGI_CLIENT_VERSION", "0.2.0", 1);
+  execv("$inst5/tsunagi-next", argv);
+  return 127;
+}
+C
+cc -O -o "$work/files/tsunagi_0.2.0_required.AppImage" "$work/launcher.c"
+"$tauri_cli" signer sign -f "$work/test.key" -p "" --app-version 0.2.0 "$work/files/tsunagi_0.2.0_required.AppImage" >/dev/null
+admin artifact 0.2.0 --platform linux-x86_64 --url "http://127.0.0.1:$art_port/tsunagi_0.2.0_required.AppImage" \
+  --signature-file "$work/files/tsunagi_0.2.0_required.AppImage.sig"
+refresh=$(curl -sf -H 'content-type: application/json' -H 'X-Client-Version: 0.1.0' \
+  -d '{"login":"tanaka","password":"demo-tanaka"}' "$TSUNAGI_SERVER_URL/v1/login" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')
+log=$work/required.log
+env -u TSUNAGI_IN_SESSION NO_AT_BRIDGE=1 HOME="$work/home5" XDG_CONFIG_HOME="$work/config-required" \
+  XDG_DATA_HOME="$work/data-required" XDG_RUNTIME_DIR="$work/run-required" TSUNAGI_LOG=info \
+  TSUNAGI_UPDATER_PUBKEY="$(cat "$work/test.key.pub")" TSUNAGI_LOOPBACK_FILE="$work/loopback5.json" \
+  TSUNAGI_UPDATE_INTERVAL_SECONDS=3 REFRESH="$refresh" INSTALLED="$inst5/tsunagi" \
+  timeout 150 xvfb-run -a -s "-screen 0 1024x768x24" dbus-run-session -- "$work/session.sh" >"$log" 2>&1 &
+session5_pid=$!
+pids+=($session5_pid)
+loopback() { # one command over the loopback transport; prints the reply's result or error (JSON), fails on an error
+  node --experimental-websocket --no-warnings -e '
+    const { url } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const ws = new WebSocket(url);
+    ws.onopen = () => ws.send(JSON.stringify({ id: 1, command: process.argv[2], args: {} }));
+    ws.onmessage = (m) => { const r = JSON.parse(m.data); if (r.id === 1) { console.log(JSON.stringify(r.error ?? r.ok)); process.exit(r.error ? 1 : 0); } };
+    setTimeout(() => { console.error("no answer to " + process.argv[2]); process.exit(1); }, 30000);' "$work/loopback5.json" "$1"
+}
+for _ in $(seq 100); do [ -s "$log" ] && break; sleep 0.1; done
+check wait_log "remembered sign-in resumed"
+# 0.2.0 is offered, verified and waits, not required: nothing happens until the server raises its minimum.
+check wait_log "update downloaded and its signature verified"
+sleep 4 # a check or two more at the supported version
+if grep -q "an update is required" "$log"; then echo "FAIL: required before the server said so" >&2; failed=$((failed + 1)); fi
+admin policy --min-supported 0.2.0
+check wait_log "an update is required"
+# The window's status says required: the "update required" panel and its one button show on it.
+status=$(loopback update_status || true)
+echo "  update_status: $status"
+check grep -q '"required":true' <<<"$status"
+sleep 4 # a check or two more, now required
+# Nothing installs before the agent presses the button.
+if grep -q "installing the update" "$log"; then echo "FAIL: a required update installed without the button" >&2; failed=$((failed + 1)); fi
+echo "  the agent presses \"update now\""
+check loopback update_now
+check wait_log "remembered sign-in resumed" 2
+grep -E "Tsunagi starting|update is required|activity=Offline|update now|installing the update|update installed|restarting|leaving|remembered sign-in resumed" "$log" | sed 's/^/  | /'
+check python3 - "$log" <<'PY'
+import sys
+lines = open(sys.argv[1], encoding="utf-8", errors="replace").read().splitlines()
+def at(text, start=0):
+    for i in range(start, len(lines)):
+        if text in lines[i]:
+            return i
+    sys.exit(f"no {text!r} after line {start}")
+required = at("an update is required")
+at("activity=Offline", required)               # the core stopped taking calls: the worker went Offline
+pressed = at("the agent asked to update now", required)
+installed = at("update installed; restarting", pressed)
+at("leaving: signing out first", installed)
+restart = at("tsunagi_app::agent: restarting", installed)
+second = at("Tsunagi starting", restart)
+if "version=0.2.0" not in lines[second]:
+    sys.exit(f"the restarted app is not 0.2.0: {lines[second]}")
+at("remembered sign-in resumed", second)       # signed in again, as the new version
+if any("an update is required" in l for l in lines[second:]):
+    sys.exit("the new version still says an update is required")
+PY
+for p in $(pgrep -f "$inst5/tsunagi" || true); do kill "$p" 2>/dev/null || true; done
+kill "$session5_pid" 2>/dev/null || true
 
 echo "updater: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -2,11 +2,11 @@
 
 use tauri::AppHandle;
 
-use super::{UpdateError, UpdateStatus};
+use super::{UpdateError, UpdateView};
 
 /// Where the update stands (the `tsunagi:update` event says when it changes).
 #[tauri::command]
-pub(crate) fn update_status(app: AppHandle) -> UpdateStatus {
+pub(crate) fn update_status(app: AppHandle) -> UpdateView {
     super::status(&app)
 }
 
@@ -20,4 +20,11 @@ pub(crate) fn check_update(app: AppHandle) {
 #[tauri::command]
 pub(crate) async fn install_update(app: AppHandle) -> Result<(), UpdateError> {
     super::install(&app).await
+}
+
+/// The "update required" screen's one button: downloads and verifies (if not done yet), installs as soon as no
+/// ring, call or wrap-up needs the app (the status says `waiting` meanwhile), and restarts.
+#[tauri::command]
+pub(crate) fn update_now(app: AppHandle) {
+    super::update_now(&app);
 }

@@ -6,14 +6,19 @@
 //!   and download in the background. The plugin verifies every download against the public key in
 //!   `tauri.conf.json` (`plugins.updater.pubkey`, with `requireSignedVersion`): a tampered or mis-signed
 //!   artifact is discarded and reported as `failed` with kind `signature`; nothing unverified is kept.
-//! - A verified download waits as `ready` (version, what's new, mandatory) until the agent installs it; one the
-//!   server requires (`mandatory`: this version is below its minimum or blocked) installs by itself at the first
-//!   idle moment. Install is refused during a ring, a call or wrap-up
-//!   ([`crate::activity::CallActivity::is_idle`]); after installing, the restart too waits for the agent to be
-//!   idle, then signs the core out first (the worker goes Offline, so nothing is routed to an app that is
-//!   restarting; the remembered sign-in is kept, so the new version resumes it) and restarts
-//!   ([`crate::agent::leave`]). Tauri releases the single-instance name before it starts the new process, so the
-//!   new process becomes the instance rather than handing its arguments to the exiting one.
+//! - A verified download waits as `ready` (version, what's new, mandatory) until the agent installs it. Install
+//!   (the Settings button) is refused during a ring, a call or wrap-up ([`crate::activity::CallActivity::is_idle`]).
+//! - **Required**: the server no longer supports this version — a 426 to any request (sign-in included; the
+//!   core then stops taking calls and asks for a check: [`required_by_server`]) or a client policy whose
+//!   `min_supported`/`blocked` excludes it (then the core is told, so it stops taking calls and goes Offline at
+//!   once). Every status carries `required`, so the window shows "update required" with one button,
+//!   [`update_now`]: it downloads and verifies (if not done yet), waits for any ring, call or wrap-up to end
+//!   (`waiting`), installs, and restarts. Nothing installs without that press.
+//! - After installing, the restart too waits for the agent to be idle, then signs the core out first (the worker
+//!   goes Offline, so nothing is routed to an app that is restarting; the remembered sign-in is kept, so the new
+//!   version resumes it) and restarts ([`crate::agent::leave`]). Tauri releases the single-instance name before
+//!   it starts the new process, so the new process becomes the instance rather than handing its arguments to
+//!   the exiting one.
 //! - The server decides the version (rollbacks included): any version other than the current one is taken,
 //!   but never one below [`SECURITY_FLOOR`].
 //! - Status changes go to the window as [`UpdateStatus`] on the [`UPDATE_EVENT_NAME`] event.
@@ -21,6 +26,7 @@
 pub(crate) mod commands;
 mod policy;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -31,7 +37,7 @@ use tauri_plugin_updater::{Update, UpdaterExt};
 
 use crate::activity::CallActivity;
 use crate::agent::AgentHost;
-use crate::server::CLIENT_VERSION;
+use crate::server::client_version;
 
 /// The Tauri event carrying every [`UpdateStatus`] change.
 pub const UPDATE_EVENT_NAME: &str = "tsunagi:update";
@@ -72,6 +78,11 @@ pub enum UpdateStatus {
         /// The server requires it.
         mandatory: bool,
     },
+    /// The agent asked to update now during a ring, a call or wrap-up: it installs when they end.
+    Waiting {
+        /// The version waiting to be installed.
+        version: String,
+    },
     /// Installing; the app restarts as soon as the agent is idle.
     Installing {
         /// The version being installed.
@@ -84,6 +95,17 @@ pub enum UpdateStatus {
         /// The English detail.
         message: String,
     },
+}
+
+/// What the window receives: the [`UpdateStatus`] and whether the server requires an update (then the window
+/// shows "update required" and its one button whatever the status).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UpdateView {
+    /// Where the update stands.
+    #[serde(flatten)]
+    pub status: UpdateStatus,
+    /// The server no longer supports this version: no calls until it is updated.
+    pub required: bool,
 }
 
 /// What went wrong with an update, serialized as `{ kind, message }` like every shell error.
@@ -166,15 +188,21 @@ pub struct UpdateSettings {
 }
 
 impl UpdateSettings {
-    /// Every 30 minutes, or `TSUNAGI_UPDATE_INTERVAL_MINUTES` (at least 1).
+    /// Every 30 minutes, or `TSUNAGI_UPDATE_INTERVAL_MINUTES` (at least 1); debug builds also take
+    /// `TSUNAGI_UPDATE_INTERVAL_SECONDS` (at least 2) for the end-to-end tests.
     pub fn from_env() -> Self {
-        let minutes = std::env::var("TSUNAGI_UPDATE_INTERVAL_MINUTES")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(30)
-            .max(1);
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let seconds = cfg!(debug_assertions)
+            .then(|| var("TSUNAGI_UPDATE_INTERVAL_SECONDS"))
+            .flatten()
+            .map(|s| s.max(2));
+        let minutes = var("TSUNAGI_UPDATE_INTERVAL_MINUTES").unwrap_or(30).max(1);
         UpdateSettings {
-            interval: Duration::from_secs(minutes * 60),
+            interval: Duration::from_secs(seconds.unwrap_or(minutes * 60)),
         }
     }
 }
@@ -192,6 +220,10 @@ pub struct UpdateHost {
     status: Mutex<UpdateStatus>,
     ready: Mutex<Option<Ready>>,
     wake: tokio::sync::Notify,
+    /// The server no longer supports this version (kept until the app restarts into another one).
+    required: AtomicBool,
+    /// The agent pressed "update now": install the verified update as soon as no call needs the app.
+    wanted: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -229,6 +261,8 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, settings: UpdateSettings) {
         status: Mutex::new(UpdateStatus::Idle),
         ready: Mutex::new(None),
         wake: tokio::sync::Notify::new(),
+        required: AtomicBool::new(false),
+        wanted: AtomicBool::new(false),
     });
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -243,30 +277,77 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, settings: UpdateSettings) {
                     },
                 );
             }
-            if let Some(version) = mandatory_ready(&app) {
-                tracing::info!(%version, "the server requires this update: installing when idle");
-                while !app.state::<CallActivity>().is_idle() {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                }
-                if let Err(error) = install(&app).await {
-                    tracing::warn!(kind = error.kind(), %error, "required update not installed");
+            let host = app.state::<UpdateHost>();
+            if host.wanted.swap(false, Ordering::SeqCst) {
+                if let Err(error) = install_when_idle(&app).await {
+                    tracing::warn!(kind = error.kind(), %error, "update not installed");
                 }
             }
-            let host = app.state::<UpdateHost>();
             // Either the interval passes or someone asks for a check now.
             let _ = tokio::time::timeout(host.settings.interval, host.wake.notified()).await;
         }
     });
 }
 
-/// The version of a downloaded update the server requires, if any.
-fn mandatory_ready<R: Runtime>(app: &AppHandle<R>) -> Option<String> {
+/// The agent pressed "update now" after a check found nothing to install, or the check failed: said and done.
+/// Otherwise waits (status `waiting`) until no ring, call or wrap-up needs the app, then installs.
+async fn install_when_idle<R: Runtime>(app: &AppHandle<R>) -> Result<(), UpdateError> {
     let host = app.state::<UpdateHost>();
-    let ready = lock(&host.ready);
-    ready
-        .as_ref()
-        .filter(|r| r.mandatory)
-        .map(|r| r.update.version.clone())
+    let Some(version) = lock(&host.ready).as_ref().map(|r| r.update.version.clone()) else {
+        return Ok(()); // nothing verified to install: the status already says why (up to date or failed)
+    };
+    loop {
+        if !app.state::<CallActivity>().is_idle() {
+            tracing::info!(%version, "update asked for during a call: installing when it and wrap-up end");
+            set_status(
+                app,
+                UpdateStatus::Waiting {
+                    version: version.clone(),
+                },
+            );
+            while !app.state::<CallActivity>().is_idle() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        match install(app).await {
+            // A ring arrived between the idle check and the install: wait for it too.
+            Err(UpdateError::Busy) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// The one "update now" button: checks now (downloading and verifying what the server offers), then installs
+/// as soon as no ring, call or wrap-up needs the app, and restarts. No-op before [`start`].
+pub fn update_now<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(host) = app.try_state::<UpdateHost>() {
+        tracing::info!("the agent asked to update now");
+        host.wanted.store(true, Ordering::SeqCst);
+        host.wake.notify_one();
+    }
+}
+
+/// The server answered 426 (the core has stopped taking calls): the update is required; check now.
+pub fn required_by_server<R: Runtime>(app: &AppHandle<R>) {
+    mark_required(app);
+    check_now(app);
+}
+
+/// Marks the update required and tells the window; returns whether it was not already.
+fn mark_required<R: Runtime>(app: &AppHandle<R>) -> bool {
+    let Some(host) = app.try_state::<UpdateHost>() else {
+        return false;
+    };
+    if host.required.swap(true, Ordering::SeqCst) {
+        return false;
+    }
+    tracing::warn!(
+        version = %client_version(),
+        "this version is no longer supported: an update is required"
+    );
+    let status = lock(&host.status).clone();
+    set_status(app, status);
+    true
 }
 
 /// Asks for a check now (the server answered 426, or the agent pressed "check"); no-op before [`start`].
@@ -277,16 +358,26 @@ pub fn check_now<R: Runtime>(app: &AppHandle<R>) {
 }
 
 /// The current status.
-pub fn status<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
-    app.try_state::<UpdateHost>()
-        .map_or(UpdateStatus::Idle, |h| lock(&h.status).clone())
+pub fn status<R: Runtime>(app: &AppHandle<R>) -> UpdateView {
+    app.try_state::<UpdateHost>().map_or(
+        UpdateView {
+            status: UpdateStatus::Idle,
+            required: false,
+        },
+        |h| UpdateView {
+            status: lock(&h.status).clone(),
+            required: h.required.load(Ordering::SeqCst),
+        },
+    )
 }
 
 fn set_status<R: Runtime>(app: &AppHandle<R>, status: UpdateStatus) {
+    let mut required = false;
     if let Some(host) = app.try_state::<UpdateHost>() {
         *lock(&host.status) = status.clone();
+        required = host.required.load(Ordering::SeqCst);
     }
-    if let Err(error) = app.emit(UPDATE_EVENT_NAME, &status) {
+    if let Err(error) = app.emit(UPDATE_EVENT_NAME, &UpdateView { status, required }) {
         tracing::warn!(%error, "could not tell the window about the update");
     }
 }
@@ -304,6 +395,12 @@ async fn check<R: Runtime>(app: &AppHandle<R>) -> Result<(), UpdateError> {
     }
     let server = agent.snapshot().server_url;
     let policy = policy::fetch(&host.http, &server, agent.session_token().as_ref()).await?;
+    if policy.excludes(client_version()) && mark_required(app) {
+        // No request has been refused yet (the push socket stays up): the core stops taking calls now.
+        agent
+            .upgrade_required(Some(policy.min_supported.clone()))
+            .await;
+    }
     let dir = app
         .path()
         .app_config_dir()
@@ -313,10 +410,12 @@ async fn check<R: Runtime>(app: &AppHandle<R>) -> Result<(), UpdateError> {
         .updater_builder()
         .endpoints(vec![policy.endpoint()?])
         .and_then(|b| b.header("X-Install-Id", policy::install_id(&dir)))
-        .and_then(|b| b.header("X-Client-Version", CLIENT_VERSION))
+        .and_then(|b| b.header("X-Client-Version", client_version()))
         .map_err(UpdateError::from_plugin)?
         .timeout(Duration::from_secs(120))
         .version_comparator(move |current, release| {
+            // The version the server knows this client by (the same as the plugin's in a release build).
+            let current = semver::Version::parse(client_version()).unwrap_or(current);
             release.version != current && release.version >= floor
         })
         .build()
@@ -373,7 +472,8 @@ async fn check<R: Runtime>(app: &AppHandle<R>) -> Result<(), UpdateError> {
     Ok(())
 }
 
-/// Installs the verified update, then restarts once the agent is idle. Refused during a ring, call or wrap-up.
+/// Installs the verified update, then restarts once the agent is idle. Refused during a ring, call or wrap-up
+/// (the Settings button; "update now" waits instead: [`update_now`]).
 pub async fn install<R: Runtime>(app: &AppHandle<R>) -> Result<(), UpdateError> {
     let host = app.state::<UpdateHost>();
     if !app.state::<CallActivity>().is_idle() {
@@ -452,6 +552,17 @@ mod tests {
         );
         let up = serde_json::to_value(UpdateStatus::UpToDate).unwrap();
         assert_eq!(up, serde_json::json!({"state": "upToDate"}));
+        let waiting = serde_json::to_value(UpdateView {
+            status: UpdateStatus::Waiting {
+                version: "0.2.0".into(),
+            },
+            required: true,
+        })
+        .unwrap();
+        assert_eq!(
+            waiting,
+            serde_json::json!({"state": "waiting", "version": "0.2.0", "required": true})
+        );
         let busy = serde_json::to_value(UpdateError::Busy).unwrap();
         assert_eq!(busy["kind"], "busy");
         assert!(busy["message"].as_str().unwrap().contains("during a ring"));

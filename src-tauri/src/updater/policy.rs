@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tsunagi_twilio::Pii;
 
 use super::UpdateError;
-use crate::server::CLIENT_VERSION;
+use crate::server::client_version;
 
 /// What the server says about updates for this client.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -29,6 +29,20 @@ pub struct ClientPolicy {
 const BUNDLE_TYPE: &str = "{{bundle_type}}";
 
 impl ClientPolicy {
+    /// Whether the server no longer supports `version` (below `min_supported`, or blocked) — what it answers
+    /// 426 to. An unparsable version on either side is not treated as excluded (the 426 still is).
+    pub fn excludes(&self, version: &str) -> bool {
+        let Ok(version) = semver::Version::parse(version) else {
+            return false;
+        };
+        let below = semver::Version::parse(&self.min_supported).is_ok_and(|min| version < min);
+        below
+            || self
+                .blocked
+                .iter()
+                .any(|b| semver::Version::parse(b).is_ok_and(|b| b == version))
+    }
+
     /// The endpoint as a URL the updater accepts, carrying the bundle type so the server can pick the matching
     /// artifact: as the server placed `{{bundle_type}}`, or else as the `bundle_type` query parameter.
     pub fn endpoint(&self) -> Result<url::Url, UpdateError> {
@@ -55,7 +69,7 @@ pub async fn fetch(
 ) -> Result<ClientPolicy, UpdateError> {
     let mut request = http
         .get(format!("{server}/v1/client/policy"))
-        .header("X-Client-Version", CLIENT_VERSION);
+        .header("X-Client-Version", client_version());
     if let Some(token) = session {
         request = request.bearer_auth(token.expose());
     }
@@ -135,6 +149,16 @@ mod tests {
         assert_eq!(
             query.endpoint().unwrap().as_str(),
             "http://h/v1/updates/stable?channel=beta&bundle_type={{bundle_type}}"
+        );
+        assert!(!policy.excludes("0.1.0"), "at the minimum");
+        assert!(policy.excludes("0.0.9"), "blocked");
+        assert!(!policy.excludes("not a version"));
+        let raised = ClientPolicy {
+            min_supported: "0.2.0".into(),
+            ..policy.clone()
+        };
+        assert!(
+            raised.excludes("0.1.0") && !raised.excludes("0.2.0") && !raised.excludes("0.10.0")
         );
         let bad = ClientPolicy {
             update_endpoint: "not a url".into(),

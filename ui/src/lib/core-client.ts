@@ -192,12 +192,16 @@ export type DeviceReport =
   | { type: 'outgoing'; call: string; attempt: string }
   | { type: 'outgoingFailed'; attempt: string };
 
-/** The self-update's state (mirrors `UpdateStatus` in src-tauri/src/updater/mod.rs). */
-export type UpdateStatus =
+/**
+ * The self-update's state (mirrors `UpdateView` in src-tauri/src/updater/mod.rs). `required`: the server no
+ * longer supports this version (a 426, or its policy): the window shows "update required" with one button.
+ */
+export type UpdateStatus = (
   | { state: 'idle' | 'checking' | 'upToDate' }
   | { state: 'downloading' | 'ready'; version: string; notes: string | null; mandatory: boolean }
-  | { state: 'installing'; version: string }
-  | { state: 'failed'; kind: string; message: string };
+  | { state: 'waiting' | 'installing'; version: string }
+  | { state: 'failed'; kind: string; message: string }
+) & { required?: boolean };
 
 /** Why there is no global answer/hang-up key (mirrors `Reason` in src-tauri/src/shortcut.rs). */
 export type ShortcutReason = 'noDisplay' | 'noSessionBus' | 'noPortal' | 'portalWithoutShortcuts' | 'refused' | 'portalFailed' | 'grabFailed';
@@ -247,6 +251,7 @@ interface Commands {
   update_status: { args: Record<string, never>; result: UpdateStatus };
   check_update: { args: Record<string, never>; result: null };
   install_update: { args: Record<string, never>; result: null };
+  update_now: { args: Record<string, never>; result: null };
   autostart_enabled: { args: Record<string, never>; result: boolean };
   set_autostart: { args: { enabled: boolean }; result: null };
   shortcut_status: { args: Record<string, never>; result: ShortcutStatus };
@@ -416,6 +421,14 @@ export class CoreClient {
   /** Installs the downloaded update and restarts (refused during a ring, a call or wrap-up). */
   async installUpdate(): Promise<void> {
     await this.call('install_update', {});
+  }
+
+  /**
+   * The "update required" button: download and verify (if not done yet), install as soon as no ring, call or
+   * wrap-up needs the app (status `waiting` meanwhile), restart. Progress arrives through {@link onUpdate}.
+   */
+  async updateNow(): Promise<void> {
+    await this.call('update_now', {});
   }
 
   /** Whether Tsunagi starts when the agent logs in to the computer. */

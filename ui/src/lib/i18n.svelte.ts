@@ -34,6 +34,8 @@ interface Messages {
   hangup: string;
   wrapupDone: string;
   updateRequired: string;
+  /** The "update required" panel (src-tauri/src/updater: a 426, or the server's policy excludes this version). */
+  required: { title: string; body: string; button: string };
   dismiss: string;
   keychain: Record<KeychainProblem['kind'], string>;
   /** Why the server ended the sign-in (src-tauri/src/agent.rs `tsunagi:session-ended`). */
@@ -130,6 +132,7 @@ interface Messages {
       downloading: (v: string) => string;
       ready: (v: string) => string;
       installing: (v: string) => string;
+      waiting: (v: string) => string;
       failed: string;
       mandatory: string;
     };
@@ -218,6 +221,11 @@ const MESSAGES: Record<Lang, Messages> = {
     hangup: 'Hang up',
     wrapupDone: 'Done',
     updateRequired: 'An update is required: Tsunagi takes no new calls until it is updated.',
+    required: {
+      title: 'Update required',
+      body: 'This version of Tsunagi is no longer supported: it takes no calls until it is updated.',
+      button: 'Update and restart',
+    },
     dismiss: 'Dismiss',
     sessionEnded: {
       refreshInvalid: 'Your sign-in has expired. Sign in again to keep taking calls.',
@@ -345,6 +353,7 @@ const MESSAGES: Record<Lang, Messages> = {
         downloading: (v) => `Downloading version ${v}…`,
         ready: (v) => `Version ${v} is ready to install.`,
         installing: (v) => `Installing version ${v}; Tsunagi restarts when you are not on a call.`,
+        waiting: (v) => `Version ${v} installs as soon as the call and wrap-up end; Tsunagi then restarts.`,
         failed: 'The last update check failed; it is tried again automatically.',
         mandatory: 'This update is required.',
       },
@@ -459,6 +468,11 @@ const MESSAGES: Record<Lang, Messages> = {
     hangup: '切断',
     wrapupDone: '完了',
     updateRequired: '更新が必要です。更新するまで新しい着信は受けられません。',
+    required: {
+      title: 'アップデートが必要です',
+      body: 'このバージョンの Tsunagi はサポートが終了しました。更新するまで着信を受けられません。',
+      button: '更新して再起動',
+    },
     dismiss: '閉じる',
     sessionEnded: {
       refreshInvalid: 'サインインの有効期限が切れました。電話を受け続けるには、もう一度サインインしてください。',
@@ -586,6 +600,7 @@ const MESSAGES: Record<Lang, Messages> = {
         downloading: (v) => `バージョン ${v} をダウンロード中…`,
         ready: (v) => `バージョン ${v} をインストールできます。`,
         installing: (v) => `バージョン ${v} をインストール中です。通話中でなくなると再起動します。`,
+        waiting: (v) => `通話と後処理が終わりしだいバージョン ${v} をインストールし、再起動します。`,
         failed: '前回のアップデート確認に失敗しました。自動で再試行します。',
         mandatory: 'このアップデートは必須です。',
       },
