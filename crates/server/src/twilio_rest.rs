@@ -340,6 +340,15 @@ impl TwilioRest {
     }
 }
 
+/// A Twilio time as Unix seconds: RFC 2822 as in REST replies and callbacks (`Tue, 01 Sep 2026 15:15:41
+/// +0000`), or RFC 3339 as in newer APIs. `None` for anything else.
+pub fn twilio_time(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc2822(text)
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(text))
+        .ok()
+        .map(|t| t.timestamp())
+}
+
 /// A recording as listed by `GET Recordings.json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordingInfo {
@@ -355,6 +364,8 @@ pub struct RecordingInfo {
     pub duration_secs: Option<i64>,
     /// 1 or 2.
     pub channels: Option<i64>,
+    /// When Twilio created it (`date_created`, else `start_time`), Unix seconds.
+    pub created_at: Option<i64>,
 }
 
 impl RecordingInfo {
@@ -376,6 +387,9 @@ impl RecordingInfo {
             call_sid: text("call_sid"),
             duration_secs: number("duration"),
             channels: number("channels"),
+            created_at: text("date_created")
+                .or_else(|| text("start_time"))
+                .and_then(|t| twilio_time(&t)),
         })
     }
 }
@@ -456,5 +470,26 @@ impl TwilioRest {
         let url = self.voice(&format!("Recordings/{recording}.json"));
         self.send("DELETE", url, None, None).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twilio_times_are_read_in_both_formats_and_garbage_is_none() {
+        // 2026-11-26T23:59:59Z: the day a recording is filed under must not shift with the zone.
+        assert_eq!(
+            twilio_time("Thu, 26 Nov 2026 23:59:59 +0000"),
+            Some(1_795_737_599)
+        );
+        assert_eq!(
+            twilio_time("Fri, 27 Nov 2026 08:59:59 +0900"),
+            Some(1_795_737_599)
+        );
+        assert_eq!(twilio_time("2026-11-26T23:59:59Z"), Some(1_795_737_599));
+        assert_eq!(twilio_time(""), None);
+        assert_eq!(twilio_time("yesterday"), None);
     }
 }

@@ -2,7 +2,8 @@
 //! `completed` the server archives it exactly once — `.wav?RequestedChannels=2` → local object store at
 //! `recordings/{yyyy}/{mm}/{dd}/{WT}/{RE}.wav` → size and SHA-256 verified → row → DELETE at Twilio — whatever
 //! the callback retries; a restart after a failed download or after the store but before the DELETE resumes the
-//! job and finishes it once. The app fetches the stored audio (its agent or a supervisor only).
+//! job and finishes it once. The app fetches the stored audio (its agent or a supervisor only). A callback that
+//! arrives after midnight files the recording under the day of its `RecordingStartTime`.
 
 mod common;
 
@@ -224,4 +225,28 @@ async fn a_restart_resumes_the_job_after_a_failed_download_and_after_the_store()
     );
     let deletes = l.s.app.count("SELECT COUNT(*) FROM recordings").await;
     assert_eq!(deletes, 1);
+}
+
+#[tokio::test]
+async fn a_callback_files_the_recording_under_the_day_it_started() {
+    let t = test_app().await;
+    let task = "WT00000000000000000000000000000042";
+    let re = "RE00000000000000000000000000000042";
+    let params = [
+        ("AccountSid", ACCOUNT),
+        ("RecordingSid", re),
+        ("RecordingStatus", "completed"),
+        ("RecordingDuration", "61"),
+        ("RecordingChannels", "2"),
+        // Started a minute before midnight UTC, two days ago or more: not today's folder.
+        ("RecordingStartTime", "Tue, 24 Nov 2026 23:59:00 +0000"),
+        ("ConferenceSid", "CF00000000000000000000000000000042"),
+    ];
+    let req = signed_form(&format!("/twilio/recording/status?task={task}"), &params);
+    assert_eq!(t.send(req).await.0, StatusCode::NO_CONTENT);
+    let job = store::get(&t.state.db, re).await.unwrap().expect("the job");
+    assert_eq!(
+        job.object_key,
+        format!("recordings/2026/11/24/{task}/{re}.wav")
+    );
 }

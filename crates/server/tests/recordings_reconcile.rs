@@ -1,7 +1,8 @@
 //! The recording reconciler (spec §6, step 6) against the stand-in: a call recording whose status callback never
 //! reaches the server (its callback URL is a closed port) is found by `GET Recordings.json?DateCreatedAfter=…`,
-//! queued through the callback's own job path and archived exactly once (stored, verified, deleted at Twilio);
-//! a second reconciliation does nothing.
+//! queued through the callback's own job path and archived exactly once (stored, verified, deleted at Twilio)
+//! under the recording's own day (Twilio's `date_created`), not the later day of the reconciliation; a second
+//! reconciliation does nothing.
 
 mod common;
 
@@ -34,6 +35,9 @@ async fn a_recording_whose_callback_was_lost_is_archived_once_by_the_reconciler(
         .await;
     assert_eq!(status, 201, "{rec}");
     let re = rec["sid"].as_str().unwrap().to_owned();
+    let created = chrono::DateTime::parse_from_rfc2822(rec["date_created"].as_str().unwrap())
+        .expect("Twilio's date_created");
+    let recording_day = created.to_utc().format("%Y/%m/%d").to_string();
     tokio::time::sleep(std::time::Duration::from_millis(600)).await; // some audio
     let (status, body) = l.control(&l.session, "hangup", None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
@@ -49,7 +53,9 @@ async fn a_recording_whose_callback_was_lost_is_archived_once_by_the_reconciler(
         "the callback never arrived"
     );
 
-    let first = reconcile::run(state, now_unix()).await.unwrap();
+    // The nightly run comes the next day (still inside the 2-day window).
+    let next_day = now_unix() + 86_400;
+    let first = reconcile::run(state, next_day).await.unwrap();
     assert_eq!(
         (first.completed, first.queued, first.unattributed),
         (1, 1, 0)
@@ -58,6 +64,11 @@ async fn a_recording_whose_callback_was_lost_is_archived_once_by_the_reconciler(
     let job = store::get(&state.db, &re).await.unwrap().unwrap();
     assert_eq!(job.state, State::Done);
     assert_eq!(job.owner, l.task, "attributed to the call's task");
+    assert_eq!(
+        job.object_key,
+        format!("recordings/{recording_day}/{}/{re}.wav", l.task),
+        "filed under the day it was recorded"
+    );
     assert_eq!(job.agent_id.as_deref(), Some("agent_1024"));
     let dir = state.config.recordings.dir.clone().unwrap();
     let file = std::fs::read(dir.join(&job.object_key)).expect("the archived file");
@@ -70,7 +81,7 @@ async fn a_recording_whose_callback_was_lost_is_archived_once_by_the_reconciler(
     );
 
     // Nightly again: nothing left to find, nothing archived twice.
-    let second = reconcile::run(state, now_unix()).await.unwrap();
+    let second = reconcile::run(state, next_day).await.unwrap();
     assert_eq!(second.queued, 0);
     assert_eq!(
         recordings::run_due(state, now_unix() + 86_400)

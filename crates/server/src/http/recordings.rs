@@ -10,13 +10,14 @@ use axum::Json;
 use tsunagi_twilio::{ConferenceSid, RecordingSid, TaskSid};
 
 use crate::auth::Role;
-use crate::db::CallEvent;
+use crate::db::{now_unix, CallEvent};
 use crate::error::{ApiError, ApiResult};
 use crate::http::twilio::{exactly_once, sid};
 use crate::http::webhook::TwilioWebhook;
 use crate::policy::SupportedAgent;
 use crate::recordings::{self, Completed, Job};
 use crate::state::AppState;
+use crate::twilio_rest::twilio_time;
 
 /// `POST /twilio/recording/status?task=WT…` (inbound) or `?attempt=…` (outbound).
 pub async fn status(State(state): State<AppState>, hook: TwilioWebhook) -> ApiResult<StatusCode> {
@@ -53,6 +54,10 @@ pub async fn status(State(state): State<AppState>, hook: TwilioWebhook) -> ApiRe
                 conference_sid: cf.as_ref().map(ConferenceSid::as_str),
                 duration_secs: number("RecordingDuration"),
                 channels: number("RecordingChannels"),
+                at: hook
+                    .param("RecordingStartTime")
+                    .and_then(twilio_time)
+                    .unwrap_or_else(now_unix),
             };
             recordings::completed(&state, &c).await?;
         }

@@ -118,7 +118,7 @@ fn open_s3(_: &Config) -> Result<Arc<dyn ObjectStore>, ArchiveError> {
     ))
 }
 
-/// `recordings/{yyyy}/{mm}/{dd}/{owner}/{RE}.wav` for a recording completed at `at` (Unix s, UTC).
+/// `recordings/{yyyy}/{mm}/{dd}/{owner}/{RE}.wav` for a recording made at `at` (Unix s, UTC).
 pub fn object_key(at: i64, owner: &str, recording_sid: &str) -> String {
     let day = chrono::DateTime::from_timestamp(at, 0)
         .unwrap_or_default()
@@ -141,11 +141,13 @@ pub struct Completed<'a> {
     pub duration_secs: Option<i64>,
     /// `RecordingChannels`.
     pub channels: Option<i64>,
+    /// When the recording was made (Unix s): the day its object is filed under, however late the job is created.
+    pub at: i64,
 }
 
 /// Creates the job for a completed recording and wakes the worker.
 pub async fn completed(state: &AppState, c: &Completed<'_>) -> Result<(), sqlx::Error> {
-    let key = object_key(now_unix(), c.owner, c.recording_sid);
+    let key = object_key(c.at, c.owner, c.recording_sid);
     let job = store::NewJob {
         recording_sid: c.recording_sid,
         owner: c.owner,

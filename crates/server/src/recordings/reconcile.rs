@@ -71,6 +71,8 @@ pub async fn run(state: &AppState, now: i64) -> Result<Report, ReconcileError> {
             conference_sid: r.conference_sid.as_deref(),
             duration_secs: r.duration_secs,
             channels: r.channels,
+            // Filed under the recording's own day, not the day its lost callback is made up for.
+            at: r.created_at.unwrap_or(now),
         };
         super::completed(state, &c).await?;
         tracing::warn!(recording = %r.sid, owner = %owner, "recording callback was lost; archive job queued");
