@@ -35,6 +35,8 @@ const COMMANDS: &[&str] = &[
     "media_set_muted",
     "media_stats",
     "media_close",
+    "ringtone_configure",
+    "ringtone_preview",
 ];
 
 fn main() {

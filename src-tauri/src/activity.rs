@@ -60,6 +60,16 @@ impl CallActivity {
         }
     }
 
+    /// True while a ring sounds (the native ringtone follows this).
+    pub fn ringing(&self) -> bool {
+        !self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .rings
+            .is_empty()
+    }
+
     /// True when nothing rings, no call is live or in wrap-up, and the presence is neither busy nor wrap-up:
     /// the only moments an update may install and the app restart.
     pub fn is_idle(&self) -> bool {

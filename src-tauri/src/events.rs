@@ -1,11 +1,12 @@
-//! Where the core's events go: the window (as JSON on one channel), the tray, the ring notification, and — for a
-//! ring — the window comes to the front. The same JSON will travel over the loopback WebSocket transport.
+//! Where the core's events go: the window (as JSON on one channel), the tray, the ring notification, the native
+//! ringtone, and — for a ring — the window comes to the front. The same JSON will travel over the loopback
+//! WebSocket transport.
 
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tsunagi_core::Event;
 
 use crate::activity::CallActivity;
-use crate::{notify, tray, window};
+use crate::{notify, ringtone, tray, window};
 
 /// The Tauri event name every core [`Event`] is emitted on.
 pub const EVENT_NAME: &str = "tsunagi:event";
@@ -13,6 +14,7 @@ pub const EVENT_NAME: &str = "tsunagi:event";
 /// Shows `event` everywhere it belongs.
 pub fn on_core_event<R: Runtime>(app: &AppHandle<R>, event: &Event) {
     app.state::<CallActivity>().observe(event);
+    ringtone::on_event(app, event);
     tray::on_event(app, event);
     notify::on_event(app, event);
     if matches!(event, Event::Ringing { .. }) {

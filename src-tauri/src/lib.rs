@@ -19,6 +19,7 @@ mod media;
 mod notify;
 #[cfg(target_os = "linux")]
 mod render_env;
+mod ringtone;
 mod server;
 mod shortcut;
 mod tray;
@@ -57,6 +58,7 @@ pub fn run() {
         .manage(lang::LangState::detect())
         .manage(deeplink::PendingDial::default())
         .manage(media::MediaCalls::default())
+        .manage(ringtone::Ringtone::default())
         .on_page_load(media::on_page_load)
         .setup(|app| {
             server::set_client_version(app.package_info().version.to_string());
@@ -118,7 +120,9 @@ pub fn run() {
             media::media_accept_offer,
             media::media_set_muted,
             media::media_stats,
-            media::media_close
+            media::media_close,
+            ringtone::ringtone_configure,
+            ringtone::ringtone_preview
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed to start (is a display available?)");

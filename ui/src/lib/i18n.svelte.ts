@@ -109,6 +109,7 @@ interface Messages {
     ringtoneOutput: string;
     ringtoneVolume: string;
     systemDefault: string;
+    sameAsSpeaker: string;
     testRingtone: string;
     stopRingtone: string;
     noWebRtc: string;
@@ -321,6 +322,7 @@ const MESSAGES: Record<Lang, Messages> = {
       ringtoneOutput: 'Ringtone output',
       ringtoneVolume: 'Ringtone volume',
       systemDefault: 'System default',
+      sameAsSpeaker: 'Same as the speaker',
       testRingtone: 'Test ringtone',
       stopRingtone: 'Stop',
       noWebRtc:
@@ -568,6 +570,7 @@ const MESSAGES: Record<Lang, Messages> = {
       ringtoneOutput: '着信音の出力先',
       ringtoneVolume: '着信音の音量',
       systemDefault: 'システムの既定',
+      sameAsSpeaker: 'スピーカーと同じ',
       testRingtone: '着信音をテスト',
       stopRingtone: '停止',
       noWebRtc:

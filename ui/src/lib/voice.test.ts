@@ -1,5 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Phone, signalingOptions } from './voice';
+
+vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn(async () => undefined), Channel: class {} }));
+import { Phone, configureRingtone, ringtoneDevice, signalingOptions } from './voice';
+import { invoke } from '@tauri-apps/api/core';
+import { DEFAULT_AUDIO } from './settings';
 import type { CoreClient, DeviceReport } from './core-client';
 
 describe('signalingOptions', () => {
@@ -153,5 +157,18 @@ describe('Phone: outgoing calls', () => {
     call.emit('disconnect');
     expect(second.reports).toEqual([{ type: 'outgoingFailed', attempt }]);
     warn.mockRestore();
+  });
+});
+
+describe('native ringtone', () => {
+  it('rings on the chosen device, else on the speaker, else the system default', () => {
+    expect(ringtoneDevice({ ...DEFAULT_AUDIO, ringtone: 'pulseaudio:ring', speaker: 'pulseaudio:spk' })).toBe('pulseaudio:ring');
+    expect(ringtoneDevice({ ...DEFAULT_AUDIO, speaker: 'pulseaudio:spk' })).toBe('pulseaudio:spk');
+    expect(ringtoneDevice(DEFAULT_AUDIO)).toBeNull();
+  });
+
+  it('hands the device and volume to the app', async () => {
+    await configureRingtone({ ...DEFAULT_AUDIO, speaker: 'pulseaudio:spk', ringtoneVolume: 0.25 });
+    expect(invoke).toHaveBeenCalledWith('ringtone_configure', { device: 'pulseaudio:spk', volume: 0.25 });
   });
 });

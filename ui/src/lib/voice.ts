@@ -6,6 +6,7 @@
  * The SDK (`@twilio/voice-sdk`, pinned in package-lock.json) is loaded on first use, after the signaling mapping
  * below is in place: the SDK captures `WebSocket` when its module loads.
  */
+import { invoke } from '@tauri-apps/api/core';
 import type { Call, Device } from '@twilio/voice-sdk';
 import type { CoreClient, DeviceCommand, VoiceSettings } from './core-client';
 import type { AudioPrefs } from './settings';
@@ -262,4 +263,26 @@ export async function listAudioDevices(): Promise<AudioDevices> {
     inputs: all.filter((d) => d.kind === 'audioinput' && d.deviceId),
     outputs: all.filter((d) => d.kind === 'audiooutput' && d.deviceId),
   };
+}
+
+/**
+ * The ringtone. Where the shim carries call audio (the webview cannot route audio: no `setSinkId`), the app rings
+ * natively (src-tauri/src/ringtone.rs): it follows the core's ring state by itself, so the page neither starts
+ * nor stops it and plays no `<audio>` ring; the page only says on which device and how loud. Elsewhere the page
+ * rings with `<audio>`. Either way the SDK's own incoming sound stays off (`device.audio.incoming(false)`), so
+ * exactly one ring sounds.
+ */
+export const nativeRing = () => needsShim();
+
+/** The native ring's output: the chosen ringtone device, else the speaker (`''`, "default", follows the speaker). */
+export const ringtoneDevice = (prefs: AudioPrefs): string | null => prefs.ringtone || prefs.speaker || null;
+
+/** Tells the app where and how loud the native ring sounds (call again whenever the preferences change). */
+export function configureRingtone(prefs: AudioPrefs): Promise<void> {
+  return invoke('ringtone_configure', { device: ringtoneDevice(prefs), volume: prefs.ringtoneVolume });
+}
+
+/** Settings' test: one ring cycle (3 s) on the native ring's device, or stops it. */
+export function previewRingtone(on: boolean): Promise<void> {
+  return invoke('ringtone_preview', { on });
 }
