@@ -3,12 +3,14 @@
 //! resident memory growth (VmRSS) are divided by the number of calls and printed as one JSON line.
 //!
 //! `cargo bench -p tsunagi-media --bench calls` (env `CALL_PAIRS`, default 10; `CALL_SECONDS`, default 10;
-//! `CALL_CODEC` = `pcmu` or `opus`, the latter with `--features opus`).
+//! `CALL_CODEC` = `pcmu` or `opus`, the latter with `--features opus`; `CALL_PROCESSING=on` runs every call's
+//! microphone through echo cancellation, noise suppression and gain control, as the app does, with
+//! `--features aec`).
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use tsunagi_media::driver::{Call, ToneAudio};
+use tsunagi_media::driver::{AudioPort, Call, ToneAudio};
 use tsunagi_media::{CodecKind, EndpointConfig, EndpointEvent};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -43,17 +45,32 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-async fn connect(codec: CodecKind) -> (Call, Call, ToneAudio) {
+/// The port as the app would wrap it.
+fn port(tone: ToneAudio, processing: bool) -> Box<dyn AudioPort> {
+    #[cfg(feature = "aec")]
+    if processing {
+        use tsunagi_media::aec::{ProcessedAudio, Processing};
+        return Box::new(ProcessedAudio::new(Box::new(tone), Processing::default()));
+    }
+    assert!(!processing, "CALL_PROCESSING=on needs --features aec");
+    Box::new(tone)
+}
+
+async fn connect(codec: CodecKind, processing: bool) -> (Call, Call, ToneAudio) {
     let ip = Ipv4Addr::LOCALHOST.into();
     let config = EndpointConfig {
         codecs: vec![codec],
         ..EndpointConfig::default()
     };
     let heard = ToneAudio::new(Some(1_000.0), 4_800);
-    let mut a = Call::start(ip, config.clone(), Box::new(ToneAudio::new(Some(440.0), 0)))
-        .await
-        .expect("call a");
-    let b = Call::start(ip, config, Box::new(heard.clone()))
+    let mut a = Call::start(
+        ip,
+        config.clone(),
+        port(ToneAudio::new(Some(440.0), 0), processing),
+    )
+    .await
+    .expect("call a");
+    let b = Call::start(ip, config, port(heard.clone(), processing))
         .await
         .expect("call b");
     let offer = a.create_offer().await.expect("offer");
@@ -78,6 +95,7 @@ fn main() {
         Ok("opus") => CodecKind::Opus,
         _ => CodecKind::Pcmu,
     };
+    let processing = std::env::var("CALL_PROCESSING").as_deref() == Ok("on");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -87,7 +105,7 @@ fn main() {
         let rss_before = rss_kib();
         let mut calls = Vec::new();
         for _ in 0..pairs {
-            calls.push(connect(codec).await);
+            calls.push(connect(codec, processing).await);
         }
         let rss_connected = rss_kib();
         let (cpu0, t0) = (cpu_seconds(), Instant::now());
@@ -101,7 +119,7 @@ fn main() {
         let rss_after = rss_kib();
         let n = (2 * pairs) as f64;
         println!(
-            "{{\"codec\":\"{codec:?}\",\"calls\":{},\"seconds\":{wall:.2},\"cpuSecondsPerCallPerSecond\":{:.5},\
+            "{{\"codec\":\"{codec:?}\",\"processing\":{processing},\"calls\":{},\"seconds\":{wall:.2},\"cpuSecondsPerCallPerSecond\":{:.5},\
              \"cpuPercentPerCall\":{:.3},\"rssKibPerCall\":{:.0},\"rssKibPerCallAfterRun\":{:.0},\
              \"packetsReceivedPerReceivingCall\":{}}}",
             2 * pairs,

@@ -225,6 +225,10 @@ impl crate::driver::AudioPort for ProcessedAudio {
     fn poll_event(&mut self) -> Option<crate::device::DeviceEvent> {
         self.inner.poll_event()
     }
+
+    fn set_devices(&mut self, input: Option<String>, output: Option<String>) {
+        self.inner.set_devices(input, output);
+    }
 }
 
 #[cfg(test)]

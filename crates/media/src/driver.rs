@@ -41,6 +41,13 @@ pub trait AudioPort: Send + 'static {
     fn poll_event(&mut self) -> Option<DeviceEvent> {
         None
     }
+
+    /// Moves the call to other devices: `None` keeps the current one, `""`/`"default"` means the system
+    /// default. Must not block (ports with devices hand the change to their own thread); ports without devices
+    /// ignore it.
+    fn set_devices(&mut self, input: Option<String>, output: Option<String>) {
+        let _ = (input, output);
+    }
 }
 
 /// A port that sends a tone (or silence) and records what it plays, for tests and benches.
@@ -96,6 +103,7 @@ enum Command {
     AcceptAnswer(String, oneshot::Sender<Result<()>>),
     AcceptOffer(String, oneshot::Sender<Result<String>>),
     Mute(bool),
+    Devices(Option<String>, Option<String>),
     Stats(oneshot::Sender<CallStats>),
     Close,
 }
@@ -170,6 +178,13 @@ impl Call {
     /// Mutes or unmutes the microphone.
     pub fn set_muted(&self, muted: bool) {
         let _ = self.cmds.send(Command::Mute(muted));
+    }
+
+    /// Moves the running call to another microphone and/or speaker at once (`None` keeps the current one,
+    /// `""`/`"default"` means the system default). A device that cannot be opened falls back as an unplugged
+    /// one does, with a [`DeviceEvent`].
+    pub fn set_devices(&self, input: Option<String>, output: Option<String>) {
+        let _ = self.cmds.send(Command::Devices(input, output));
     }
 
     /// Current statistics.
@@ -254,6 +269,7 @@ impl Runner {
             Command::AcceptAnswer(sdp, tx) => drop(tx.send(self.endpoint.accept_answer(&sdp))),
             Command::AcceptOffer(sdp, tx) => drop(tx.send(self.endpoint.accept_offer(&sdp))),
             Command::Mute(m) => self.endpoint.set_muted(m),
+            Command::Devices(input, output) => self.audio.set_devices(input, output),
             Command::Stats(tx) => drop(tx.send(self.endpoint.stats())),
             Command::Close => self.endpoint.close(),
         }

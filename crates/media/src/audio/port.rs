@@ -11,6 +11,9 @@
 //! and retries every second. When the chosen device comes back, audio moves back to it
 //! ([`DeviceEvent::Restored`]). Opening never fails: a call without a microphone still rings and plays, and the
 //! UI says why.
+//!
+//! [`DeviceAudio::set_devices`] (the agent picked another device during the call) hands the new choice to the
+//! supervisor, which moves the stream on its next tick (within 20 ms).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -44,6 +47,7 @@ fn lock(m: &Mutex<Live>) -> std::sync::MutexGuard<'_, Live> {
 pub struct DeviceAudio {
     live: Arc<Mutex<Live>>,
     events: mpsc::Receiver<DeviceEvent>,
+    choices: mpsc::Sender<(DeviceKind, String)>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -57,6 +61,7 @@ struct Supervisor {
     live: Arc<Mutex<Live>>,
     unavailable: [bool; 2],
     events: mpsc::Sender<DeviceEvent>,
+    choices: mpsc::Receiver<(DeviceKind, String)>,
     ticks: u32,
 }
 
@@ -74,6 +79,7 @@ impl DeviceAudio {
     pub fn open(host: AudioHost, input: Option<String>, output: Option<String>) -> Self {
         let live = Arc::new(Mutex::new(Live::default()));
         let (tx, events) = mpsc::channel();
+        let (choices, choices_rx) = mpsc::channel();
         let mut supervisor = Supervisor {
             host,
             input_pref: input.filter(|i| !is_default_id(Some(i))),
@@ -81,6 +87,7 @@ impl DeviceAudio {
             live: live.clone(),
             unavailable: [false; 2],
             events: tx,
+            choices: choices_rx,
             ticks: 0,
         };
         for kind in [DeviceKind::Input, DeviceKind::Output] {
@@ -101,8 +108,20 @@ impl DeviceAudio {
         Self {
             live,
             events,
+            choices,
             stop,
             thread,
+        }
+    }
+
+    /// Moves the call to another microphone and/or speaker (`None`: keep; `""`/`"default"`: the system
+    /// default). Returns at once; the supervisor thread reopens the stream within a tick.
+    pub fn set_devices(&self, input: Option<String>, output: Option<String>) {
+        for (kind, id) in [(DeviceKind::Input, input), (DeviceKind::Output, output)] {
+            if let Some(id) = id {
+                // The supervisor lives as long as this DeviceAudio.
+                let _ = self.choices.send((kind, id));
+            }
         }
     }
 
@@ -246,8 +265,39 @@ impl Supervisor {
         }
     }
 
+    /// Applies the agent's new choices: a different device than the one playing is opened at once (falling
+    /// back to the default, with a `Lost` event naming why, when it cannot be).
+    fn apply_choices(&mut self) {
+        while let Ok((kind, id)) = self.choices.try_recv() {
+            let pref = (!is_default_id(Some(&id))).then_some(id);
+            let current = self.current(kind).map(|(id, _)| id);
+            // The same choice again (the page re-sends it) keeps the stream, unless it is not the one playing.
+            let unchanged =
+                self.pref(kind) == pref.as_deref() && (pref.is_none() || pref == current);
+            match kind {
+                DeviceKind::Input => self.input_pref = pref.clone(),
+                DeviceKind::Output => self.output_pref = pref.clone(),
+            }
+            if unchanged && current.is_some() {
+                continue;
+            }
+            tracing::info!(?kind, "device changed during the call");
+            self.close(kind);
+            let what = match kind {
+                DeviceKind::Input => "the chosen microphone",
+                DeviceKind::Output => "the chosen speaker",
+            };
+            let missing = pref
+                .as_deref()
+                .filter(|p| !self.host.is_present(kind, p))
+                .map(|_| (what.to_owned(), format!("{what} is not connected")));
+            self.reopen(kind, missing);
+        }
+    }
+
     /// One tick of supervision.
     fn supervise(&mut self) {
+        self.apply_choices();
         self.ticks = self.ticks.wrapping_add(1);
         let check = self.ticks.is_multiple_of(CHECK_TICKS);
         for kind in [DeviceKind::Input, DeviceKind::Output] {
@@ -297,5 +347,9 @@ impl crate::driver::AudioPort for DeviceAudio {
 
     fn poll_event(&mut self) -> Option<DeviceEvent> {
         self.events.try_recv().ok()
+    }
+
+    fn set_devices(&mut self, input: Option<String>, output: Option<String>) {
+        DeviceAudio::set_devices(self, input, output);
     }
 }
