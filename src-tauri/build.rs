@@ -33,6 +33,7 @@ const COMMANDS: &[&str] = &[
     "media_accept_answer",
     "media_accept_offer",
     "media_set_muted",
+    "media_set_devices",
     "media_stats",
     "media_close",
     "ringtone_configure",

@@ -119,6 +119,7 @@ pub fn run() {
             media::media_accept_answer,
             media::media_accept_offer,
             media::media_set_muted,
+            media::media_set_devices,
             media::media_stats,
             media::media_close,
             ringtone::ringtone_configure,

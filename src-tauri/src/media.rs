@@ -21,6 +21,7 @@ use tauri::ipc::Channel;
 use tauri::webview::{PageLoadEvent, PageLoadPayload};
 use tauri::{Manager, Runtime, State, Webview};
 use tokio::sync::{mpsc, oneshot};
+use tsunagi_media::aec::{ProcessedAudio, Processing};
 use tsunagi_media::audio::{AudioHost, DeviceAudio, DeviceInfo};
 use tsunagi_media::driver::Call;
 use tsunagi_media::{CallStats, CodecKind, EndpointConfig, EndpointEvent, MediaError};
@@ -61,6 +62,7 @@ enum Request {
     AcceptAnswer(String, Reply<()>),
     AcceptOffer(String, Reply<String>),
     Mute(bool),
+    Devices(Option<String>, Option<String>),
     Stats(Reply<CallStats>),
     Close,
 }
@@ -144,6 +146,7 @@ async fn serve(call: &Call, request: Request) {
         Request::AcceptAnswer(sdp, tx) => drop(tx.send(call.accept_answer(&sdp).await)),
         Request::AcceptOffer(sdp, tx) => drop(tx.send(call.accept_offer(&sdp).await)),
         Request::Mute(muted) => call.set_muted(muted),
+        Request::Devices(input, output) => call.set_devices(input, output),
         Request::Stats(tx) => drop(tx.send(call.stats().await)),
         Request::Close => {}
     }
@@ -203,7 +206,9 @@ pub(crate) async fn media_devices(
     Ok(listed.map_err(|e| MediaError::Device(e.to_string()))??)
 }
 
-/// Starts one call's audio on the chosen devices (`None`/`"default"`: the system's) and returns its id.
+/// Starts one call's audio on the chosen devices (`None`/`"default"`: the system's), with the microphone
+/// processing of the track's `getUserMedia` constraints (`None`: echo cancellation, noise suppression and gain
+/// control all on), and returns its id.
 #[tauri::command]
 pub(crate) async fn media_open(
     calls: State<'_, MediaCalls>,
@@ -211,6 +216,7 @@ pub(crate) async fn media_open(
     output: Option<String>,
     codecs: Option<Vec<CodecKind>>,
     remote: Option<IpAddr>,
+    processing: Option<Processing>,
     on_event: Channel<EndpointEvent>,
 ) -> Result<u32, MediaFailure> {
     // Opening sound devices can block for a while: not on the runtime's workers.
@@ -223,11 +229,13 @@ pub(crate) async fn media_open(
     if let Some(codecs) = codecs.filter(|c| !c.is_empty()) {
         config.codecs = codecs;
     }
+    let processing = processing.unwrap_or_default();
+    let audio = ProcessedAudio::new(Box::new(audio), processing);
     let call = Call::start(local_ip(remote), config, Box::new(audio)).await?;
     let id = calls.next.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = mpsc::unbounded_channel();
     calls.lock().insert(id, tx);
-    tracing::info!(call = id, local = %call.local_addr(), "call audio started");
+    tracing::info!(call = id, local = %call.local_addr(), ?processing, "call audio started");
     tauri::async_runtime::spawn(run(id, call, rx, on_event));
     Ok(id)
 }
@@ -269,6 +277,18 @@ pub(crate) fn media_set_muted(
     muted: bool,
 ) -> Result<(), MediaFailure> {
     calls.send(id, Request::Mute(muted))
+}
+
+/// Moves a running call to another microphone and/or speaker at once (`None`: keep; `"default"`: the
+/// system's). A device that cannot be opened falls back with a device event, as an unplugged one does.
+#[tauri::command]
+pub(crate) fn media_set_devices(
+    calls: State<'_, MediaCalls>,
+    id: u32,
+    input: Option<String>,
+    output: Option<String>,
+) -> Result<(), MediaFailure> {
+    calls.send(id, Request::Devices(input, output))
 }
 
 /// The call's statistics (the shim's `getStats`).

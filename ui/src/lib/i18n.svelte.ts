@@ -47,6 +47,7 @@ interface Messages {
   owner: string;
   department: string;
   callTimer: string;
+  micLevel: string;
   keypad: string;
   transfer: string;
   transferTitle: string;
@@ -246,6 +247,7 @@ const MESSAGES: Record<Lang, Messages> = {
     owner: 'Owner',
     department: 'Department',
     callTimer: 'Call time',
+    micLevel: 'Microphone',
     keypad: 'Keypad',
     transfer: 'Transfer',
     transferTitle: 'Transfer the call',
@@ -494,6 +496,7 @@ const MESSAGES: Record<Lang, Messages> = {
     owner: '担当',
     department: '部署',
     callTimer: '通話時間',
+    micLevel: 'マイク',
     keypad: 'キーパッド',
     transfer: '転送',
     transferTitle: '通話の転送',

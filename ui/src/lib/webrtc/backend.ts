@@ -51,6 +51,13 @@ export type NativeEvent =
   | { event: 'device'; data: DeviceProblem }
   | { event: 'closed' };
 
+/** `tsunagi_media::aec::Processing`: the microphone processing of one call. */
+export interface Processing {
+  echoCancellation: boolean;
+  noiseSuppression: boolean;
+  autoGainControl: boolean;
+}
+
 export interface OpenOptions {
   /** Microphone id (`undefined`/`'default'`: the system's). */
   input?: string;
@@ -60,6 +67,8 @@ export interface OpenOptions {
   codecs?: CodecKind[];
   /** The remote's address, when known: the local address is the one the OS routes towards it. */
   remote?: string;
+  /** Microphone processing (`undefined`: everything on). */
+  processing?: Processing;
 }
 
 export interface MediaBackend {
@@ -69,6 +78,8 @@ export interface MediaBackend {
   acceptAnswer(id: number, sdp: string): Promise<void>;
   acceptOffer(id: number, sdp: string): Promise<string>;
   setMuted(id: number, muted: boolean): Promise<void>;
+  /** Moves a running call to another microphone and/or speaker (`undefined`: keep; `'default'`: the system's). */
+  setDevices(id: number, devices: { input?: string; output?: string }): Promise<void>;
   stats(id: number): Promise<NativeStats>;
   close(id: number): Promise<void>;
 }
@@ -83,12 +94,14 @@ export function tauriBackend(): MediaBackend {
         output: options.output ?? null,
         codecs: options.codecs ?? null,
         remote: options.remote ?? null,
+        processing: options.processing ?? null,
         onEvent: new Channel<NativeEvent>(onEvent),
       }),
     createOffer: (id) => invoke<string>('media_create_offer', { id }),
     acceptAnswer: (id, sdp) => invoke<void>('media_accept_answer', { id, sdp }),
     acceptOffer: (id, sdp) => invoke<string>('media_accept_offer', { id, sdp }),
     setMuted: (id, muted) => invoke<void>('media_set_muted', { id, muted }),
+    setDevices: (id, devices) => invoke<void>('media_set_devices', { id, input: devices.input ?? null, output: devices.output ?? null }),
     stats: (id) => invoke<NativeStats>('media_stats', { id }),
     close: async (id) => {
       await invoke<number>('media_close', { id });

@@ -34,6 +34,8 @@ export interface FakeCall {
   options: OpenOptions;
   emit: (event: NativeEvent) => void;
   muted: boolean;
+  /** Every `setDevices` asked during the call, in order. */
+  switches: { input?: string; output?: string }[];
   closed: boolean;
   offers: string[];
   answers: string[];
@@ -80,7 +82,7 @@ export class FakeBackend implements MediaBackend {
 
   async open(options: OpenOptions, emit: (event: NativeEvent) => void) {
     const id = this.calls.length + 1;
-    this.calls.push({ id, options, emit, muted: false, closed: false, offers: [], answers: [] });
+    this.calls.push({ id, options, emit, muted: false, switches: [], closed: false, offers: [], answers: [] });
     return id;
   }
 
@@ -102,6 +104,10 @@ export class FakeBackend implements MediaBackend {
 
   async setMuted(id: number, muted: boolean) {
     this.call(id).muted = muted;
+  }
+
+  async setDevices(id: number, devices: { input?: string; output?: string }) {
+    this.call(id).switches.push(devices);
   }
 
   async stats(id: number) {

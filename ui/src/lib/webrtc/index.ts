@@ -33,7 +33,7 @@ export interface ShimOverrides {
 
 export interface Shim {
   overrides: ShimOverrides;
-  /** Chooses the speaker for the next calls (the SDK's `speakerDevices` needs `setSinkId`, absent here). */
+  /** Chooses the speaker, at once for running calls too (the SDK's `speakerDevices` needs `setSinkId`, absent here). */
   setOutputDevice(id: string | null): void;
 }
 
@@ -43,6 +43,21 @@ export interface ShimOptions {
   onDeviceProblem?: (problem: DeviceProblem) => void;
 }
 
+/** The latest installed shim's context (one `Device` at a time): where {@link nativeLevels} looks. */
+let active: ShimContext | null = null;
+
+/**
+ * Microphone and speaker levels (RMS, 0..1) of the running native call, from the engine's statistics: the
+ * SDK's own `volume` events read 0 under the shim (its analysers cannot take a shim stream). `null` when no
+ * native call runs.
+ */
+export async function nativeLevels(): Promise<{ input: number; output: number } | null> {
+  const pc = [...(active?.connections ?? [])].find((c) => c.nativeId !== null);
+  if (!active || !pc || pc.nativeId === null) return null;
+  const stats = await active.backend.stats(pc.nativeId).catch(() => null);
+  return stats && { input: stats.inputLevel, output: stats.outputLevel };
+}
+
 /** Builds the overrides and installs the missing globals the SDK calls directly. */
 export function installShim(options: ShimOptions = {}): Shim {
   const backend = options.backend ?? tauriBackend();
@@ -50,6 +65,7 @@ export function installShim(options: ShimOptions = {}): Shim {
   const context: ShimContext = {
     backend,
     outputDevice: () => output,
+    connections: new Set(),
     onDeviceProblem: (problem) => {
       options.onDeviceProblem?.(problem);
       // The SDK re-reads the device lists on `devicechange`.
@@ -59,6 +75,7 @@ export function installShim(options: ShimOptions = {}): Shim {
       }
     },
   };
+  active = context;
   const g = globalThis as Record<string, unknown>;
   if (typeof g.RTCSessionDescription === 'undefined') g.RTCSessionDescription = ShimRTCSessionDescription;
   if (typeof g.RTCRtpReceiver === 'undefined') g.RTCRtpReceiver = ShimRTCRtpReceiver;
@@ -75,7 +92,10 @@ export function installShim(options: ShimOptions = {}): Shim {
       MediaStream: ShimMediaStream,
     },
     setOutputDevice: (id) => {
-      output = id && id !== 'default' ? id : undefined;
+      const next = id && id !== 'default' ? id : undefined;
+      if (next === output) return;
+      output = next;
+      for (const pc of context.connections) pc.useOutput(output);
     },
   };
 }

@@ -3,7 +3,7 @@
  * device (its `deviceId`); no audio flows through JS. The native engine opens the device when a call starts
  * and falls back to the default one (with a message) when it cannot.
  */
-import type { MediaBackend, NativeDevice } from './backend';
+import type { MediaBackend, NativeDevice, Processing } from './backend';
 
 let nextId = 1;
 const newId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(nextId++).toString(36)}`;
@@ -30,6 +30,8 @@ export class ShimMediaStreamTrack extends EventTarget {
   constructor(
     readonly label: string,
     readonly deviceId: string,
+    /** The microphone processing the native call runs (the `getUserMedia` constraints of the same names). */
+    readonly processing: Processing = DEFAULT_PROCESSING,
   ) {
     super();
   }
@@ -65,13 +67,13 @@ export class ShimMediaStreamTrack extends EventTarget {
   }
 
   clone(): ShimMediaStreamTrack {
-    const copy = new ShimMediaStreamTrack(this.label, this.deviceId);
+    const copy = new ShimMediaStreamTrack(this.label, this.deviceId, this.processing);
     copy.enabled = this.enabled;
     return copy;
   }
 
   getSettings() {
-    return { deviceId: this.deviceId, groupId: '', sampleRate: 48000, channelCount: 1 };
+    return { deviceId: this.deviceId, groupId: '', sampleRate: 48000, channelCount: 1, ...this.processing };
   }
 
   getConstraints() {
@@ -79,7 +81,7 @@ export class ShimMediaStreamTrack extends EventTarget {
   }
 
   getCapabilities() {
-    return { deviceId: this.deviceId };
+    return { deviceId: this.deviceId, echoCancellation: [true, false], noiseSuppression: [true, false], autoGainControl: [true, false] };
   }
 
   applyConstraints() {
@@ -186,6 +188,22 @@ export function requestedDevice(audio: unknown): { id?: string; exact: boolean }
   return { exact: false };
 }
 
+/** Echo cancellation, noise suppression and gain control: all on unless a constraint turns them off. */
+export const DEFAULT_PROCESSING: Processing = Object.freeze({ echoCancellation: true, noiseSuppression: true, autoGainControl: true });
+
+/** The processing a `getUserMedia` audio constraint asks for (`false`, `{exact:false}` or `{ideal:false}` turn a stage off). */
+export function requestedProcessing(audio: unknown): Processing {
+  const out = { ...DEFAULT_PROCESSING };
+  if (!audio || typeof audio !== 'object') return out;
+  for (const key of Object.keys(out) as (keyof Processing)[]) {
+    const v = (audio as Record<string, unknown>)[key];
+    const c = v && typeof v === 'object' ? (v as { exact?: unknown; ideal?: unknown }) : undefined;
+    const wanted = c ? (c.exact ?? c.ideal) : v;
+    if (typeof wanted === 'boolean') out[key] = wanted;
+  }
+  return out;
+}
+
 /** `navigator.mediaDevices.getUserMedia`, audio only, on the native devices. */
 export function makeGetUserMedia(backend: MediaBackend) {
   return async (constraints?: { audio?: unknown; video?: unknown }): Promise<ShimMediaStream> => {
@@ -203,7 +221,7 @@ export function makeGetUserMedia(backend: MediaBackend) {
     // picks one up when it appears (never a silent failure to answer).
     const device = chosen ?? inputs.find((d) => d.isDefault) ?? inputs[0];
     const label = device?.label ?? 'Default microphone';
-    return new ShimMediaStream([new ShimMediaStreamTrack(label, chosen ? chosen.id : 'default')]);
+    return new ShimMediaStream([new ShimMediaStreamTrack(label, chosen ? chosen.id : 'default', requestedProcessing(constraints.audio))]);
   };
 }
 

@@ -180,6 +180,8 @@ export interface ShimContext {
   backend: MediaBackend;
   /** The speaker calls play on (`undefined`: the system's). */
   outputDevice(): string | undefined;
+  /** The open connections (a speaker change reaches them at once). */
+  connections: Set<ShimRTCPeerConnection>;
   onDeviceProblem(problem: DeviceProblem): void;
 }
 
@@ -214,12 +216,29 @@ export class ShimRTCPeerConnection extends EventTarget {
   private closed = false;
   private lastStats: NativeStats | null = null;
   private readonly remoteStream = new ShimMediaStream();
+  /** The microphone the native call uses (`'default'`: the system's), once open. */
+  private input: string | null = null;
 
   constructor(
     private readonly context: ShimContext,
     private readonly configuration: RTCConfiguration = {},
   ) {
     super();
+    context.connections.add(this);
+  }
+
+  /** The speaker changed in Settings: a running call moves to it at once. */
+  useOutput(output: string | undefined) {
+    if (this.id === null || this.closed) return;
+    this.context.backend.setDevices(this.id, { output: output ?? 'default' }).catch((e) => console.warn('tsunagi: speaker change failed', e));
+  }
+
+  /** The microphone track was replaced (`setInputDevice` mid-call): a running call moves to its device. */
+  private applyInput() {
+    const wanted = this.transceivers[0]?.sender.track?.deviceId;
+    if (this.id === null || this.closed || !wanted || wanted === this.input) return;
+    this.input = wanted;
+    this.context.backend.setDevices(this.id, { input: wanted }).catch((e) => console.warn('tsunagi: microphone change failed', e));
   }
 
   /** The native call's id, once negotiation started it. */
@@ -250,6 +269,7 @@ export class ShimRTCPeerConnection extends EventTarget {
     const sender = new ShimRTCRtpSender(track, (t) => {
       if (t) this.unwatch.push(t.watch(() => this.applyMute()));
       this.applyMute();
+      this.applyInput();
     });
     const transceiver = new ShimRTCRtpTransceiver(
       sender,
@@ -315,7 +335,8 @@ export class ShimRTCPeerConnection extends EventTarget {
     if (this.id !== null) return Promise.resolve(this.id);
     if (!this.opening) {
       const first = this.transceivers[0];
-      const input = first?.sender.track?.deviceId;
+      const track = first?.sender.track;
+      const input = track?.deviceId;
       this.opening = this.context.backend
         .open(
           {
@@ -323,11 +344,13 @@ export class ShimRTCPeerConnection extends EventTarget {
             output: this.context.outputDevice(),
             codecs: first?.codecs.length ? first.codecs : undefined,
             remote,
+            processing: track?.processing,
           },
           (event) => this.onNative(event),
         )
         .then((id) => {
           this.id = id;
+          this.input = input ?? 'default';
           if (this.closed) {
             void this.context.backend.close(id);
             throw domError('InvalidStateError', 'the RTCPeerConnection was closed');
@@ -496,6 +519,7 @@ export class ShimRTCPeerConnection extends EventTarget {
   close() {
     if (this.closed) return;
     this.closed = true;
+    this.context.connections.delete(this);
     this.signalingState = 'closed';
     this.iceConnectionState = 'closed';
     this.connectionState = 'closed';

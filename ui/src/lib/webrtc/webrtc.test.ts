@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeBackend, REMOTE_ANSWER, REMOTE_OFFER, stats } from './fake-backend';
-import { installShim, needsShim, ShimMediaStream, ShimMediaStreamTrack, type DeviceProblem } from './index';
+import { installShim, nativeLevels, needsShim, ShimMediaStream, ShimMediaStreamTrack, type DeviceProblem } from './index';
 import { candidatesOf, remoteAddressOf, statsReport, type ShimRTCPeerConnection } from './peerconnection';
-import { requestedDevice, toDeviceInfos } from './media';
+import { requestedDevice, requestedProcessing, toDeviceInfos } from './media';
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
@@ -98,6 +98,21 @@ describe('devices', () => {
     expect(requestedDevice({ deviceId: { ideal: 'e' } })).toEqual({ id: 'e', exact: false });
   });
 
+  it('turns microphone processing off only when a constraint says so', async () => {
+    const on = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+    expect(requestedProcessing(true)).toEqual(on);
+    expect(requestedProcessing({ deviceId: 'a', echoCancellation: true })).toEqual(on);
+    expect(requestedProcessing({ noiseSuppression: false, autoGainControl: { exact: false }, echoCancellation: { ideal: false } })).toEqual({
+      echoCancellation: false,
+      noiseSuppression: false,
+      autoGainControl: false,
+    });
+    const s = setup();
+    const track = (await s.getUserMedia({ audio: { noiseSuppression: false } })).getAudioTracks()[0];
+    expect(track.getSettings()).toMatchObject({ echoCancellation: true, noiseSuppression: false, autoGainControl: true });
+    expect(track.clone().processing).toEqual(track.processing);
+  });
+
   it('streams clone and collect tracks the way the SDK does', () => {
     const track = new ShimMediaStreamTrack('Mic', 'default');
     const stream = new ShimMediaStream();
@@ -125,7 +140,13 @@ describe('RTCPeerConnection', () => {
     pc.ontrack = (e) => tracks.push(e as RTCTrackEvent);
     await pc.setRemoteDescription({ type: 'offer', sdp: REMOTE_OFFER });
     expect(s.backend.calls).toHaveLength(1);
-    expect(s.backend.calls[0].options).toEqual({ input: 'pulseaudio:usb', output: 'pulseaudio:spk', codecs: ['opus', 'pcmu'], remote: '127.0.0.1' });
+    expect(s.backend.calls[0].options).toEqual({
+      input: 'pulseaudio:usb',
+      output: 'pulseaudio:spk',
+      codecs: ['opus', 'pcmu'],
+      remote: '127.0.0.1',
+      processing: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+    });
     expect(s.backend.calls[0].offers).toEqual([REMOTE_OFFER]);
     expect(pc.signalingState).toBe('have-remote-offer');
     expect(tracks).toHaveLength(1);
@@ -201,6 +222,40 @@ describe('RTCPeerConnection', () => {
     await pc.getSenders()[0].replaceTrack(other);
     await tick();
     expect(s.backend.calls[0].muted).toBe(false);
+  });
+
+  it('moves a running call to a new microphone or speaker at once', async () => {
+    const s = setup();
+    const idle = new s.RTCPeerConnection();
+    const { pc } = await withTrack(s);
+    await pc.setRemoteDescription({ type: 'offer', sdp: REMOTE_OFFER });
+    const call = s.backend.calls[0];
+    // setInputDevice mid-call: the SDK replaces the sender's track with one on the new device.
+    const usb = (await s.getUserMedia({ audio: { deviceId: { exact: 'pulseaudio:usb' } } })).getAudioTracks()[0];
+    await pc.getSenders()[0].replaceTrack(usb);
+    await pc.getSenders()[0].replaceTrack(usb.clone());
+    s.shim.setOutputDevice('pulseaudio:spk');
+    s.shim.setOutputDevice('pulseaudio:spk');
+    s.shim.setOutputDevice('default');
+    await tick();
+    expect(call.switches).toEqual([{ input: 'pulseaudio:usb' }, { output: 'pulseaudio:spk' }, { output: 'default' }]);
+    expect(idle.nativeId).toBeNull();
+    expect(s.backend.calls).toHaveLength(1);
+    pc.close();
+    s.shim.setOutputDevice('pulseaudio:spk');
+    await tick();
+    expect(call.switches).toHaveLength(3);
+  });
+
+  it('reads the microphone level of the running call from the engine', async () => {
+    const s = setup();
+    expect(await nativeLevels()).toBeNull();
+    const { pc } = await withTrack(s);
+    expect(await nativeLevels()).toBeNull();
+    await pc.setRemoteDescription({ type: 'offer', sdp: REMOTE_OFFER });
+    expect(await nativeLevels()).toEqual({ input: 0.2, output: 0.17 });
+    pc.close();
+    expect(await nativeLevels()).toBeNull();
   });
 
   it('reports the engine statistics in the shape getRTCStats reads', async () => {
