@@ -13,7 +13,7 @@ use serde::Serialize;
 use sqlx::Row as _;
 
 use crate::db::Db;
-use crate::reports::{self, CallLine, CallRecord, EventRecord};
+use crate::reports::{self, call_record, CallLine, CallRecord, EventRecord};
 
 /// Default page size.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -153,21 +153,12 @@ async fn fetch_rows(
             .fetch_all(&db.pool)
             .await?;
         for r in &found {
-            let key: String = r.try_get(0)?;
+            let mut record = call_record(r)?;
+            if is_outbound {
+                record.task_sid = format!("ob-{}", record.task_sid);
+            }
             rows.push(Row {
-                record: CallRecord {
-                    task_sid: if is_outbound {
-                        format!("ob-{key}")
-                    } else {
-                        key
-                    },
-                    created_at: r.try_get(1)?,
-                    customer_call_sid: r.try_get(2)?,
-                    customer_id: r.try_get(3)?,
-                    agent_id: r.try_get(4)?,
-                    status: r.try_get(5)?,
-                    notes: r.try_get(6)?,
-                },
+                record,
                 outbound: is_outbound,
                 conference: if is_outbound { r.try_get(7)? } else { None },
             });

@@ -170,17 +170,7 @@ pub async fn load(db: &Db, from: i64, to: i64) -> Result<Report, sqlx::Error> {
     .fetch_all(&db.pool)
     .await?
     .iter()
-    .map(|r| {
-        Ok(CallRecord {
-            task_sid: r.try_get(0)?,
-            created_at: r.try_get(1)?,
-            customer_call_sid: r.try_get(2)?,
-            customer_id: r.try_get(3)?,
-            agent_id: r.try_get(4)?,
-            status: r.try_get(5)?,
-            notes: r.try_get(6)?,
-        })
-    })
+    .map(call_record)
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let rows = sqlx::query(
         "SELECT e.task_sid, e.kind, e.status, e.call_sid, e.agent_id, e.at FROM call_events e \
@@ -192,6 +182,19 @@ pub async fn load(db: &Db, from: i64, to: i64) -> Result<Report, sqlx::Error> {
     .await?;
     let events = event_records(&rows)?;
     Ok(assemble(from, to, calls, &events))
+}
+
+/// Decodes a row starting `task_sid, created_at, customer_call_sid, customer_id, agent_id, status, notes`.
+pub(crate) fn call_record(r: &sqlx::any::AnyRow) -> Result<CallRecord, sqlx::Error> {
+    Ok(CallRecord {
+        task_sid: r.try_get(0)?,
+        created_at: r.try_get(1)?,
+        customer_call_sid: r.try_get(2)?,
+        customer_id: r.try_get(3)?,
+        agent_id: r.try_get(4)?,
+        status: r.try_get(5)?,
+        notes: r.try_get(6)?,
+    })
 }
 
 /// Decodes rows of `task_sid, kind, status, call_sid, agent_id, at`.

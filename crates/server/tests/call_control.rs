@@ -8,7 +8,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::sim::*;
 use common::*;
-use tsunagi_server::auth::Role;
 
 /// Twilio's assignment callback for the stand-in's pending reservation (the stand-in has no callback URL here,
 /// so the reservation stays pending, as while the agent leg rings).
@@ -144,16 +143,8 @@ async fn hangup_after_answer_before_the_conference_is_queued_then_done() {
 async fn only_the_holder_or_a_supervisor_may_act_and_inputs_are_checked() {
     let t = test_app().await;
     t.seed_crm().await;
-    t.add_agent(
-        "agent_2048",
-        "sato",
-        "pw2",
-        Some("WK55555555555555555555555555555555"),
-        Role::Agent,
-    )
-    .await;
-    t.add_agent("agent_9001", "yamamoto", "pw9", None, Role::Supervisor)
-        .await;
+    t.add_colleague().await;
+    t.add_supervisor().await;
     let attrs = serde_json::json!({"call_sid": CUSTOMER_CALL}).to_string();
     let params = [
         ("TaskSid", TASK),

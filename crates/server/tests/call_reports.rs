@@ -4,7 +4,6 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
-use tsunagi_server::auth::Role;
 
 const RES2: &str = "WR88888888888888888888888888888889";
 const AGENT_CALL2: &str = "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab";
@@ -13,16 +12,8 @@ const AGENT_CALL2: &str = "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab";
 async fn a_missed_then_answered_call_is_reported_once_in_json_and_csv() {
     let t = test_app().await;
     t.seed_crm().await;
-    t.add_agent(
-        "agent_2048",
-        "sato",
-        "pw2",
-        Some("WK55555555555555555555555555555555"),
-        Role::Agent,
-    )
-    .await;
-    t.add_agent("agent_9001", "yamamoto", "pw9", None, Role::Supervisor)
-        .await;
+    t.add_colleague().await;
+    t.add_supervisor().await;
     let attrs =
         serde_json::json!({"call_sid": CUSTOMER_CALL, "customer_id": "C-000123"}).to_string();
     let assign = |res: &'static str, worker: &'static str| {

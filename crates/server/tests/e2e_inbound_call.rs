@@ -9,7 +9,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::device::{param, Device};
+use common::device::param;
 use common::live::*;
 use common::sim::*;
 use common::*;
@@ -104,21 +104,8 @@ async fn supervisor_monitors_then_coaches_then_barges() {
         agent_leg,
         ..
     } = live_call().await;
-    s.app
-        .add_agent(
-            "agent_9001",
-            "yamamoto",
-            "pw9",
-            None,
-            tsunagi_server::auth::Role::Supervisor,
-        )
-        .await;
-    let sup = s.app.login("yamamoto", "pw9").await;
-    let (_, token) = s
-        .app
-        .json(authed("POST", "/v1/token", &sup, Some("1.0.0")))
-        .await;
-    let mut sup_device = Device::register(&s.sim.ws_url(), token["token"].as_str().unwrap()).await;
+    s.app.add_supervisor().await;
+    let (sup, mut sup_device) = signed_in(&s, "yamamoto", "pw9").await;
     let supervise = |mode: &'static str| {
         axum::http::Request::post(format!("/v1/supervise/{task}"))
             .header("authorization", format!("Bearer {sup}"))
@@ -178,39 +165,14 @@ async fn supervisor_monitors_then_coaches_then_barges() {
 async fn unanswered_owner_is_rejected_and_the_department_agent_gets_the_call() {
     let s = stack_with_ring(2).await;
     s.app.seed_crm().await;
-    s.app
-        .add_agent(
-            "agent_2048",
-            "sato",
-            "pw2",
-            Some(DEPT_WORKER),
-            tsunagi_server::auth::Role::Agent,
-        )
-        .await;
+    s.app.add_colleague().await;
     s.set_activity(OWNER_WORKER, AVAILABLE).await;
     s.set_activity(DEPT_WORKER, AVAILABLE).await;
-    let mut devices = Vec::new();
-    for (login, pw) in [("tanaka", "pw"), ("sato", "pw2")] {
-        let session = s.app.login(login, pw).await;
-        let (_, token) = s
-            .app
-            .json(authed("POST", "/v1/token", &session, Some("1.0.0")))
-            .await;
-        devices.push((
-            session,
-            Device::register(&s.sim.ws_url(), token["token"].as_str().unwrap()).await,
-        ));
-    }
-    let (mut owner, mut sato) = (devices.remove(0), devices.remove(0));
+    let mut owner = signed_in(&s, "tanaka", "pw").await;
+    let mut sato = signed_in(&s, "sato", "pw2").await;
     let mut sato_events = events_socket(&s, &sato.0).await;
 
-    let (_, placed) = s
-        .control(
-            "/_sim/calls",
-            json!({"from": "+81312345678", "to": COMPANY_NUMBER}),
-        )
-        .await;
-    let customer = placed["sid"].as_str().unwrap().to_owned();
+    let customer = customer_dials(&s, None).await;
     // The owner's Device rings and is left ringing.
     let first = owner.1.invite().await;
     let task = param(&first, "TaskSid");
@@ -231,12 +193,7 @@ async fn unanswered_owner_is_rejected_and_the_department_agent_gets_the_call() {
     assert_eq!(param(&second, "TaskSid"), task);
     assert_ne!(param(&second, "ReservationSid"), owner_res);
     sato.1.answer(&second).await;
-    let ctx = loop {
-        let e = next_event(&mut sato_events).await;
-        if e["type"] == "call.context" && e["customer_call_sid"] == customer.as_str() {
-            break e;
-        }
-    };
+    let ctx = context_for(&mut sato_events, &customer).await;
     assert_eq!(ctx["task_sid"], task.as_str());
     assert_eq!(ctx["customer"]["name"], "山田 花子");
     let missed = s.app.count("SELECT COUNT(*) FROM call_events WHERE kind = 'agent-leg' AND status = 'no-answer' AND agent_id = 'agent_1024'").await;
@@ -247,23 +204,9 @@ async fn unanswered_owner_is_rejected_and_the_department_agent_gets_the_call() {
 async fn caller_abandoning_in_queue_is_reported_as_abandoned() {
     let s = stack(true).await;
     s.app.seed_crm().await;
-    s.app
-        .add_agent(
-            "agent_9001",
-            "yamamoto",
-            "pw9",
-            None,
-            tsunagi_server::auth::Role::Supervisor,
-        )
-        .await;
+    s.app.add_supervisor().await;
     // Nobody is available: the caller waits in the queue, then hangs up.
-    let (_, placed) = s
-        .control(
-            "/_sim/calls",
-            json!({"from": "+81312345678", "to": COMPANY_NUMBER}),
-        )
-        .await;
-    let customer = placed["sid"].as_str().unwrap().to_owned();
+    let customer = customer_dials(&s, None).await;
     // The server learns the task from the workspace's task.created event.
     let task = s
         .eventually("the server to record the queued task", || async {

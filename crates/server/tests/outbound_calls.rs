@@ -424,24 +424,8 @@ async fn control(s: &Stack, session: &str, id: &str, op: &str) -> (StatusCode, V
 async fn the_dialling_agent_holds_and_hangs_up_an_outbound_call() {
     let s = stack(true).await;
     s.app.seed_crm().await;
-    s.app
-        .add_agent(
-            "agent_2048",
-            "sato",
-            "pw2",
-            Some(DEPT_WORKER),
-            tsunagi_server::auth::Role::Agent,
-        )
-        .await;
-    s.app
-        .add_agent(
-            "agent_9001",
-            "yamamoto",
-            "pw9",
-            None,
-            tsunagi_server::auth::Role::Supervisor,
-        )
-        .await;
+    s.app.add_colleague().await;
+    s.app.add_supervisor().await;
     let (session, mut device) = signed_in(&s, "tanaka", "pw").await;
     let sato = s.app.login("sato", "pw2").await;
     let sup = s.app.login("yamamoto", "pw9").await;
@@ -558,8 +542,12 @@ async fn the_dialling_agent_holds_and_hangs_up_an_outbound_call() {
         .await,
     )
     .unwrap();
-    let (status, _) = control(&s, &session, &format!("ob-{second}"), "hold").await;
-    assert_eq!(status, StatusCode::CONFLICT, "nothing to hold yet");
+    let (status, body) = control(&s, &session, &format!("ob-{second}"), "hold").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("CONFERENCE_NOT_READY")),
+        "nothing to hold yet: the app words this code as 'the customer has not answered yet'"
+    );
     assert_eq!(
         control(&s, &session, &format!("ob-{second}"), "hangup")
             .await

@@ -108,24 +108,8 @@ async fn a_recorded_call_is_archived_once_and_deleted_at_twilio() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "audio/wav");
     assert_eq!(body, file);
-    l.s.app
-        .add_agent(
-            "agent_2048",
-            "sato",
-            "pw2",
-            Some(DEPT_WORKER),
-            tsunagi_server::auth::Role::Agent,
-        )
-        .await;
-    l.s.app
-        .add_agent(
-            "agent_9001",
-            "yamamoto",
-            "pw9",
-            None,
-            tsunagi_server::auth::Role::Supervisor,
-        )
-        .await;
+    l.s.app.add_colleague().await;
+    l.s.app.add_supervisor().await;
     let other = l.s.app.login("sato", "pw2").await;
     let sup = l.s.app.login("yamamoto", "pw9").await;
     assert_eq!(

@@ -165,15 +165,7 @@ async fn agent_no_answer_rejects_the_reservation_and_the_task_moves_on() {
 async fn completing_the_task_is_idempotent_and_only_for_its_agent() {
     let s = stack(true).await;
     s.app.seed_crm().await;
-    s.app
-        .add_agent(
-            "agent_2048",
-            "sato",
-            "pw2",
-            Some(DEPT_WORKER),
-            tsunagi_server::auth::Role::Agent,
-        )
-        .await;
+    s.app.add_colleague().await;
     s.set_activity(OWNER_WORKER, AVAILABLE).await;
     let attrs = enqueue_attributes(&s, "+81312345678").await;
     let task = s.create_task(&attrs).await;

@@ -1,5 +1,6 @@
 //! A live inbound call through the stand-in (customer → Voice webhook → task → owner's Device answered, context
-//! pushed), plus helpers to sign in more agents with a Device and an events socket.
+//! pushed), plus its steps for tests that take them one by one: sign an agent in with a Device and an events
+//! socket, the known customer dials, the agent is told the call's context.
 
 use axum::http::StatusCode;
 use futures_util::StreamExt as _;
@@ -7,6 +8,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
+
+use tsunagi_twilio::pstream::ServerInvite;
 
 use super::device::{param, Device};
 use super::sim::*;
@@ -63,6 +66,31 @@ pub async fn signed_in(s: &Stack, login: &str, password: &str) -> (String, Devic
     (session, device)
 }
 
+/// The seeded customer's number (山田 花子, owner agent_1024).
+pub const CUSTOMER_PHONE: &str = "+81312345678";
+
+/// The seeded customer dials the company number (a stand-in PSTN caller, sending `tone_hz` if given); returns
+/// the customer's CallSid.
+pub async fn customer_dials(s: &Stack, tone_hz: Option<f64>) -> String {
+    let mut call = json!({"from": CUSTOMER_PHONE, "to": COMPANY_NUMBER});
+    if let Some(hz) = tone_hz {
+        call["tone_hz"] = json!(hz);
+    }
+    let (status, placed) = s.control("/_sim/calls", call).await;
+    assert_eq!(status, 200, "{placed}");
+    placed["sid"].as_str().expect("call sid").to_owned()
+}
+
+/// The `call.context` event of `customer`'s call on an events socket (others are skipped).
+pub async fn context_for(events: &mut Ws, customer: &str) -> Value {
+    loop {
+        let e = next_event(events).await;
+        if e["type"] == "call.context" && e["customer_call_sid"] == customer {
+            return e;
+        }
+    }
+}
+
 pub struct Live {
     pub s: Stack,
     pub session: String,
@@ -72,6 +100,8 @@ pub struct Live {
     pub customer: String,
     pub agent_leg: String,
     pub device: Device,
+    /// The invite the owner's Device answered.
+    pub invite: ServerInvite,
 }
 
 /// Brings a call from the customer to the owner's answered Device, with the context pushed.
@@ -87,14 +117,7 @@ pub async fn live_call_on(s: Stack) -> Live {
     let mut events = events_socket(&s, &session).await;
 
     // The customer (a known caller) dials the company number.
-    let (status, placed) = s
-        .control(
-            "/_sim/calls",
-            json!({"from": "+81312345678", "to": COMPANY_NUMBER, "tone_hz": 440.0}),
-        )
-        .await;
-    assert_eq!(status, 200, "{placed}");
-    let customer = placed["sid"].as_str().unwrap().to_owned();
+    let customer = customer_dials(&s, Some(440.0)).await;
 
     // The owner's Device rings with the join keys, and answers.
     let invite = device.invite().await;
@@ -108,12 +131,7 @@ pub async fn live_call_on(s: Stack) -> Live {
     let agent_leg = invite.callsid.to_string();
 
     // The server tells the agent which conference and customer this is.
-    let ctx = loop {
-        let e = next_event(&mut events).await;
-        if e["type"] == "call.context" && e["customer_call_sid"] == customer.as_str() {
-            break e;
-        }
-    };
+    let ctx = context_for(&mut events, &customer).await;
     assert_eq!(ctx["task_sid"], task.as_str());
     assert_eq!(ctx["agent_call_sid"], agent_leg.as_str());
     assert_eq!(ctx["customer"]["name"], "山田 花子");
@@ -132,6 +150,7 @@ pub async fn live_call_on(s: Stack) -> Live {
         customer,
         agent_leg,
         device,
+        invite,
     }
 }
 

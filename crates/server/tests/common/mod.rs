@@ -176,6 +176,19 @@ impl TestApp {
         .expect("create agent");
     }
 
+    /// The owner's department colleague: `agent_2048`, login `sato` / `pw2`, worker [`sim::DEPT_WORKER`].
+    pub async fn add_colleague(&self) {
+        let worker = Some(sim::DEPT_WORKER);
+        self.add_agent("agent_2048", "sato", "pw2", worker, Role::Agent)
+            .await;
+    }
+
+    /// The supervisor: `agent_9001`, login `yamamoto` / `pw9`.
+    pub async fn add_supervisor(&self) {
+        self.add_agent("agent_9001", "yamamoto", "pw9", None, Role::Supervisor)
+            .await;
+    }
+
     /// Logs in and returns the session token.
     pub async fn login(&self, login: &str, password: &str) -> String {
         let (status, body) = self

@@ -173,6 +173,18 @@ impl Stack {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// A GET of the stand-in's control API (`/_sim/…`).
+    pub async fn sim_get(&self, path: &str) -> Value {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.sim.base_url()))
+            .send()
+            .await
+            .expect("sim reachable");
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.json().await.expect("json")
+    }
+
     /// A JSON POST to the stand-in's control API.
     pub async fn control(&self, path: &str, body: Value) -> (u16, Value) {
         let resp = self
