@@ -215,40 +215,50 @@ fn start_portal<R: Runtime>(app: &AppHandle<R>) {
     use portal::PortalError;
 
     let app = app.clone();
+    // Binds, serves activations while the portal stays, and binds again when it comes back (a restarted portal
+    // forgets its sessions). A missing portal is waited for; any other refusal is final until the next start.
     tauri::async_runtime::spawn(async move {
         let cell = app.state::<ShortcutCell>();
-        let bound = match portal::bind("Answer the ringing call, or hang up").await {
-            Ok(bound) => bound,
-            Err(error) => {
-                let reason = match &error {
-                    PortalError::NoBus(_) => Reason::NoSessionBus,
-                    PortalError::NoPortal(_) => Reason::NoPortal,
-                    PortalError::NoInterface(_) => Reason::PortalWithoutShortcuts,
-                    PortalError::Refused(_) | PortalError::NotBound => Reason::Refused,
-                    _ => Reason::PortalFailed,
-                };
-                return cell.set(ShortcutStatus::Unavailable {
-                    reason,
-                    detail: Some(error.to_string()),
-                });
+        loop {
+            let bound = match portal::bind("Answer the ringing call, or hang up").await {
+                Ok(bound) => bound,
+                Err(error) => {
+                    let reason = match &error {
+                        PortalError::NoBus(_) => Reason::NoSessionBus,
+                        PortalError::NoPortal(_) => Reason::NoPortal,
+                        PortalError::NoInterface(_) => Reason::PortalWithoutShortcuts,
+                        PortalError::Refused(_) | PortalError::NotBound => Reason::Refused,
+                        _ => Reason::PortalFailed,
+                    };
+                    cell.set(ShortcutStatus::Unavailable {
+                        reason,
+                        detail: Some(error.to_string()),
+                    });
+                    if reason == Reason::NoPortal && portal::wait_for_portal().await.is_ok() {
+                        continue;
+                    }
+                    return;
+                }
+            };
+            tracing::info!(
+                version = bound.version,
+                "answer/hang-up shortcut bound through the desktop portal"
+            );
+            cell.set(ShortcutStatus::Active {
+                via: Via::Portal,
+                trigger: bound.trigger.clone().unwrap_or_else(|| "Ctrl+Alt+A".into()),
+            });
+            let mut activations = std::pin::pin!(bound.activations());
+            while activations.next().await.is_some() {
+                activate(&app, Via::Portal);
             }
-        };
-        tracing::info!(
-            version = bound.version,
-            "answer/hang-up shortcut bound through the desktop portal"
-        );
-        cell.set(ShortcutStatus::Active {
-            via: Via::Portal,
-            trigger: bound.trigger.clone().unwrap_or_else(|| "Ctrl+Alt+A".into()),
-        });
-        let mut activations = std::pin::pin!(bound.activations());
-        while activations.next().await.is_some() {
-            activate(&app, Via::Portal);
+            cell.set(ShortcutStatus::Unavailable {
+                reason: Reason::PortalFailed,
+                detail: Some("the desktop portal left the session bus; binding again".into()),
+            });
+            // A portal started by D-Bus activation comes back on the next call; a second apart, never a busy loop.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
-        cell.set(ShortcutStatus::Unavailable {
-            reason: Reason::PortalFailed,
-            detail: Some("the desktop portal left the session bus".into()),
-        });
     });
 }
 

@@ -10,7 +10,8 @@
 #   window state  a quit from the tray menu saves the window's size in .window-state.json;
 #   portal key    in a Wayland session the key is bound through a fake XDG desktop portal (portal.py,
 #                 GlobalShortcuts) and its Activated signal answers a ringing customer call (the reservation is
-#                 accepted at the stand-in); a portal without GlobalShortcuts makes the app say the key is unavailable.
+#                 accepted at the stand-in); after the portal restarts the app binds again; a portal without
+#                 GlobalShortcuts makes the app say the key is unavailable.
 # Needs: xvfb, xdotool, xdg-utils, gnome-keyring, libsecret-tools, python3-dbus/gi; the app and server built.
 # Usage: tests/os/run.sh [path/to/tsunagi]   (OS_KEEP=DIR keeps the app and fake portal logs)
 set -euo pipefail
@@ -123,11 +124,11 @@ echo "5. shortcut through the desktop portal (Wayland)"
 # the window itself stays on Xvfb (GDK_BACKEND=x11 — GTK would otherwise look for that Wayland socket).
 section_start=$SECONDS
 portal_start() { # serve|serve-without-shortcuts LOG
-  /usr/bin/python3 "$here/portal.py" "$1" "$2" >"$work/portal-$1.out" 2>&1 &
+  /usr/bin/python3 "$here/portal.py" "$1" "$2" >"$2.out" 2>&1 &
   portal_pid=$!
   pids+=($portal_pid)
-  for _ in $(seq 50); do grep -q "portal serving" "$work/portal-$1.out" 2>/dev/null && return 0; sleep 0.1; done
-  cat "$work/portal-$1.out" >&2
+  for _ in $(seq 50); do grep -q "portal serving" "$2.out" 2>/dev/null && return 0; sleep 0.1; done
+  cat "$2.out" >&2
   return 1
 }
 sim_json() { curl -sf "$SIM_URL$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"; }
@@ -182,6 +183,18 @@ for _ in $(seq 100); do status=$(tanaka_reservation "$task"); [ "$status" != pen
 echo "  reservation after the portal's Activated: $status"
 check python3 -c 'import sys; assert sys.argv[1] in ("accepted", "wrapping", "completed"), sys.argv[1]' "$status"
 curl -sf -X POST "$SIM_URL/_sim/calls/$call/hangup" >/dev/null || true
+# The portal restarts (its sessions die with it): the app binds again, and the key reaches it again.
+handled() { grep -cE "shortcut: (nothing to answer or hang up|handed to the core).*via=Portal" "$work/wayland.log"; }
+kill "$portal_pid" 2>/dev/null || true
+wait "$portal_pid" 2>/dev/null || true
+check portal_start serve "$work/portal-again.jsonl"
+bound_twice() { [ "$(grep -c "bound through the desktop portal" "$work/wayland.log")" -ge 2 ]; }
+for _ in $(seq 100); do bound_twice && break; sleep 0.1; done
+check bound_twice
+before=$(handled)
+check /usr/bin/python3 "$here/portal.py" activate answer-or-hang-up
+for _ in $(seq 50); do [ "$(handled)" -gt "$before" ] && break; sleep 0.1; done
+check test "$(handled)" -gt "$before"
 stop_app "$wayland_pid"
 kill "$portal_pid" 2>/dev/null || true
 wait "$portal_pid" 2>/dev/null || true

@@ -4,13 +4,16 @@
 //! Contract: [`bind`] probes the interface, creates a session (`CreateSession`), asks for the one shortcut
 //! (`BindShortcuts`, preferred trigger Ctrl+Alt+A; the desktop may let the agent confirm or change it) and waits
 //! for each `org.freedesktop.portal.Request::Response`. [`Bound::activations`] then yields once per `Activated`
-//! signal of that session and id. It only moves D-Bus messages: what an activation does is the caller's.
-//! The session lives as long as the connection inside [`Bound`].
+//! signal of that session and id, and ends when the portal leaves the bus (its sessions die with it; bind again,
+//! after [`wait_for_portal`] if it is not activatable). It only moves D-Bus messages: what an activation does is
+//! the caller's. The session lives as long as the connection inside [`Bound`].
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
+use zbus::fdo::{DBusProxy, NameOwnerChangedStream};
+use zbus::names::WellKnownName;
 use zbus::proxy::{Builder, CacheProperties};
 use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue, Value};
 use zbus::{Connection, Message, Proxy};
@@ -66,25 +69,31 @@ pub struct Bound {
     pub version: u32,
     session: OwnedObjectPath,
     activated: zbus::proxy::SignalStream<'static>,
+    owner_changes: NameOwnerChangedStream,
     // Closing the connection closes the portal session, so it is kept with the stream.
     _connection: Connection,
 }
 
 impl Bound {
-    /// One item per activation of the shortcut; ends when the portal leaves the bus.
+    /// One item per activation of the shortcut; ends when the portal's bus name changes owner (it left or
+    /// restarted: the session is gone either way).
     pub fn activations(self) -> impl Stream<Item = ()> + Send {
         let Bound {
             session,
             activated,
+            owner_changes,
             _connection,
             ..
         } = self;
-        activated.filter_map(move |message| {
-            let ours = is_our_activation(&message, &session);
-            // The connection lives as long as the stream.
-            let _keep = &_connection;
-            async move { ours.then_some(()) }
-        })
+        let activations = activated.map(move |message| Some(is_our_activation(&message, &session)));
+        let gone = owner_changes.map(|_| None);
+        futures_util::stream::select(activations, gone)
+            .take_while(|item| std::future::ready(item.is_some()))
+            .filter_map(move |item| {
+                // The connection lives as long as the stream.
+                let _keep = &_connection;
+                std::future::ready(item.filter(|ours| *ours).map(|_| ()))
+            })
     }
 }
 
@@ -94,8 +103,35 @@ pub async fn bind(description: &str) -> Result<Bound, PortalError> {
     bind_on(connection, description).await
 }
 
+/// Waits until a desktop portal owns its name on the session bus (at once if one does).
+pub async fn wait_for_portal() -> Result<(), PortalError> {
+    let connection = Connection::session().await.map_err(PortalError::NoBus)?;
+    let bus = DBusProxy::new(&connection).await?;
+    let mut changes = bus
+        .receive_name_owner_changed_with_args(&[(0, DESTINATION)])
+        .await?;
+    let name = WellKnownName::from_static_str_unchecked(DESTINATION);
+    if bus
+        .name_has_owner(name.into())
+        .await
+        .map_err(zbus::Error::from)?
+    {
+        return Ok(());
+    }
+    while let Some(change) = changes.next().await {
+        if change.args().is_ok_and(|args| args.new_owner().is_some()) {
+            return Ok(());
+        }
+    }
+    Err(PortalError::Reply("the session bus closed".into()))
+}
+
 async fn bind_on(connection: Connection, description: &str) -> Result<Bound, PortalError> {
     let version = within(PROBE_TIMEOUT, probe(&connection)).await??;
+    let owner_changes = DBusProxy::new(&connection)
+        .await?
+        .receive_name_owner_changed_with_args(&[(0, DESTINATION)])
+        .await?;
     let portal = proxy(&connection, PATH, INTERFACE).await?;
     // Subscribed before the session exists, so no activation can slip between bind and listen.
     let activated = portal.receive_signal("Activated").await?;
@@ -140,6 +176,7 @@ async fn bind_on(connection: Connection, description: &str) -> Result<Bound, Por
         version,
         session,
         activated,
+        owner_changes,
         _connection: connection,
     })
 }
