@@ -8,8 +8,9 @@ on the test's private session bus.
 
 It speaks the portal's request convention: each call's Request object lives at
 /org/freedesktop/portal/desktop/request/SENDER/TOKEN (handle_token) and answers with Response(0, results) after the
-method returns; the session handle is returned as a string, as the specification keeps it. Needs python3-dbus and
-python3-gi (Debian's python3).
+method returns; the session handle is returned as a string, as the specification keeps it; only the session's creator
+may bind in it, and Activated/Deactivated go to that connection only (unicast), as xdg-desktop-portal sends them.
+Needs python3-dbus and python3-gi (Debian's python3).
 """
 import json
 import os
@@ -17,6 +18,7 @@ import sys
 import time
 
 import dbus
+import dbus.lowlevel
 import dbus.service
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "desktop"))
@@ -82,7 +84,7 @@ class Portal(PortalWithout):
 
     def __init__(self, bus, log_path):
         super().__init__(bus, log_path)
-        self.sessions = {}  # session path -> bound shortcut ids
+        self.sessions = {}  # session path -> (owner's unique name, bound shortcut ids)
 
     def interfaces(self):
         return {SHORTCUTS: {"version": dbus.UInt32(1)}}
@@ -107,7 +109,7 @@ class Portal(PortalWithout):
     def CreateSession(self, options, sender=None):
         token = str(options.get("session_handle_token", "s"))
         session = f"{PATH}/session/{sender_element(sender)}/{token}"
-        self.sessions[session] = []
+        self.sessions[session] = (str(sender), [])
         self.log({"call": "CreateSession", "session": session, "options": sorted(str(k) for k in options)})
         # `session_handle` is specified as a string (an early mistake the portal keeps for compatibility).
         return self.respond(sender, options, {"session_handle": dbus.String(session)})
@@ -118,9 +120,11 @@ class Portal(PortalWithout):
             {"id": str(sid), **{str(k): str(v) for k, v in fields.items()}} for sid, fields in shortcuts
         ]
         self.log({"call": "BindShortcuts", "session": str(session), "shortcuts": listed})
-        if str(session) not in self.sessions:
-            raise dbus.exceptions.DBusException("unknown session", name="org.freedesktop.DBus.Error.AccessDenied")
-        self.sessions[str(session)] = [s["id"] for s in listed]
+        owner = self.sessions.get(str(session), (None, []))[0]
+        if owner != str(sender):
+            # As xdg-desktop-portal: only the session's creator may use it.
+            raise dbus.exceptions.DBusException("Invalid session", name="org.freedesktop.DBus.Error.AccessDenied")
+        self.sessions[str(session)] = (owner, [s["id"] for s in listed])
         bound = dbus.Array(
             [
                 dbus.Struct(
@@ -133,22 +137,21 @@ class Portal(PortalWithout):
         )
         return self.respond(sender, options, {"shortcuts": bound})
 
-    @dbus.service.signal(SHORTCUTS, signature="osta{sv}")
-    def Activated(self, session, shortcut_id, timestamp, options):
-        pass
-
-    @dbus.service.signal(SHORTCUTS, signature="osta{sv}")
-    def Deactivated(self, session, shortcut_id, timestamp, options):
-        pass
+    def emit_to(self, owner, member, session, shortcut_id, timestamp):
+        # xdg-desktop-portal sends these to the session's owner only (a unicast signal), not to the whole bus.
+        message = dbus.lowlevel.SignalMessage(PATH, SHORTCUTS, member)
+        message.set_destination(owner)
+        message.append(dbus.ObjectPath(session), shortcut_id, timestamp, dbus.Dictionary({}, signature="sv"), signature="osta{sv}")
+        self.bus.send_message(message)
 
     @dbus.service.method(TEST_IFACE, in_signature="s", out_signature="u")
     def Activate(self, shortcut_id):
-        sessions = [s for s, ids in self.sessions.items() if str(shortcut_id) in ids]
+        sessions = [(s, owner) for s, (owner, ids) in self.sessions.items() if str(shortcut_id) in ids]
         now = dbus.UInt64(time.monotonic_ns() // 1_000_000)
-        for session in sessions:
+        for session, owner in sessions:
             self.log({"call": "Activate", "session": session, "id": str(shortcut_id)})
-            self.Activated(dbus.ObjectPath(session), shortcut_id, now, dbus.Dictionary({}, signature="sv"))
-            self.Deactivated(dbus.ObjectPath(session), shortcut_id, now, dbus.Dictionary({}, signature="sv"))
+            self.emit_to(owner, "Activated", session, shortcut_id, now)
+            self.emit_to(owner, "Deactivated", session, shortcut_id, now)
         return dbus.UInt32(len(sessions))
 
 
