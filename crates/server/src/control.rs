@@ -13,17 +13,22 @@ use crate::state::AppState;
 /// Twilio's "invalid state transition" code (e.g. completing a completed task).
 const INVALID_TRANSITION: i64 = 20001;
 
+/// The interaction `task_sid` (400 if malformed, 404 if unknown).
+async fn load(state: &AppState, task_sid: &str) -> Result<CallRow, ApiError> {
+    tsunagi_twilio::TaskSid::parse(task_sid)
+        .map_err(|e| ApiError::BadRequest(format!("task: {e}")))?;
+    calls::get(&state.db, task_sid)
+        .await?
+        .ok_or(ApiError::NotFound("unknown task"))
+}
+
 /// Loads the interaction and checks that `agent` may act on it.
 pub async fn authorize(
     state: &AppState,
     agent: &Agent,
     task_sid: &str,
 ) -> Result<CallRow, ApiError> {
-    tsunagi_twilio::TaskSid::parse(task_sid)
-        .map_err(|e| ApiError::BadRequest(format!("task: {e}")))?;
-    let row = calls::get(&state.db, task_sid)
-        .await?
-        .ok_or(ApiError::NotFound("unknown task"))?;
+    let row = load(state, task_sid).await?;
     let holds = row.agent_id.as_deref() == Some(agent.id.as_str());
     if holds || agent.role >= Role::Supervisor {
         Ok(row)
@@ -39,11 +44,7 @@ pub async fn authorize_live(
     agent: &Agent,
     task_sid: &str,
 ) -> Result<CallRow, ApiError> {
-    tsunagi_twilio::TaskSid::parse(task_sid)
-        .map_err(|e| ApiError::BadRequest(format!("task: {e}")))?;
-    let row = calls::get(&state.db, task_sid)
-        .await?
-        .ok_or(ApiError::NotFound("unknown task"))?;
+    let row = load(state, task_sid).await?;
     let (holder, _) = crate::transfer::holder(state, &row).await?;
     if holder.as_deref() == Some(agent.id.as_str()) || agent.role >= Role::Supervisor {
         Ok(row)

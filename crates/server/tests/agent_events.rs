@@ -4,24 +4,11 @@
 mod common;
 
 use axum::http::StatusCode;
+use common::live::{next_event, open_events};
 use common::*;
 use futures_util::StreamExt as _;
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
-
-async fn next_json<S>(ws: &mut S) -> Value
-where
-    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        match ws.next().await.expect("socket open").expect("frame") {
-            Message::Text(t) => return serde_json::from_str(t.as_str()).expect("json"),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
 
 #[tokio::test]
 async fn conference_join_pushes_context_to_the_agent_once() {
@@ -29,34 +16,15 @@ async fn conference_join_pushes_context_to_the_agent_once() {
     t.seed_crm().await;
     let session = t.login("tanaka", "pw").await;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = t.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let public = t.serve().await;
 
     // An outdated client cannot open the socket.
-    let mut old = format!("ws://{addr}/v1/events")
-        .into_client_request()
-        .unwrap();
-    old.headers_mut().insert(
-        "authorization",
-        format!("Bearer {session}").parse().unwrap(),
-    );
-    let err = tokio_tungstenite::connect_async(old)
+    let err = open_events(&public, &session, None)
         .await
         .expect_err("426 refuses the upgrade");
     assert!(err.to_string().contains("426"), "{err}");
 
-    let mut req = format!("ws://{addr}/v1/events")
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {session}").parse().unwrap(),
-    );
-    req.headers_mut()
-        .insert("x-client-version", "1.0.0".parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+    let mut ws = open_events(&public, &session, Some("1.0.0"))
         .await
         .expect("connect");
 
@@ -112,7 +80,7 @@ async fn conference_join_pushes_context_to_the_agent_once() {
         );
     }
 
-    let ctx = next_json(&mut ws).await;
+    let ctx = next_event(&mut ws).await;
     assert_eq!(ctx["type"], "call.context");
     assert_eq!(ctx["task_sid"], TASK);
     assert_eq!(ctx["reservation_sid"], RES);
@@ -138,7 +106,7 @@ async fn conference_join_pushes_context_to_the_agent_once() {
             .0,
         StatusCode::NO_CONTENT
     );
-    let again = next_json(&mut ws).await;
+    let again = next_event(&mut ws).await;
     assert_eq!(
         (again["type"].clone(), again["agent_call_sid"].clone()),
         (Value::from("call.context"), Value::from(AGENT_CALL))
@@ -160,7 +128,7 @@ async fn conference_join_pushes_context_to_the_agent_once() {
             StatusCode::NO_CONTENT
         );
     }
-    let ended = next_json(&mut ws).await;
+    let ended = next_event(&mut ws).await;
     assert_eq!(ended["type"], "call.ended");
     assert_eq!(
         ended["reason"],
@@ -193,20 +161,8 @@ async fn shutdown_closes_event_sockets_with_going_away() {
     let t = test_app().await;
     t.seed_crm().await;
     let session = t.login("tanaka", "pw").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = t.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let mut req = format!("ws://{addr}/v1/events")
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {session}").parse().unwrap(),
-    );
-    req.headers_mut()
-        .insert("x-client-version", "1.0.0".parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+    let public = t.serve().await;
+    let mut ws = open_events(&public, &session, Some("1.0.0"))
         .await
         .expect("connect");
     t.state.begin_shutdown();

@@ -18,12 +18,7 @@ pub async fn participant_status(
     hook: TwilioWebhook,
 ) -> ApiResult<StatusCode> {
     let attempt = hook.query("attempt").unwrap_or("");
-    if attempt.is_empty()
-        || attempt.len() > 64
-        || !attempt
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
+    if !crate::legs::valid_key(attempt) {
         return Err(ApiError::BadRequest("attempt: expected an id".into()));
     }
     let role = hook.query("role").unwrap_or("");

@@ -4,11 +4,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use tsunagi_twilio::{CallSid, ConferenceSid};
+use tsunagi_twilio::CallSid;
 
 use crate::db::CallEvent;
 use crate::error::{ApiError, ApiResult};
-use crate::http::twilio::{exactly_once, sid, xml};
+use crate::http::twilio::{exactly_once, sid, xml, ConferenceHook};
 use crate::http::webhook::TwilioWebhook;
 use crate::outbound::{self, Answer, Connect};
 use crate::state::AppState;
@@ -41,28 +41,14 @@ pub async fn conference(
     if !crate::legs::valid_key(attempt) {
         return Err(ApiError::BadRequest("attempt: expected an id".into()));
     }
-    let cf = sid(
-        ConferenceSid::parse,
-        "ConferenceSid",
-        hook.require("ConferenceSid")?,
-    )?;
-    let event = hook.require("StatusCallbackEvent")?;
-    let call = hook
-        .param("CallSid")
-        .filter(|s| !s.is_empty())
-        .map(|s| sid(CallSid::parse, "CallSid", s))
-        .transpose()?;
-    let call = call.as_ref().map(CallSid::as_str);
-    let key = match hook.param("SequenceNumber") {
-        Some(seq) => format!("conf:{cf}:{seq}"),
-        None => format!("conf:{cf}:{event}:{}", call.unwrap_or("")),
-    };
-    exactly_once(&state, &key, async {
+    let c = ConferenceHook::parse(&hook)?;
+    let (cf, event, call) = (c.conference.as_str(), c.event, c.call());
+    exactly_once(&state, &c.key, async {
         let log = CallEvent {
-            dedup_key: &key,
+            dedup_key: &c.key,
             task_sid: None,
             call_sid: call,
-            conference_sid: Some(cf.as_str()),
+            conference_sid: Some(cf),
             kind: "outbound-conference",
             status: event,
             agent_id: None,
@@ -70,7 +56,7 @@ pub async fn conference(
         state.db.log_call_event(&log).await?;
         let label = hook.param("ParticipantLabel");
         let reason = hook.param("ReasonConferenceEnded");
-        outbound::conference_event(&state, attempt, cf.as_str(), event, call, label, reason).await
+        outbound::conference_event(&state, attempt, cf, event, call, label, reason).await
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

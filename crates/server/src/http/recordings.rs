@@ -12,7 +12,7 @@ use tsunagi_twilio::{ConferenceSid, RecordingSid, TaskSid};
 use crate::auth::Role;
 use crate::db::{now_unix, CallEvent};
 use crate::error::{ApiError, ApiResult};
-use crate::http::twilio::{exactly_once, sid};
+use crate::http::twilio::{exactly_once, optional_sid, sid};
 use crate::http::webhook::TwilioWebhook;
 use crate::policy::SupportedAgent;
 use crate::recordings::{self, Completed, Job};
@@ -27,11 +27,7 @@ pub async fn status(State(state): State<AppState>, hook: TwilioWebhook) -> ApiRe
         hook.require("RecordingSid")?,
     )?;
     let status = hook.require("RecordingStatus")?;
-    let cf = hook
-        .param("ConferenceSid")
-        .filter(|s| !s.is_empty())
-        .map(|s| sid(ConferenceSid::parse, "ConferenceSid", s))
-        .transpose()?;
+    let cf = optional_sid(&hook, ConferenceSid::parse, "ConferenceSid")?;
     let (owner, agent) = owner(&state, &hook).await?;
     let key = format!("rec:{re}:{status}");
     exactly_once(&state, &key, async {

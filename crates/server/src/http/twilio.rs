@@ -32,6 +32,60 @@ pub(crate) fn sid<T>(
     parse(value).map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))
 }
 
+/// The SID parameter `name`: `None` when absent or empty, 400 when present and malformed.
+pub(crate) fn optional_sid<T>(
+    hook: &TwilioWebhook,
+    parse: fn(&str) -> Result<T, tsunagi_twilio::SidError>,
+    name: &str,
+) -> ApiResult<Option<T>> {
+    hook.param(name)
+        .filter(|s| !s.is_empty())
+        .map(|s| sid(parse, name, s))
+        .transpose()
+}
+
+/// The common part of a conference status callback (inbound and outbound conferences alike).
+pub(crate) struct ConferenceHook<'a> {
+    /// `ConferenceSid`.
+    pub(crate) conference: ConferenceSid,
+    /// `StatusCallbackEvent`.
+    pub(crate) event: &'a str,
+    /// The participant's `CallSid`, on participant events.
+    pub(crate) call: Option<CallSid>,
+    /// Delivery key: `conf:{CF}:{SequenceNumber}`, or the event and call when there is no sequence number.
+    pub(crate) key: String,
+}
+
+impl<'a> ConferenceHook<'a> {
+    pub(crate) fn parse(hook: &'a TwilioWebhook) -> ApiResult<Self> {
+        let conference = sid(
+            ConferenceSid::parse,
+            "ConferenceSid",
+            hook.require("ConferenceSid")?,
+        )?;
+        let event = hook.require("StatusCallbackEvent")?;
+        let call = optional_sid(hook, CallSid::parse, "CallSid")?;
+        let key = match hook.param("SequenceNumber") {
+            Some(seq) => format!("conf:{conference}:{seq}"),
+            None => format!(
+                "conf:{conference}:{event}:{}",
+                call.as_ref().map_or("", CallSid::as_str)
+            ),
+        };
+        Ok(Self {
+            conference,
+            event,
+            call,
+            key,
+        })
+    }
+
+    /// The participant's CallSid as text.
+    pub(crate) fn call(&self) -> Option<&str> {
+        self.call.as_ref().map(CallSid::as_str)
+    }
+}
+
 /// Runs `work` once per `key` (claims in [`crate::db::Delivery`]): a retry of a handled delivery does nothing;
 /// a retry while another delivery of the key is in flight gets 503 + `Retry-After` and does nothing; a failed
 /// delivery can be retried. If the request is dropped mid-way (Twilio timed out and hung up), the claim is
@@ -241,46 +295,22 @@ pub async fn conference_status(
         .or(hook.param("FriendlyName"))
         .unwrap_or("");
     let task = sid(TaskSid::parse, "task", task_text)?;
-    let conference = sid(
-        ConferenceSid::parse,
-        "ConferenceSid",
-        hook.require("ConferenceSid")?,
-    )?;
-    let event = hook.require("StatusCallbackEvent")?;
-    let call = hook
-        .param("CallSid")
-        .filter(|s| !s.is_empty())
-        .map(|s| sid(CallSid::parse, "CallSid", s))
-        .transpose()?;
-    let key = match hook.param("SequenceNumber") {
-        Some(seq) => format!("conf:{conference}:{seq}"),
-        None => format!(
-            "conf:{conference}:{event}:{}",
-            call.as_ref().map_or("", |c| c.as_str())
-        ),
-    };
-    exactly_once(&state, &key, async {
+    let c = ConferenceHook::parse(&hook)?;
+    let (event, call) = (c.event, c.call());
+    exactly_once(&state, &c.key, async {
         let log = CallEvent {
-            dedup_key: &key,
+            dedup_key: &c.key,
             task_sid: Some(task.as_str()),
-            call_sid: call.as_ref().map(CallSid::as_str),
-            conference_sid: Some(conference.as_str()),
+            call_sid: call,
+            conference_sid: Some(c.conference.as_str()),
             kind: "conference",
             status: event,
             agent_id: None,
         };
         state.db.log_call_event(&log).await?;
         let reason = hook.param("ReasonConferenceEnded");
-        let call = call.as_ref().map(CallSid::as_str);
-        inbound::conference_event(
-            &state,
-            task.as_str(),
-            conference.as_str(),
-            event,
-            call,
-            reason,
-        )
-        .await?;
+        let cf = c.conference.as_str();
+        inbound::conference_event(&state, task.as_str(), cf, event, call, reason).await?;
         let label = hook.param("ParticipantLabel");
         crate::transfer::on_participant(&state, task.as_str(), event, call, label).await
     })

@@ -40,18 +40,31 @@ pub async fn event_of(ws: &mut Ws, kind: &str) -> Value {
     }
 }
 
-/// Opens `/v1/events` for `session`.
-pub async fn events_socket(s: &Stack, session: &str) -> Ws {
-    let mut req = format!("{}/v1/events", s.public.replace("http://", "ws://"))
+/// Opens `{public}/v1/events` (a server really listening) for `session`, as client `version` if given.
+pub async fn open_events(
+    public: &str,
+    session: &str,
+    version: Option<&str>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let mut req = format!("{}/v1/events", public.replace("http://", "ws://"))
         .into_client_request()
         .unwrap();
-    req.headers_mut().insert(
+    let headers = req.headers_mut();
+    headers.insert(
         "authorization",
         format!("Bearer {session}").parse().unwrap(),
     );
-    req.headers_mut()
-        .insert("x-client-version", "1.0.0".parse().unwrap());
-    tokio_tungstenite::connect_async(req).await.unwrap().0
+    if let Some(v) = version {
+        headers.insert("x-client-version", v.parse().unwrap());
+    }
+    Ok(tokio_tungstenite::connect_async(req).await?.0)
+}
+
+/// Opens `/v1/events` for `session` as client 1.0.0.
+pub async fn events_socket(s: &Stack, session: &str) -> Ws {
+    open_events(&s.public, session, Some("1.0.0"))
+        .await
+        .expect("events socket")
 }
 
 /// Logs `login` in and registers a Device with a token from the server.

@@ -189,6 +189,17 @@ impl TestApp {
             .await;
     }
 
+    /// Serves the router on a real port of 127.0.0.1; returns its base URL (`http://…`).
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = self.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        format!("http://{addr}")
+    }
+
     /// Logs in and returns the session token.
     pub async fn login(&self, login: &str, password: &str) -> String {
         let (status, body) = self
