@@ -482,11 +482,13 @@ fn dispatch<R: Runtime>(app: &AppHandle<R>, action: Action) {
                 else {
                     return;
                 };
-                let status = host.server.call_control(&session, &target, &op).await;
-                if let Err(error) = &status {
-                    tracing::warn!(%error, %target, "call control failed");
-                }
-                let result = RestResult::from_status(status.ok(), None);
+                let result = match host.server.call_control(&session, &target, &op).await {
+                    Ok(result) => result,
+                    Err(error) => {
+                        tracing::warn!(%error, %target, "call control failed");
+                        RestResult::Failed
+                    }
+                };
                 let _ = inputs
                     .send(Input::Result(ActionResult::CallControl {
                         target,

@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 use tsunagi_core::driver::{AuthFailure, ServerSession, SignedInAgent};
-use tsunagi_core::{ControlOp, ControlTarget, RosterEntry, TaskSid, TransferMode, TransferTo};
+use tsunagi_core::{
+    ControlOp, ControlTarget, RestResult, RosterEntry, TaskSid, TransferMode, TransferTo,
+};
 use tsunagi_twilio::Pii;
 
 use crate::error::AppError;
@@ -146,25 +148,36 @@ impl ServerClient {
             .map_err(|e| self.unreachable(e))
     }
 
-    /// `POST /v1/calls/{id}/{op}`: hold, unhold or transfer through the server (the client never learns the
-    /// ConferenceSid); `id` is the task (`WT…`) or an outgoing call's attempt (`ob-<uuid>`). Returns the HTTP
-    /// status so the core can tell success, refusal and failure apart.
+    /// `POST /v1/calls/{id}/{op}`: hold, unhold, hang-up or transfer through the server (the client never learns the
+    /// ConferenceSid); `id` is the task (`WT…`) or an outgoing call's attempt (`ob-<uuid>`). Returns how the
+    /// server answered (status and error `code`), classified for the core.
     pub async fn call_control(
         &self,
         session: &ServerSession,
         target: &ControlTarget,
         op: &ControlOp,
-    ) -> Result<u16, AppError> {
+    ) -> Result<RestResult, AppError> {
         let (path, body) = match op {
             ControlOp::Hold => ("hold", serde_json::json!({})),
             ControlOp::Unhold => ("unhold", serde_json::json!({})),
+            ControlOp::Hangup => ("hangup", serde_json::json!({})),
             ControlOp::Transfer { to, mode } => ("transfer", transfer_body(to, *mode)),
         };
         let url = format!("{}/v1/calls/{}/{}", self.base, target, path);
         let sent = self
             .authorized(self.http.post(url).json(&body), session)
             .await?;
-        Ok(sent.status().as_u16())
+        let status = sent.status().as_u16();
+        // Only a refusal's body matters (its `code`, e.g. CONFERENCE_NOT_READY); it is small and never logged.
+        let code = if status >= 400 {
+            sent.json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|v| v.get("code")?.as_str().map(str::to_owned))
+        } else {
+            None
+        };
+        Ok(RestResult::from_server(Some(status), code.as_deref()))
     }
 }
 

@@ -383,6 +383,35 @@ describe('dialer', () => {
     await settle();
     expect(text('.recent button[data-number="+14155550100"]')).toBe('+14155550100');
   });
+
+  it('offers Hold on an outgoing call only once the customer answered; the race gets its own message', async () => {
+    const shell = await signedIn();
+    shell.push({ type: 'dialing', target: attempt, to: '+81312345678' });
+    shell.push({ type: 'callState', target: attempt, phase: 'connecting', muted: false, onHold: false });
+    shell.push({ type: 'outgoing', target: attempt, stage: 'ringing' });
+    await settle();
+    const hold = () => $('#hold') as HTMLButtonElement;
+    expect(hold().disabled).toBe(true);
+    expect(hold().title).toBe('You can put the customer on hold once they answer.');
+    // The agent's own leg is up; the customer's phone still rings.
+    shell.push({ type: 'callState', target: attempt, phase: 'connected', muted: false, onHold: false });
+    await settle();
+    expect(hold().disabled).toBe(true);
+    expect(text('#call .phase')).toBe('Outgoing call');
+    shell.push({ type: 'outgoing', target: attempt, stage: 'answered' });
+    await settle();
+    expect(hold().disabled).toBe(false);
+    expect(hold().title).toBe('');
+    expect(text('#call .phase')).not.toBe('Outgoing call');
+    click('#hold');
+    await settle();
+    expect(shell.sent.at(-1)).toEqual({ command: 'hold', target: attempt });
+    // If the server still says "not yet", the core's specific message is shown, in the agent's language.
+    const [messageJa, messageEn] = ['相手がまだ応答していません。保留は相手が応答してから使えます。', 'The customer has not answered yet: you can put them on hold once they answer.'];
+    shell.push({ type: 'error', kind: 'customerNotAnswered', messageJa, messageEn });
+    await settle();
+    expect(text('#core-error p')).toBe(messageEn);
+  });
 });
 
 describe('tabs', () => {

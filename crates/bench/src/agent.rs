@@ -106,6 +106,7 @@ impl Control {
         let (path, body) = match op {
             ControlOp::Hold => ("hold", serde_json::json!({})),
             ControlOp::Unhold => ("unhold", serde_json::json!({})),
+            ControlOp::Hangup => ("hangup", serde_json::json!({})),
             ControlOp::Transfer { to, mode } => {
                 ("transfer", serde_json::json!({ "to": to, "mode": mode }))
             }

@@ -353,6 +353,17 @@ impl TransferFailure {
     }
 }
 
+/// Where the customer's side of an outgoing call stands: the agent's own leg connects first (it joins the
+/// call's conference), then the server adds the customer's phone, which rings until they answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OutgoingStage {
+    /// The customer has not answered yet (from the dial until the server's `outbound.connected`).
+    Ringing,
+    /// The customer answered: hold and the rest of the call control work.
+    Answered,
+}
+
 /// A command from the UI or the tray. The shell deserializes it and hands it to the session unchanged.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
@@ -621,6 +632,13 @@ pub enum Event {
         /// The minimum supported version, when the server said.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min_supported: Option<String>,
+    },
+    /// The customer's side of an outgoing call moved on (sent at the dial, then when the customer answers).
+    Outgoing {
+        /// The outgoing call.
+        target: Target,
+        /// Where the customer's side stands.
+        stage: OutgoingStage,
     },
     /// A transfer of the agent's call moved on (the call's banner follows it).
     Transfer {

@@ -65,6 +65,12 @@ pub enum ErrorKind {
     DialRefused,
     /// The outgoing call could not be placed or ended before it connected.
     DialFailed,
+    /// Hold (or another call action) on an outgoing call before the customer answered.
+    CustomerNotAnswered,
+    /// Hold (or another call action) on a routed call whose conference the server does not have yet.
+    CallNotReady,
+    /// The server could not be told to end the call: the customer's side may still be connected.
+    HangupFailed,
 }
 
 impl ErrorKind {
@@ -139,6 +145,18 @@ impl ErrorKind {
             Self::DialFailed => (
                 "発信できませんでした。番号とネットワークを確認して、もう一度お試しください。",
                 "The call could not be placed. Check the number and your network, then try again.",
+            ),
+            Self::CustomerNotAnswered => (
+                "相手がまだ応答していません。保留は相手が応答してから使えます。",
+                "The customer has not answered yet: you can put them on hold once they answer.",
+            ),
+            Self::CallNotReady => (
+                "通話の接続処理中のため保留できませんでした。数秒後にもう一度お試しください。",
+                "The call is still being connected, so it could not be put on hold. Try again in a few seconds.",
+            ),
+            Self::HangupFailed => (
+                "通話の終了をサーバーに伝えられませんでした（ネットワークまたはサーバーのエラー）。お客様側の回線が残っている可能性があります。通話履歴を確認し、残っている場合は管理者に連絡してください。",
+                "Could not tell the server to end the call (network or server error): the customer's side may still be connected. Check the call history and tell your administrator if it is.",
             ),
         }
     }

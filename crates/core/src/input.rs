@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use tsunagi_twilio::{CallSid, ReservationSid, TaskSid};
 
 use crate::api::{
-    Activity, AttemptId, Caller, Command, Crm, Event, SocketKind, Target, TransferFailure,
-    TransferMode, TransferStage, TransferTo,
+    Activity, AttemptId, Caller, Command, Crm, Event, OutgoingStage, SocketKind, Target,
+    TransferFailure, TransferMode, TransferStage, TransferTo,
 };
 use crate::error::CoreError;
 
@@ -43,6 +43,9 @@ pub enum Input {
     Roster(Vec<crate::api::RosterEntry>),
     /// The server pushed news of a transfer of one of the agent's routed calls (`transfer.*`).
     Transfer(TransferNews),
+    /// The server pushed news of the customer's side of one of the agent's outgoing calls
+    /// (`outbound.dialing` / `outbound.connected`).
+    Outbound(OutboundNews),
     /// What a resync of `socket` read (after [`Action::Resync`]). Dropped if a push about the same state arrived
     /// after that resync began (the reading may predate it).
     Resynced {
@@ -69,6 +72,15 @@ pub struct TransferNews {
     pub stage: TransferStage,
     /// Why it failed (`Failed` only).
     pub reason: Option<TransferFailure>,
+}
+
+/// An `outbound.dialing` or `outbound.connected` push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutboundNews {
+    /// The outgoing call, by the attempt the core made when the agent dialled (`TsunagiAttempt`).
+    pub attempt: AttemptId,
+    /// Where the customer's side stands now.
+    pub stage: OutgoingStage,
 }
 
 /// State read by a resync (HTTP), as opposed to pushed.
@@ -333,6 +345,9 @@ pub enum RestResult {
     NotPending,
     /// 426: this client version is no longer supported.
     UpgradeRequired,
+    /// 409 `CONFERENCE_NOT_READY` from the companion server: the call's conference (or, outgoing, the
+    /// customer's answer) is not there yet.
+    NotReady,
     /// Anything else: network error, 5xx, other 4xx.
     Failed,
 }
@@ -349,6 +364,17 @@ impl RestResult {
             Some(404 | 409 | 410) => Self::NotPending,
             Some(426) => Self::UpgradeRequired,
             _ => Self::Failed,
+        }
+    }
+}
+
+impl RestResult {
+    /// Classifies a companion server reply: its HTTP status (`None`: no response) and the `code` of its JSON
+    /// error body, if any. Like [`RestResult::from_status`], plus 409 `CONFERENCE_NOT_READY` → [`Self::NotReady`].
+    pub fn from_server(status: Option<u16>, code: Option<&str>) -> Self {
+        match (status, code) {
+            (Some(409), Some("CONFERENCE_NOT_READY")) => Self::NotReady,
+            _ => Self::from_status(status, None),
         }
     }
 }
@@ -479,6 +505,10 @@ impl std::fmt::Display for ControlTarget {
 /// A call-control operation the server performs on the call's conference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ControlOp {
+    /// End the call server-side: its conference (the customer's leg with it), or, before the conference exists,
+    /// whatever the server can end (backend spec §5.3). Sent with the Device's own disconnect, so the customer
+    /// is never left in a conference the agent's leg dropped out of.
+    Hangup,
     /// Put the customer on hold.
     Hold,
     /// Take the customer off hold.

@@ -81,16 +81,16 @@ pub mod view;
 pub mod driver;
 
 pub use api::{
-    Activity, AttemptId, CallPhase, Caller, Command, ConnectionState, Crm, Event, PresenceState,
-    RingStopReason, RosterEntry, SocketKind, StopReason, Target, TransferFailure, TransferMode,
-    TransferStage, TransferTo,
+    Activity, AttemptId, CallPhase, Caller, Command, ConnectionState, Crm, Event, OutgoingStage,
+    PresenceState, RingStopReason, RosterEntry, SocketKind, StopReason, Target, TransferFailure,
+    TransferMode, TransferStage, TransferTo,
 };
 pub use context::CallContext;
 pub use error::{CoreError, ErrorKind, UserError};
 pub use input::{
     Action, ActionResult, CallParams, CloseReason, CompleteReason, ConnId, ControlOp,
-    ControlTarget, DeviceEvent, Input, Reading, ReservationEnd, ReservationInfo, RestResult,
-    SnapshotStatus, SocketEvent, TaskRouterEvent, TokenEvent, TransferNews,
+    ControlTarget, DeviceEvent, Input, OutboundNews, Reading, ReservationEnd, ReservationInfo,
+    RestResult, SnapshotStatus, SocketEvent, TaskRouterEvent, TokenEvent, TransferNews,
 };
 pub use presence::Presence;
 pub use reconciler::{OfferPhase, OfferView, Reconciler, ReconcilerConfig, Work};

@@ -212,6 +212,7 @@ impl Session {
             }
             Input::Roster(agents) => out.push(Action::Emit(Event::Roster { agents })),
             Input::Transfer(news) => self.reconciler.handle_transfer(news, &mut out),
+            Input::Outbound(news) => self.reconciler.handle_outbound(news, &mut out),
             Input::Resynced { socket, reading } => match reading {
                 Reading::WorkerActivity(activity) => {
                     if !self.freshness.is_stale(socket, Key::WorkerActivity) {

@@ -10,44 +10,11 @@ mod stand_in;
 use serde_json::json;
 use stack::*;
 use stand_in::{accepted, answer, wait_connected, wait_for};
-use tsunagi_core::driver::{
-    Driver, DriverConfig, DriverIo, EventsConfig, ServerSession, ServerTokens,
-};
 use tsunagi_core::{
     Action, ActionResult, CallSid, Command, ControlOp, ControlTarget, Event, Input, RestResult,
-    SessionConfig, SocketKind, SupervisorConfig, Target, TaskSid, TransferFailure, TransferMode,
-    TransferStage, TransferTo, WorkerSid,
+    Target, TaskSid, TransferFailure, TransferMode, TransferStage, TransferTo, WorkerSid,
 };
 use tsunagi_server::events::AgentEvent;
-use tsunagi_twilio::Pii;
-
-async fn signed_in(stack: &Stack) -> DriverIo {
-    let session = stack.login().await;
-    let cfg = SessionConfig {
-        sockets: [SocketKind::TaskRouter, SocketKind::Events]
-            .into_iter()
-            .map(|k| (k, SupervisorConfig::for_socket(k)))
-            .collect(),
-        ..SessionConfig::default()
-    };
-    let (driver, io) = Driver::new(
-        DriverConfig {
-            eventbridge_ws: format!("{}/v1/wschannels", stack.sim.ws_url()),
-            eventbridge_rest: format!("{}/v1/wschannels", stack.sim.base_url()),
-            session: cfg,
-        },
-        ServerTokens::new(&stack.proxy.url, session.clone(), VERSION),
-    );
-    let driver = driver.with_server_events(EventsConfig {
-        session: ServerSession::from_session_token(&stack.proxy.url, VERSION, Pii(session)),
-    });
-    tokio::spawn(driver.run());
-    io.inputs
-        .send(Input::Command(Command::Login))
-        .await
-        .unwrap();
-    io
-}
 
 fn transfer_stage(a: &Action) -> Option<(TransferStage, Option<TransferFailure>)> {
     match a {
@@ -59,7 +26,7 @@ fn transfer_stage(a: &Action) -> Option<(TransferStage, Option<TransferFailure>)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_warm_transfer_pushed_by_the_server_ends_the_consultation() {
     let stack = Stack::start(3600).await;
-    let mut io = signed_in(&stack).await;
+    let mut io = stack.agent_driver().await;
     wait_connected(&mut io.actions, 2).await;
     let task = stack
         .create_task(&json!({"type": "inbound_call", "from": "+81312345678"}))

@@ -569,3 +569,109 @@ async fn the_dialling_agent_holds_and_hangs_up_an_outbound_call() {
     .await;
     assert!(room(&late).is_none(), "{name2}: {late}");
 }
+
+/// The status of call `sid` at the stand-in.
+async fn call_status(s: &Stack, sid: &str) -> String {
+    let (_, call) = s
+        .voice(Method::GET, &format!("Calls/{sid}.json"), &[])
+        .await;
+    call["status"].as_str().unwrap_or("").to_owned()
+}
+
+/// Issue #8: the app hangs an outbound call up through the server as it does a routed one. Even when the agent's
+/// Voice SDK leg is already gone and the conference kept the customer (they would hear silence), the server's
+/// hang-up ends the customer's leg at the stand-in; asking again (the app's Device leg dropping too) is a success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanging_up_an_outbound_call_ends_the_customer_leg_even_after_the_agent_leg_dropped() {
+    let s = stack(true).await;
+    s.app.seed_crm().await;
+    let (session, mut device) = signed_in(&s, "tanaka", "pw").await;
+    let mut events = events_socket(&s, &session).await;
+    let answer = json!({"number": CUSTOMER, "answer": "answer"});
+    assert_eq!(s.control("/_sim/calls/numbers", answer).await.0, 200);
+    let attempt = "3b4c5d6e-7f80-4a1b-9c2d-3e4f5a6b7c8d";
+    let id = format!("ob-{attempt}");
+    let name = room(
+        &dial(
+            &s.app,
+            &s.public,
+            "CA00000000000000000000000000000d03",
+            attempt,
+            CUSTOMER,
+        )
+        .await,
+    )
+    .unwrap();
+    agent_joins(&s, &name, attempt).await;
+    let invite = device.invite().await;
+    device.answer(&invite).await;
+    let connected = event_of(&mut events, "outbound.connected").await;
+    let cf = connected["conference_sid"].as_str().unwrap().to_owned();
+    let customer: String =
+        sqlx::query_scalar("SELECT customer_call_sid FROM outbound_attempts WHERE attempt = $1")
+            .bind(attempt)
+            .fetch_one(&s.app.state.db.pool)
+            .await
+            .unwrap();
+    let participants = || async {
+        let (_, parts) = s
+            .voice(
+                Method::GET,
+                &format!("Conferences/{cf}/Participants.json"),
+                &[],
+            )
+            .await;
+        parts["participants"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    // The agent's leg drops out of the conference without ending it (as a Voice SDK leg lost on the network
+    // can): the customer is left alone in it, still connected.
+    let agent = participants()
+        .await
+        .into_iter()
+        .find(|p| p["label"] == "agent")
+        .expect("the agent is in the conference");
+    let agent_leg = agent["call_sid"].as_str().unwrap().to_owned();
+    let (status, body) = s
+        .voice(
+            Method::POST,
+            &format!("Conferences/{cf}/Participants/{agent_leg}.json"),
+            &[("EndConferenceOnExit", "false")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = s
+        .voice(
+            Method::DELETE,
+            &format!("Conferences/{cf}/Participants/{agent_leg}.json"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let left = participants().await;
+    assert_eq!(left.len(), 1, "only the customer is left: {left:?}");
+    assert_eq!(left[0]["call_sid"], customer.as_str());
+    assert_eq!(call_status(&s, &customer).await, "in-progress");
+
+    // The app's hang-up (POST /v1/calls/ob-<attempt>/hangup) ends the customer's leg.
+    let (status, body) = control(&s, &session, &id, "hangup").await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let ended = event_of(&mut events, "outbound.ended").await;
+    assert_eq!(ended["attempt"], attempt);
+    s.eventually("the customer's leg ended", || async {
+        (call_status(&s, &customer).await == "completed").then_some(())
+    })
+    .await;
+    let (_, conf) = s
+        .voice(Method::GET, &format!("Conferences/{cf}.json"), &[])
+        .await;
+    assert_eq!(conf["status"], "completed");
+    assert_eq!(
+        control(&s, &session, &id, "hangup").await.0,
+        StatusCode::NO_CONTENT,
+        "the second request (the Device leg's own end) is a success too"
+    );
+}

@@ -56,10 +56,13 @@ export type CoreEvent =
   | { type: 'updateRequired'; minSupported?: string }
   | { type: 'roster'; agents: RosterAgent[] }
   | { type: 'transfer'; target: Target; mode: TransferMode; stage: TransferStage; reason?: TransferFailure }
+  | { type: 'outgoing'; target: Target; stage: OutgoingStage }
   | { type: 'error'; kind: string; messageJa: string; messageEn: string };
 
 /** Where a transfer of the agent's call stands (the server's `transfer.*` pushes, through the core). */
 export type TransferStage = 'dialing' | 'connected' | 'completed' | 'failed';
+/** The customer's side of an outgoing call: their phone rings until they answer (the agent's leg connects first). */
+export type OutgoingStage = 'ringing' | 'answered';
 /** Why a transfer failed. */
 export type TransferFailure = 'busy' | 'noAnswer' | 'unreachable' | 'canceled' | 'targetLeft' | 'other';
 
@@ -297,6 +300,7 @@ const EVENT_TYPES = new Set([
   'updateRequired',
   'roster',
   'transfer',
+  'outgoing',
   'error',
 ]);
 

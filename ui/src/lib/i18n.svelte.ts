@@ -73,6 +73,8 @@ interface Messages {
   coldDialing: string;
   /** A transfer did not go through: what happened and what the agent can do. */
   transferFailed: (mode: TransferMode, reason: TransferFailure | undefined) => string;
+  /** Why Hold is not offered yet on an outgoing call. */
+  holdWaitsForAnswer: string;
   cancel: string;
   notes: string;
   notesHint: string;
@@ -280,6 +282,7 @@ const MESSAGES: Record<Lang, Messages> = {
       (mode === 'warm'
         ? 'The customer is off hold and back with you: carry on with the call or try another transfer.'
         : 'The customer is still on the line with you: carry on with the call or try another transfer.'),
+    holdWaitsForAnswer: 'You can put the customer on hold once they answer.',
     cancel: 'Cancel',
     notes: 'Notes',
     notesHint: 'Saved with the call when you press Done, and shown in History.',
@@ -529,6 +532,7 @@ const MESSAGES: Record<Lang, Messages> = {
       (mode === 'warm'
         ? 'お客様の保留は解除され、あなたとの通話に戻っています。このまま対応するか、別の転送先をお試しください。'
         : 'お客様とはこのまま通話中です。対応を続けるか、別の転送先をお試しください。'),
+    holdWaitsForAnswer: '相手が応答すると保留できます。',
     cancel: 'キャンセル',
     notes: 'メモ',
     notesHint: '「完了」を押すと通話記録に保存され、履歴に表示されます。',

@@ -2,7 +2,7 @@
  * What the screens show, folded from the core's events: presence, the ringing calls, the current call and its
  * wrap-up, the connection and the last error. It only records what the core decided; it decides nothing.
  */
-import type { Activity, CallPhase, ConnectionState, CoreEvent, Crm, PresenceState, Target, TransferFailure, TransferMode, TransferStage } from './core-client';
+import type { Activity, CallPhase, ConnectionState, CoreEvent, Crm, OutgoingStage, PresenceState, Target, TransferFailure, TransferMode, TransferStage } from './core-client';
 
 export interface Ring {
   target: Target;
@@ -22,6 +22,8 @@ export interface Call {
   outgoing?: boolean;
   /** When the call connected (this computer's clock, ms), for the call timer. */
   connectedAt?: number;
+  /** An outgoing call: whether the customer answered yet (Hold waits for it). */
+  customer?: OutgoingStage;
   /** The latest news of a transfer of this call (a new object per event). */
   transfer?: { mode: TransferMode; stage: TransferStage; reason?: TransferFailure };
 }
@@ -104,6 +106,8 @@ export function apply(state: SessionState, event: CoreEvent, now: number = Date.
       return state.call && sameTarget(state.call.target, event.target)
         ? { ...state, call: { ...state.call, transfer: { mode: event.mode, stage: event.stage, reason: event.reason } } }
         : state;
+    case 'outgoing':
+      return state.call && sameTarget(state.call.target, event.target) ? { ...state, call: { ...state.call, customer: event.stage } } : state;
     case 'roster':
       // The team view's data, not this agent's session.
       return state;

@@ -5,7 +5,8 @@
 //! CLIENT_UPGRADE_REQUIRED` answer to the upgrade becomes [`Input::UpgradeRequired`] and a close that never
 //! retries. The server sends nothing on connect, so an accepted upgrade is "ready"; its 25 s pings feed the
 //! heartbeat. `call.context` pushes become [`Input::CallContext`], `roster` pushes (supervisors) [`Input::Roster`],
-//! `transfer.connected` / `.completed` / `.failed` [`Input::Transfer`];
+//! `transfer.connected` / `.completed` / `.failed` [`Input::Transfer`], `outbound.dialing` / `.connected`
+//! [`Input::Outbound`];
 //! `{"type":"resync"}` (the server dropped
 //! events for a slow socket) asks for the same reading as a reconnect. Other event types are for other parts
 //! of the app and are skipped here.
@@ -20,9 +21,9 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use super::auth::ServerSession;
 use super::SocketNews;
 use crate::api::SocketKind;
-use crate::api::{TransferFailure, TransferStage};
+use crate::api::{AttemptId, OutgoingStage, TransferFailure, TransferStage};
 use crate::context::CallContext;
-use crate::input::{CloseReason, ConnId, Input, TransferNews};
+use crate::input::{CloseReason, ConnId, Input, OutboundNews, TransferNews};
 use tsunagi_twilio::TaskSid;
 
 /// Largest push accepted (the server's own limit is 16 KiB).
@@ -90,6 +91,19 @@ pub(crate) fn read_push(text: &str) -> Push {
         Some(kind @ ("transfer.connected" | "transfer.completed" | "transfer.failed")) => {
             transfer_news(kind, &v)
                 .map_or(Push::Skip, |n| Push::Input(Box::new(Input::Transfer(n))))
+        }
+        Some(kind @ ("outbound.dialing" | "outbound.connected")) => {
+            let stage = if kind == "outbound.connected" {
+                OutgoingStage::Answered
+            } else {
+                OutgoingStage::Ringing
+            };
+            v.get("attempt")
+                .and_then(Value::as_str)
+                .and_then(AttemptId::parse)
+                .map_or(Push::Skip, |attempt| {
+                    Push::Input(Box::new(Input::Outbound(OutboundNews { attempt, stage })))
+                })
         }
         Some("resync") => Push::Resync,
         _ => Push::Skip,
@@ -265,7 +279,17 @@ mod tests {
         assert!(
             matches!(read_push(connected), Push::Input(i) if matches!(*i, Input::Transfer(TransferNews { stage: TransferStage::Connected, reason: None, .. })))
         );
+        let answered = r#"{"type":"outbound.connected","attempt":"6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab","conference_sid":"CF00000000000000000000000000000001"}"#;
+        assert!(
+            matches!(read_push(answered), Push::Input(i) if matches!(*i, Input::Outbound(OutboundNews { stage: OutgoingStage::Answered, .. })))
+        );
+        let ringing =
+            r#"{"type":"outbound.dialing","attempt":"6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab"}"#;
+        assert!(
+            matches!(read_push(ringing), Push::Input(i) if matches!(*i, Input::Outbound(OutboundNews { stage: OutgoingStage::Ringing, .. })))
+        );
         for skip in [
+            r#"{"type":"outbound.connected","attempt":"not-a-uuid"}"#,
             r#"{"type":"transfer.failed","task_sid":"nope","reason":"busy"}"#,
             r#"{"type":"transfer.completed"}"#,
             r#"{"type":"roster","agents":[{"agent_id":1}]}"#,

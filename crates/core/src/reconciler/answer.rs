@@ -263,8 +263,17 @@ impl Reconciler {
         }
     }
 
+    /// The agent hangs up a connected call, routed or outgoing: the server ends the call (its conference, so the
+    /// customer's leg too, even when the agent's leg already dropped) and the Device leaves, if still in.
+    pub(super) fn hang_up_connected(o: &mut Offer, out: &mut Vec<Action>) {
+        o.hang_up_at_server(out);
+        if let Some(c) = o.call.filter(|c| c.state != LegState::Ended) {
+            out.push(Action::DisconnectCall { call: c.sid });
+        }
+    }
+
     pub(super) fn hangup(&mut self, target: Target, now: Instant, out: &mut Vec<Action>) {
-        let Some(o) = self.offers.remove(&target) else {
+        let Some(mut o) = self.offers.remove(&target) else {
             user_error(out, ErrorKind::NoSuchCall, Some(target));
             return;
         };
@@ -278,12 +287,9 @@ impl Reconciler {
                 self.reject(target, now, out);
             }
             Phase::Connected => {
-                // Leaving ends the conference (end_conference_on_exit); the Device reports the disconnect.
-                if let Some(c) = o.call {
-                    if c.state != LegState::Ended {
-                        out.push(Action::DisconnectCall { call: c.sid });
-                    }
-                }
+                // One path for both directions: the server ends the conference (the customer's leg with it), and
+                // the Device leaves; the Device reports the disconnect.
+                Self::hang_up_connected(&mut o, out);
                 if o.call_state() == Some(LegState::Ended) {
                     // Already gone on the Device side (the task ended first): settle it now.
                     out.push(o.call_state_event(CallPhase::Ended));

@@ -33,6 +33,16 @@ impl Reconciler {
             Target::Call(_) | Target::Outgoing(_) if connected => {
                 user_error(out, ErrorKind::NotARoutedCall, Some(target))
             }
+            // Still dialling: the agent's own leg is connecting and the customer cannot have answered.
+            Target::Outgoing(_)
+                if !transfer
+                    && self
+                        .offers
+                        .get(&target)
+                        .is_some_and(|o| matches!(o.phase, Phase::Dialing { .. })) =>
+            {
+                user_error(out, ErrorKind::CustomerNotAnswered, Some(target))
+            }
             _ => user_error(out, ErrorKind::NoSuchCall, Some(target)),
         }
     }
@@ -76,6 +86,18 @@ impl Reconciler {
         }
         let reason = news.reason.filter(|_| news.stage == TransferStage::Failed);
         emit(out, o.transfer_event(t, news.stage, reason));
+    }
+
+    /// The server's answer to a hang-up. Done, already over (404/409) or no longer this agent's (403, e.g. after a
+    /// transfer): nothing to say. Otherwise the customer's leg may still be up: the agent is told.
+    pub(super) fn on_hangup_result(
+        target: ControlTarget,
+        result: RestResult,
+        out: &mut Vec<Action>,
+    ) {
+        if matches!(result, RestResult::Failed) {
+            user_error(out, ErrorKind::HangupFailed, Some(target.target()));
+        }
     }
 
     pub(super) fn media(

@@ -141,6 +141,12 @@ impl Reconciler {
             }
             Phase::Connected => {
                 if o.task().is_none() || o.res_state() == Some(ResState::Ended) {
+                    if let Target::Outgoing(_) = o.target {
+                        // The agent's leg dropped: end the customer's too (the server's hang-up is idempotent). A
+                        // routed call is left to its conference (end_conference_on_exit): during a transfer the
+                        // agent's leg is removed on purpose and the customer must stay.
+                        o.hang_up_at_server(out);
+                    }
                     out.push(o.call_state_event(CallPhase::Ended));
                     self.finish(o, out);
                 } else {

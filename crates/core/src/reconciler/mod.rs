@@ -21,15 +21,16 @@ use std::time::{Duration, Instant};
 use tsunagi_twilio::{CallSid, ConferenceSid, ReservationSid, TaskSid};
 
 use crate::api::{
-    CallPhase, Caller, Command, Crm, Event, RingStopReason, Target, TransferFailure, TransferMode,
-    TransferStage,
+    CallPhase, Caller, Command, Crm, Event, OutgoingStage, RingStopReason, Target, TransferFailure,
+    TransferMode, TransferStage,
 };
 use crate::backoff::Backoff;
 use crate::context::CallContext;
 use crate::error::{ErrorKind, UserError};
 use crate::input::{
     Action, ActionResult, CallParams, CompleteReason, ControlOp, ControlTarget, DeviceEvent, Input,
-    ReservationEnd, ReservationInfo, RestResult, SnapshotStatus, TaskRouterEvent, TransferNews,
+    OutboundNews, ReservationEnd, ReservationInfo, RestResult, SnapshotStatus, TaskRouterEvent,
+    TransferNews,
 };
 use crate::tombstones::Tombstones;
 
@@ -162,6 +163,7 @@ impl Reconciler {
             Input::Command(c) => self.handle_command(&c, now, &mut out),
             Input::Tick => self.tick(now, &mut out),
             Input::Transfer(news) => self.handle_transfer(news, &mut out),
+            Input::Outbound(news) => self.handle_outbound(news, &mut out),
             _ => {}
         }
         out
@@ -325,20 +327,35 @@ impl Reconciler {
             }
             ActionResult::CallControl { target, op, result } => {
                 let Some(o) = self.offers.get_mut(&target.target()) else {
+                    // A hang-up's answer usually comes after its call ended here; a failure still matters.
+                    if op == ControlOp::Hangup {
+                        Self::on_hangup_result(target, result, out);
+                    }
                     return;
                 };
                 if let ControlOp::Transfer { .. } = op {
                     Self::on_transfer_result(o, result, out);
                     return;
                 }
+                if op == ControlOp::Hangup {
+                    Self::on_hangup_result(target, result, out);
+                    return;
+                }
                 if result != RestResult::Ok {
-                    user_error(out, ErrorKind::CallControlFailed, Some(o.target));
+                    let kind = match (result, o.target) {
+                        (RestResult::NotReady, Target::Outgoing(_)) => {
+                            ErrorKind::CustomerNotAnswered
+                        }
+                        (RestResult::NotReady, _) => ErrorKind::CallNotReady,
+                        _ => ErrorKind::CallControlFailed,
+                    };
+                    user_error(out, kind, Some(o.target));
                     return;
                 }
                 match op {
                     ControlOp::Hold => o.on_hold = true,
                     ControlOp::Unhold => o.on_hold = false,
-                    ControlOp::Transfer { .. } => return,
+                    ControlOp::Transfer { .. } | ControlOp::Hangup => return,
                 }
                 if matches!(o.phase, Phase::Connected) {
                     out.push(o.call_state_event(CallPhase::Connected));

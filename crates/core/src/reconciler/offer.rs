@@ -97,6 +97,17 @@ pub(super) struct Offer {
     pub(super) conference: Option<ConferenceSid>,
     /// The transfer under way, if any.
     pub(super) transfer: Option<Transfer>,
+    /// The customer's side of an outgoing call (`None` for other calls).
+    pub(super) callee: Option<OutgoingStage>,
+    /// The server was asked to end the call (asked once).
+    pub(super) server_hangup: Requested,
+}
+
+/// Whether something was asked for already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Requested {
+    No,
+    Yes,
 }
 
 impl Offer {
@@ -113,6 +124,32 @@ impl Offer {
             created: now,
             conference: None,
             transfer: None,
+            callee: None,
+            server_hangup: Requested::No,
+        }
+    }
+
+    /// How the server's call control names this call: its task, or an outgoing call's attempt. Direct calls have
+    /// no server-side control.
+    pub(super) fn control_target(&self) -> Option<ControlTarget> {
+        match self.target {
+            Target::Task(t) => Some(ControlTarget::Task(t)),
+            Target::Outgoing(a) => Some(ControlTarget::Outgoing(a)),
+            Target::Call(_) => None,
+        }
+    }
+
+    /// Asks the server to end the call (its conference and the customer's leg), for calls it controls.
+    pub(super) fn hang_up_at_server(&mut self, out: &mut Vec<Action>) {
+        if self.server_hangup == Requested::Yes {
+            return;
+        }
+        if let Some(target) = self.control_target() {
+            self.server_hangup = Requested::Yes;
+            out.push(Action::CallControl {
+                target,
+                op: ControlOp::Hangup,
+            });
         }
     }
 

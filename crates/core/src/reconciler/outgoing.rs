@@ -6,6 +6,8 @@
 //!   message. While an outgoing call is live, nothing rings: new reservations and calls are refused so their
 //!   tasks re-route.
 //! - The call is [`Target::Outgoing`] for its whole life; its CallSid joins it when the Device reports it.
+//! - The agent's leg connects before the customer answers: [`Event::Outgoing`] says `ringing` at the dial and
+//!   `answered` on the server's `outbound.connected`. Hold before the answer is refused with its own message.
 //! - A CallSid report for an attempt this machine does not hold (hung up, timed out, a stray duplicate) is hung
 //!   up at once and never shown.
 //! - A call that is not connected within `dial_wait`, or whose `connect` fails, ends with an error; one the agent
@@ -44,6 +46,14 @@ impl Reconciler {
             },
         );
         out.push(o.call_state_event(CallPhase::Connecting));
+        o.callee = Some(OutgoingStage::Ringing);
+        emit(
+            out,
+            Event::Outgoing {
+                target,
+                stage: OutgoingStage::Ringing,
+            },
+        );
         out.push(Action::ConnectCall {
             to: to.clone(),
             attempt,
@@ -98,6 +108,30 @@ impl Reconciler {
         self.keep(o);
     }
 
+    /// The server says where the customer's side of an outgoing call stands. An answer is final: a late
+    /// `ringing` after it changes nothing, and news for a call this machine does not hold is ignored.
+    pub fn handle_outbound(&mut self, news: OutboundNews, out: &mut Vec<Action>) {
+        let target = Target::Outgoing(news.attempt);
+        let Some(o) = self
+            .offers
+            .get_mut(&target)
+            .filter(|o| o.is_live_outgoing())
+        else {
+            return;
+        };
+        if o.callee == Some(news.stage) || o.callee == Some(OutgoingStage::Answered) {
+            return;
+        }
+        o.callee = Some(news.stage);
+        emit(
+            out,
+            Event::Outgoing {
+                target,
+                stage: news.stage,
+            },
+        );
+    }
+
     /// `device.connect()` failed before a CallSid existed.
     pub(super) fn on_outgoing_failed(
         &mut self,
@@ -131,17 +165,16 @@ impl Reconciler {
         self.keep(o);
     }
 
-    /// Hang up (or cancel) an outgoing call.
+    /// Hang up (or cancel) an outgoing call: the server ends its conference (or cancels the attempt still being
+    /// set up) and the Device leaves, as for a routed call.
     pub(super) fn hangup_outgoing(&mut self, mut o: Offer, out: &mut Vec<Action>) {
         match (o.phase, o.call) {
             (Phase::Dialing { .. }, None) => {
-                // No CallSid yet: end it here; its late report is hung up when it comes.
+                // No CallSid yet: end it here (the server cancels the attempt); its late report is hung up.
                 self.end_outgoing(o, None, out);
             }
-            (Phase::Dialing { deadline, .. }, Some(c)) => {
-                if c.state != LegState::Ended {
-                    out.push(Action::DisconnectCall { call: c.sid });
-                }
+            (Phase::Dialing { deadline, .. }, Some(_)) => {
+                Self::hang_up_connected(&mut o, out);
                 o.phase = Phase::Dialing {
                     deadline,
                     hanging_up: true,
@@ -149,17 +182,20 @@ impl Reconciler {
                 self.keep(o);
             }
             (Phase::Connected, Some(c)) if c.state != LegState::Ended => {
-                out.push(Action::DisconnectCall { call: c.sid });
+                Self::hang_up_connected(&mut o, out);
                 self.keep(o);
             }
             _ => {
+                // The Device's leg is gone already: the customer's may not be.
+                o.hang_up_at_server(out);
                 out.push(o.call_state_event(CallPhase::Ended));
                 self.finish(o, out);
             }
         }
     }
 
-    /// Ends an outgoing call for good: tell the agent why (if `error`), show it ended, hang up the Device side.
+    /// Ends an outgoing call for good: tell the agent why (if `error`), show it ended, end it at the server (an
+    /// idempotent no-op when it is over there too) and hang up the Device side.
     pub(super) fn end_outgoing(
         &mut self,
         mut o: Offer,
@@ -170,6 +206,7 @@ impl Reconciler {
             user_error(out, kind, Some(o.target));
         }
         out.push(o.call_state_event(CallPhase::Ended));
+        o.hang_up_at_server(out);
         Self::end_call_leg(&mut o, out);
         self.finish(o, out);
     }

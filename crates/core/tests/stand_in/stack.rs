@@ -214,6 +214,7 @@ impl Stack {
     }
 
     /// Creates a task on the workflow (as the server's `<Enqueue>` would); its SID.
+    #[allow(dead_code)] // not every test binary uses it
     pub async fn create_task(&self, attributes: &serde_json::Value) -> String {
         let v: serde_json::Value = reqwest::Client::new()
             .post(format!(
@@ -235,5 +236,44 @@ impl Stack {
             .as_str()
             .unwrap_or_else(|| panic!("task not created: {v}"))
             .to_owned()
+    }
+
+    /// Alice's driver with the server's push (TaskRouter + events sockets), signed in; wait for both sockets.
+    #[allow(dead_code)] // not every test binary uses it
+    pub async fn agent_driver(&self) -> tsunagi_core::driver::DriverIo {
+        use tsunagi_core::driver::{
+            Driver, DriverConfig, EventsConfig, ServerSession, ServerTokens,
+        };
+        use tsunagi_core::{Command, Input, SessionConfig, SocketKind, SupervisorConfig};
+        let stack = self;
+        let session = stack.login().await;
+        let cfg = SessionConfig {
+            sockets: [SocketKind::TaskRouter, SocketKind::Events]
+                .into_iter()
+                .map(|k| (k, SupervisorConfig::for_socket(k)))
+                .collect(),
+            ..SessionConfig::default()
+        };
+        let (driver, io) = Driver::new(
+            DriverConfig {
+                eventbridge_ws: format!("{}/v1/wschannels", stack.sim.ws_url()),
+                eventbridge_rest: format!("{}/v1/wschannels", stack.sim.base_url()),
+                session: cfg,
+            },
+            ServerTokens::new(&stack.proxy.url, session.clone(), VERSION),
+        );
+        let driver = driver.with_server_events(EventsConfig {
+            session: ServerSession::from_session_token(
+                &stack.proxy.url,
+                VERSION,
+                tsunagi_twilio::Pii(session),
+            ),
+        });
+        tokio::spawn(driver.run());
+        io.inputs
+            .send(Input::Command(Command::Login))
+            .await
+            .unwrap();
+        io
     }
 }
