@@ -2,7 +2,9 @@
 // Voice SDK's media to crates/media over IPC). The agent's microphone and speaker are PulseAudio null sinks:
 // a customer calls, the agent answers in the window, the customer's 440 Hz is heard on the agent's speaker and
 // the agent's 1 kHz (played into the microphone) reaches the stand-in; mute silences it; hang-ups from both
-// sides; an outgoing call; then 10 calls in a row without leaking threads, descriptors or memory.
+// sides; an outgoing call; then 10 calls in a row without leaking threads, descriptors or memory. Before that,
+// the ring: it sounds natively on the ringtone device chosen in Settings (a third null sink) at the chosen
+// volume, never on the speaker, and stops at once when the agent answers and when the caller gives up.
 // Run by tests/desktop/audio.sh.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { WebDriver, sleep } from '../webdriver.mjs';
-import { dominantHz, playTone, record, rms, toneShare } from './tone.mjs';
+import { dominantHz, listen, playTone, record, rms, toneShare } from './tone.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
@@ -166,8 +168,79 @@ try {
   });
   const outputs = await wd.execute("return [...document.querySelectorAll('#setting-speaker option')].map((o) => o.textContent)");
   assert.ok(outputs.includes('AgentSpeaker'), `speakers listed: ${JSON.stringify(outputs)}`);
+  // The ringtone goes to its own device, at half volume.
+  const ringId = await wd.execute(
+    "const s = document.getElementById('setting-ringtone'); const o = [...s.options].find((o) => o.textContent === 'AgentRing'); if (!o) return null; s.value = o.value; s.dispatchEvent(new Event('change', { bubbles: true })); const v = document.getElementById('setting-volume'); v.value = '0.5'; v.dispatchEvent(new Event('input', { bubbles: true })); return o.value;",
+  );
+  assert.ok(ringId, 'AgentRing offered as the ringtone output');
   await wd.click('button.tab[data-tab="phone"]');
-  console.log(`ok - settings lists native devices: microphones ${JSON.stringify(inputs)}, speakers ${JSON.stringify(outputs)}`);
+  console.log(`ok - settings lists native devices: microphones ${JSON.stringify(inputs)}, speakers ${JSON.stringify(outputs)}; ringtone → ${ringId} at 50 %`);
+
+  // 1b. The ring: the 400 Hz calling signal (1 s on, 2 s off) on the ringtone sink only, at the chosen volume;
+  //     answering stops it at once, and so does a caller who gives up while it rings.
+  {
+    const began = Date.now();
+    const ring = listen('agent_ring.monitor');
+    const spk = listen('agent_speaker.monitor');
+    try {
+      // A monitor starts delivering only once its null sink has settled on the recorder's format.
+      await waitFor('the ringtone and speaker monitors record', () => ring.recorded() > 0 && spk.recorded() > 0, 10000);
+      const customer = await customerCalls();
+      await waitFor('the window rings', () => wd.execute("return !!document.querySelector('.ring button.answer')"));
+      await agentLeg(customer.task);
+      const cycle = await waitFor('a full ring cycle on the ringtone sink (a burst, its pause, the next burst)', async () => {
+        const b = ring.bursts(400);
+        if (b.length >= 2 && b[0].end) return b;
+        throw new Error(`bursts so far: ${JSON.stringify(b)}`);
+      }, 15000);
+      // Answer early in the burst now sounding, so the cut is not mistaken for its natural end.
+      const clicked = Date.now();
+      await wd.click('.ring button.answer');
+      const clickDone = Date.now();
+      const stopped = await waitFor('the ring stops after the answer', () => ring.bursts(400, { since: cycle[1].start - 1 }).find((x) => x.end), 5000);
+      await waitFor('call connected in the window', () => wd.execute(`return !!document.querySelector('#call[data-phase="connected"]')`));
+      // Past the moment the next burst would have started (1 s on, 2 s off): still silent.
+      const silentUntil = (burst) => waitFor('the recording passes the next burst', () => ring.recorded() > burst.start + 3300, 8000);
+      await silentUntil(stopped);
+      const after = ring.bursts(400, { since: stopped.end + 200 });
+      const onMs = cycle[0].end - cycle[0].start;
+      const offMs = cycle[1].start - cycle[0].end;
+      const answerStop = Math.round(stopped.end - clicked);
+      if (process.env.AUDIO_RING_DEBUG) console.log('# ring', JSON.stringify({ cycle, clicked, clickDone, stopped }));
+      assert.ok(onMs > 800 && onMs < 1200 && offMs > 1700 && offMs < 2300, `ring cadence ${Math.round(onMs)} ms on, ${Math.round(offMs)} ms off`);
+      // 50 % of the calling signal's 12000 peak (null sinks pass samples through unchanged).
+      assert.ok(cycle[0].peak > 4800 && cycle[0].peak < 7200, `ring peak ${cycle[0].peak} at 50 %`);
+      assert.ok(stopped.end - stopped.start < 900, `the answered burst was cut (${Math.round(stopped.end - stopped.start)} ms)`);
+      assert.ok(answerStop < 300, `ring stopped ${answerStop} ms after the answer click (click took ${clickDone - clicked} ms)`);
+      assert.equal(after.length, 0, `no ring after the answer: ${JSON.stringify(after)}`);
+      await wd.click('#hangup');
+      await backToAvailable();
+      const quietAgain = Date.now();
+
+      // The caller gives up while it rings.
+      const quitter = await customerCalls();
+      await waitFor('the window rings again', () => wd.execute("return !!document.querySelector('.ring button.answer')"));
+      const rang = await waitFor('the second caller rings on the ringtone sink', () => ring.bursts(400, { since: Date.now() - 1500 }).find((x) => !x.end), 15000);
+      const hungUp = Date.now();
+      await post(`/_sim/calls/${quitter.call}/hangup`);
+      const quit = await waitFor('the ring stops after the caller hung up', () => ring.bursts(400, { since: rang.start - 1 }).find((x) => x.end), 5000);
+      await waitFor('the window stops ringing', async () => !(await wd.execute("return !!document.querySelector('.ring button.answer')")));
+      const abandonStop = Math.round(quit.end - hungUp);
+      await silentUntil(quit);
+      const afterQuit = ring.bursts(400, { since: quit.end + 200 });
+      if (process.env.AUDIO_RING_DEBUG) console.log('# abandon', JSON.stringify({ rang, hungUp, quit, later: ring.bursts(400, { since: rang.start - 1 }) }));
+      assert.ok(quit.end - quit.start < 900, `the abandoned burst was cut (${Math.round(quit.end - quit.start)} ms)`);
+      assert.ok(abandonStop < 1000, `ring stopped ${abandonStop} ms after the caller hung up`);
+      assert.equal(afterQuit.length, 0, `no ring after the caller hung up: ${JSON.stringify(afterQuit)}`);
+
+      const onSpeaker = spk.bursts(400, { share: 0.3, minRms: 100 }).filter((x) => x.start < clicked || x.start > quietAgain);
+      assert.equal(onSpeaker.length, 0, `no ring on the speaker sink: ${JSON.stringify(onSpeaker)}`);
+      console.log(`ok - ring on the ringtone sink only: ${Math.round(onMs)} ms on / ${Math.round(offMs)} ms off, peak ${cycle[0].peak} at 50 %; stopped ${answerStop} ms after the answer click and ${abandonStop} ms after the caller hung up (sink-monitor times, ~25 ms early); speaker sink silent (${Math.round((Date.now() - began) / 1000)} s)`);
+    } finally {
+      ring.stop();
+      spk.stop();
+    }
+  }
 
   // 2. One inbound call, tone both ways.
   const first = await answerCall();

@@ -77,3 +77,70 @@ export function dominantHz(x) {
   }
   return { hz: best, share: bestShare };
 }
+
+/**
+ * Records `source` (a sink's `.monitor`) until `stop()`, keeping each sample's wall-clock time (a chunk's
+ * arrival time is taken as the time of its last sample), so a sound's start and end can be compared with the
+ * moment the test did something.
+ */
+export function listen(source) {
+  const parec = spawn('parec', [`--device=${source}`, '--raw', '--format=s16le', `--rate=${RATE}`, '--channels=1', '--latency-msec=10'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let vals = new Int16Array(RATE * 8);
+  let times = new Float64Array(RATE * 8);
+  let len = 0;
+  let odd = null;
+  parec.stdout.on('data', (c) => {
+    const at = Date.now();
+    const buf = odd ? Buffer.concat([odd, c]) : c;
+    const n = Math.floor(buf.length / 2);
+    odd = buf.length % 2 ? buf.subarray(buf.length - 1) : null;
+    if (len + n > vals.length) {
+      const grow = (a, T) => {
+        const b = new T(Math.max(2 * a.length, len + n));
+        b.set(a.subarray(0, len));
+        return b;
+      };
+      vals = grow(vals, Int16Array);
+      times = grow(times, Float64Array);
+    }
+    for (let i = 0; i < n; i++) {
+      vals[len + i] = buf.readInt16LE(i * 2);
+      times[len + i] = at - ((n - 1 - i) * 1000) / RATE;
+    }
+    len += n;
+  });
+  parec.on('error', () => {});
+  return {
+    /**
+     * The stretches where `hz` sounds (`win` ms windows every `win / 2` ms: power share at `hz` above `share`
+     * and RMS above `minRms`), gaps up to `gapMs` bridged: `[{ start, end, peak }]` in Date.now() ms, from
+     * `since` on; `end` is null while it still sounds at the end of what was recorded.
+     */
+    bursts(hz, { since = 0, win = 50, share = 0.5, minRms = 300, gapMs = 120 } = {}) {
+      const n = Math.round((RATE * win) / 1000);
+      const out = [];
+      let cur = null;
+      let first = 0;
+      while (first < len && times[first] < since) first++;
+      for (let i = first; i + n <= len; i += n / 2) {
+        const x = vals.subarray(i, i + n);
+        const t = times[i + n / 2];
+        if (rms(x) > minRms && toneShare(x, hz) > share) {
+          const peak = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          if (cur && t - cur.last <= gapMs) {
+            cur.last = t;
+            cur.peak = Math.max(cur.peak, peak);
+          } else {
+            cur = { start: t, last: t, peak };
+            out.push(cur);
+          }
+        }
+      }
+      const recorded = len ? times[len - 1] : 0;
+      return out.map((b) => ({ start: b.start, end: recorded - b.last > gapMs ? b.last : null, peak: b.peak }));
+    },
+    /** Wall-clock time of the newest sample. */
+    recorded: () => (len ? times[len - 1] : 0),
+    stop: () => parec.kill('SIGTERM'),
+  };
+}
