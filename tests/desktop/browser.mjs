@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { waitFor } from './wait.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -21,20 +22,6 @@ mkdirSync(shots, { recursive: true });
 const started = Date.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what, fn, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(150);
-  }
-  throw new Error(`${what}: gave up; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
 const getJson = async (path) => (await fetch(`${SIM_URL}${path}`)).json();
 
 // The built UI (ui/dist), served as a browser would get it.

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { WebDriver, sleep } from './webdriver.mjs';
 import { Sim } from './twilio.mjs';
+import { waitFor } from './wait.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -32,21 +33,6 @@ const invoke = (wd, command, args = {}) =>
     'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then(done, (e) => done({ rejected: e }));',
     [command, args],
   );
-
-async function waitFor(what, fn, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(150);
-  }
-  throw new Error(`${what}: gave up; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
 
 const checked = (layout) => layout.items.filter((i) => i.checked).map((i) => i.label);
 // Disc colours of icons/tray-*.png (scripts/dev/make-icons.py).

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { WebDriver, sleep } from '../webdriver.mjs';
 import { dominantHz, listen, playTone, record, rms, toneShare } from './tone.mjs';
+import { waitFor } from '../wait.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
@@ -30,21 +31,6 @@ setTimeout(() => {
   console.error(`not ok - audio e2e still running after ${WATCHDOG_S} s: giving up`);
   process.exit(1);
 }, WATCHDOG_S * 1000).unref();
-
-async function waitFor(what, fn, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(150);
-  }
-  throw new Error(`${what}: gave up after ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
 
 const getJson = async (path) => (await fetch(`${SIM_URL}${path}`)).json();
 const post = (path, body) =>
