@@ -244,13 +244,17 @@ fn start_portal<R: Runtime>(app: &AppHandle<R>) {
                 version = bound.version,
                 "answer/hang-up shortcut bound through the desktop portal"
             );
-            cell.set(ShortcutStatus::Active {
+            let active = |trigger: Option<String>| ShortcutStatus::Active {
                 via: Via::Portal,
-                trigger: bound.trigger.clone().unwrap_or_else(|| "Ctrl+Alt+A".into()),
-            });
-            let mut activations = std::pin::pin!(bound.activations());
-            while activations.next().await.is_some() {
-                activate(&app, Via::Portal);
+                trigger: trigger.unwrap_or_else(|| "Ctrl+Alt+A".into()),
+            };
+            cell.set(active(bound.trigger.clone()));
+            let mut events = std::pin::pin!(bound.events());
+            while let Some(event) = events.next().await {
+                match event {
+                    portal::PortalEvent::Activated => activate(&app, Via::Portal),
+                    portal::PortalEvent::TriggerChanged(trigger) => cell.set(active(trigger)),
+                }
             }
             cell.set(ShortcutStatus::Unavailable {
                 reason: Reason::PortalFailed,

@@ -5,6 +5,7 @@ on the test's private session bus.
   portal.py serve LOG                    own org.freedesktop.portal.Desktop with GlobalShortcuts; log calls to LOG (JSONL)
   portal.py serve-without-shortcuts LOG  own it without GlobalShortcuts (as GNOME's portal before 48)
   portal.py activate ID                  emit Activated (then Deactivated) for every session that bound ID
+  portal.py retrigger ID TRIGGER         the user gives ID another trigger: emit ShortcutsChanged to those sessions
 
 It speaks the portal's request convention: each call's Request object lives at
 /org/freedesktop/portal/desktop/request/SENDER/TOKEN (handle_token) and answers with Response(0, results) after the
@@ -155,6 +156,22 @@ class Portal(PortalWithout):
         return dbus.UInt32(len(sessions))
 
 
+    @dbus.service.method(TEST_IFACE, in_signature="ss", out_signature="u")
+    def Retrigger(self, shortcut_id, trigger):
+        sessions = [(s, owner, ids) for s, (owner, ids) in self.sessions.items() if str(shortcut_id) in ids]
+        for session, owner, ids in sessions:
+            self.log({"call": "Retrigger", "session": session, "id": str(shortcut_id), "trigger": str(trigger)})
+            listed = dbus.Array(
+                [dbus.Struct((i, dbus.Dictionary({"trigger_description": trigger if i == shortcut_id else ""}, signature="sv")), signature="sa{sv}") for i in ids],
+                signature="(sa{sv})",
+            )
+            message = dbus.lowlevel.SignalMessage(PATH, SHORTCUTS, "ShortcutsChanged")
+            message.set_destination(owner)
+            message.append(dbus.ObjectPath(session), listed, signature="oa(sa{sv})")
+            self.bus.send_message(message)
+        return dbus.UInt32(len(sessions))
+
+
 def serve(log_path):
     dbus_service.serve(NAME, lambda bus: Portal(bus, log_path), "portal serving")
 
@@ -170,5 +187,13 @@ def activate(shortcut_id):
         sys.exit(f"no session bound {shortcut_id!r}")
 
 
+def retrigger(shortcut_id, trigger):
+    obj = dbus.SessionBus().get_object(NAME, PATH)
+    if dbus.Interface(obj, TEST_IFACE).Retrigger(shortcut_id, trigger) == 0:
+        sys.exit(f"no session bound {shortcut_id!r}")
+
+
 if __name__ == "__main__":
-    dbus_service.main({"serve": serve, "serve-without-shortcuts": serve_without_shortcuts, "activate": activate})
+    dbus_service.main(
+        {"serve": serve, "serve-without-shortcuts": serve_without_shortcuts, "activate": activate, "retrigger": retrigger}
+    )

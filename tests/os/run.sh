@@ -151,6 +151,9 @@ assert len(binds) == 1, binds
 (s,) = binds[0]["shortcuts"]
 assert s["id"] == "answer-or-hang-up" and s["preferred_trigger"] == "CTRL+ALT+a" and s["description"], s
 ' "$work/portal.jsonl"
+# The agent picks another key in the desktop's settings: the app's status follows (Settings shows it).
+check /usr/bin/python3 "$here/portal.py" retrigger answer-or-hang-up "Ctrl+F12"
+check wait_log "$work/wayland.log" 'answer/hang-up shortcut active via=Portal trigger="Ctrl+F12"'
 # Idle: the activation reaches the same handler as the X11 key, which finds nothing to act on.
 check /usr/bin/python3 "$here/portal.py" activate answer-or-hang-up
 check wait_log "$work/wayland.log" "shortcut: nothing to answer or hang up via=Portal"

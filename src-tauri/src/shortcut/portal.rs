@@ -3,8 +3,9 @@
 //!
 //! Contract: [`bind`] probes the interface, creates a session (`CreateSession`), asks for the one shortcut
 //! (`BindShortcuts`, preferred trigger Ctrl+Alt+A; the desktop may let the agent confirm or change it) and waits
-//! for each `org.freedesktop.portal.Request::Response`. [`Bound::activations`] then yields once per `Activated`
-//! signal of that session and id, and ends when the portal leaves the bus (its sessions die with it; bind again,
+//! for each `org.freedesktop.portal.Request::Response`. [`Bound::events`] then yields each `Activated` signal of
+//! that session and id, and each new trigger the agent gives it in the desktop's settings (`ShortcutsChanged`); it
+//! ends when the portal leaves the bus (its sessions die with it; bind again,
 //! after [`wait_for_portal`] if it is not activatable). It only moves D-Bus messages: what an activation does is
 //! the caller's. The session lives as long as the connection inside [`Bound`].
 
@@ -61,7 +62,16 @@ pub enum PortalError {
     Reply(String),
 }
 
-/// A bound shortcut: its session and the signal stream that reports its activations.
+/// What the portal says about the bound shortcut.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortalEvent {
+    /// The agent pressed it.
+    Activated,
+    /// The agent gave it another trigger (as the desktop words it), or none.
+    TriggerChanged(Option<String>),
+}
+
+/// A bound shortcut: its session and the signal streams that report on it.
 pub struct Bound {
     /// What the desktop says triggers it (e.g. "Ctrl+Alt+A"), when it says.
     pub trigger: Option<String>,
@@ -69,30 +79,36 @@ pub struct Bound {
     pub version: u32,
     session: OwnedObjectPath,
     activated: zbus::proxy::SignalStream<'static>,
+    changed: zbus::proxy::SignalStream<'static>,
     owner_changes: NameOwnerChangedStream,
     // Closing the connection closes the portal session, so it is kept with the stream.
     _connection: Connection,
 }
 
 impl Bound {
-    /// One item per activation of the shortcut; ends when the portal's bus name changes owner (it left or
-    /// restarted: the session is gone either way).
-    pub fn activations(self) -> impl Stream<Item = ()> + Send {
+    /// The shortcut's activations and trigger changes, in order; ends when the portal's bus name changes owner
+    /// (it left or restarted: the session is gone either way).
+    pub fn events(self) -> impl Stream<Item = PortalEvent> + Send {
         let Bound {
             session,
             activated,
+            changed,
             owner_changes,
             _connection,
             ..
         } = self;
-        let activations = activated.map(move |message| Some(is_our_activation(&message, &session)));
+        let ours = session.clone();
+        let activations = activated.map(move |message| {
+            Some(is_our_activation(&message, &ours).then_some(PortalEvent::Activated))
+        });
+        let changes = changed.map(move |message| Some(trigger_change(&message, &session)));
         let gone = owner_changes.map(|_| None);
-        futures_util::stream::select(activations, gone)
+        futures_util::stream::select(futures_util::stream::select(activations, changes), gone)
             .take_while(|item| std::future::ready(item.is_some()))
             .filter_map(move |item| {
                 // The connection lives as long as the stream.
                 let _keep = &_connection;
-                std::future::ready(item.filter(|ours| *ours).map(|_| ()))
+                std::future::ready(item.flatten())
             })
     }
 }
@@ -135,6 +151,7 @@ async fn bind_on(connection: Connection, description: &str) -> Result<Bound, Por
     let portal = proxy(&connection, PATH, INTERFACE).await?;
     // Subscribed before the session exists, so no activation can slip between bind and listen.
     let activated = portal.receive_signal("Activated").await?;
+    let changed = portal.receive_signal("ShortcutsChanged").await?;
 
     let session_token = token();
     let request_token = token();
@@ -176,6 +193,7 @@ async fn bind_on(connection: Connection, description: &str) -> Result<Bound, Por
         version,
         session,
         activated,
+        changed,
         owner_changes,
         _connection: connection,
     })
@@ -309,14 +327,31 @@ fn bound_trigger(results: &HashMap<String, OwnedValue>) -> Result<Option<String>
             .map_err(|e| PortalError::Reply(format!("shortcuts: {e}")))?,
     )
     .map_err(|e| PortalError::Reply(format!("shortcuts: {e}")))?;
-    let (_, fields) = shortcuts
-        .into_iter()
-        .find(|(id, _)| id == SHORTCUT_ID)
-        .ok_or(PortalError::NotBound)?;
-    Ok(fields.get("trigger_description").and_then(|v| match &**v {
+    trigger_in(shortcuts).ok_or(PortalError::NotBound)
+}
+
+/// Our shortcut's `trigger_description` in a list of `(id, properties)`; `None` when our id is not listed.
+fn trigger_in(shortcuts: Vec<(String, HashMap<String, OwnedValue>)>) -> Option<Option<String>> {
+    let (_, fields) = shortcuts.into_iter().find(|(id, _)| id == SHORTCUT_ID)?;
+    Some(fields.get("trigger_description").and_then(|v| match &**v {
         Value::Str(s) if !s.is_empty() => Some(s.to_string()),
         _ => None,
     }))
+}
+
+/// The new trigger from a `ShortcutsChanged(o session_handle, a(sa{sv}) shortcuts)` of our session that lists our id.
+fn trigger_change(message: &Message, session: &OwnedObjectPath) -> Option<PortalEvent> {
+    type Shortcuts = Vec<(String, HashMap<String, OwnedValue>)>;
+    match message.body().deserialize::<(ObjectPath<'_>, Shortcuts)>() {
+        Ok((handle, shortcuts)) if handle.as_str() == session.as_str() => {
+            trigger_in(shortcuts).map(PortalEvent::TriggerChanged)
+        }
+        Ok(_) => None,
+        Err(error) => {
+            tracing::warn!(%error, "desktop portal: malformed ShortcutsChanged signal ignored");
+            None
+        }
+    }
 }
 
 /// True for an `Activated(o session_handle, s shortcut_id, t timestamp, a{sv} options)` of our session and id.
@@ -394,6 +429,40 @@ mod tests {
             "shortcuts".to_owned(),
             OwnedValue::try_from(Value::from(list)).expect("converts"),
         )])
+    }
+
+    #[test]
+    fn a_trigger_change_of_our_session_is_read_and_others_are_ignored() {
+        let ours = OwnedObjectPath::try_from("/org/freedesktop/portal/desktop/session/1_2/a")
+            .expect("a valid path");
+        let signal = |session: &str, id: &str| {
+            let list = vec![(
+                id.to_owned(),
+                HashMap::from([(
+                    "trigger_description".to_owned(),
+                    OwnedValue::try_from(Value::from("Ctrl+F12")).expect("converts"),
+                )]),
+            )];
+            Message::signal(PATH, INTERFACE, "ShortcutsChanged")
+                .expect("a valid signal")
+                .build(&(ObjectPath::try_from(session).expect("a valid path"), list))
+                .expect("builds")
+        };
+        assert_eq!(
+            trigger_change(&signal(ours.as_str(), SHORTCUT_ID), &ours),
+            Some(PortalEvent::TriggerChanged(Some("Ctrl+F12".into())))
+        );
+        let other_session = "/org/freedesktop/portal/desktop/session/1_2/b";
+        assert_eq!(
+            trigger_change(&signal(other_session, SHORTCUT_ID), &ours),
+            None
+        );
+        assert_eq!(trigger_change(&signal(ours.as_str(), "other"), &ours), None);
+        let malformed = Message::signal(PATH, INTERFACE, "ShortcutsChanged")
+            .expect("a valid signal")
+            .build(&("not a list",))
+            .expect("builds");
+        assert_eq!(trigger_change(&malformed, &ours), None);
     }
 
     #[test]
