@@ -159,16 +159,11 @@ fn ids(page: &Value) -> Vec<String> {
 }
 
 fn complete(id: &str, session: &str, body: Option<String>) -> Request<Body> {
-    let b = Request::post(format!("/v1/calls/{id}/complete"))
-        .header("authorization", format!("Bearer {session}"))
-        .header("x-client-version", "1.0.0");
-    match body {
-        Some(json) => b
-            .header("content-type", "application/json")
-            .body(Body::from(json))
-            .unwrap(),
-        None => b.body(Body::empty()).unwrap(),
-    }
+    authed_post(
+        &format!("/v1/calls/{id}/complete"),
+        session,
+        body.as_deref(),
+    )
 }
 
 #[tokio::test]

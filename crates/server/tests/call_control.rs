@@ -4,8 +4,7 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use common::sim::*;
 use common::*;
 
@@ -43,18 +42,7 @@ async fn reserved(s: &Stack) -> (String, String) {
     (task, res)
 }
 
-fn post(uri: &str, session: &str, body: Option<&str>) -> Request<Body> {
-    let b = Request::post(uri)
-        .header("authorization", format!("Bearer {session}"))
-        .header("x-client-version", "1.0.0");
-    match body {
-        Some(json) => b
-            .header("content-type", "application/json")
-            .body(Body::from(json.to_owned()))
-            .unwrap(),
-        None => b.body(Body::empty()).unwrap(),
-    }
-}
+use common::authed_post as post;
 
 #[tokio::test]
 async fn hangup_while_ringing_rejects_the_reservation() {

@@ -107,12 +107,8 @@ async fn supervisor_monitors_then_coaches_then_barges() {
     s.app.add_supervisor().await;
     let (sup, mut sup_device) = signed_in(&s, "yamamoto", "pw9").await;
     let supervise = |mode: &'static str| {
-        axum::http::Request::post(format!("/v1/supervise/{task}"))
-            .header("authorization", format!("Bearer {sup}"))
-            .header("x-client-version", "1.0.0")
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from(json!({ "mode": mode }).to_string()))
-            .unwrap()
+        let body = json!({ "mode": mode }).to_string();
+        authed_post(&format!("/v1/supervise/{task}"), &sup, Some(&body))
     };
     let participant = || async {
         s.voice(

@@ -203,16 +203,9 @@ impl Live {
         op: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let b = axum::http::Request::post(format!("/v1/calls/{}/{op}", self.task))
-            .header("authorization", format!("Bearer {session}"))
-            .header("x-client-version", "1.0.0");
-        let req = match body {
-            Some(v) => b
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(v.to_string())),
-            None => b.body(axum::body::Body::empty()),
-        }
-        .unwrap();
+        let uri = format!("/v1/calls/{}/{op}", self.task);
+        let body = body.map(|v| v.to_string());
+        let req = authed_post(&uri, session, body.as_deref());
         self.s.app.json(req).await
     }
 }

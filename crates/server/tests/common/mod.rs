@@ -234,6 +234,20 @@ pub fn authed(method: &str, uri: &str, session: &str, version: Option<&str>) -> 
     b.body(Body::empty()).expect("request")
 }
 
+/// `POST uri` as `session` from client 1.0.0, with a JSON body if given.
+pub fn authed_post(uri: &str, session: &str, json: Option<&str>) -> Request<Body> {
+    let b = Request::post(uri)
+        .header("authorization", format!("Bearer {session}"))
+        .header("x-client-version", "1.0.0");
+    match json {
+        Some(json) => b
+            .header("content-type", "application/json")
+            .body(Body::from(json.to_owned())),
+        None => b.body(Body::empty()),
+    }
+    .expect("request")
+}
+
 /// A form POST signed like Twilio does for `PUBLIC` + `path_and_query`.
 pub fn signed_form(path_and_query: &str, params: &[(&str, &str)]) -> Request<Body> {
     signed_form_for(PUBLIC, path_and_query, params)

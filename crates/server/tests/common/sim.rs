@@ -161,6 +161,16 @@ impl Stack {
         form: &[(&str, &str)],
     ) -> (u16, Value) {
         let url = format!("{}/v1/Workspaces/{WORKSPACE}/{path}", self.sim.base_url());
+        self.rest(method, url, form).await
+    }
+
+    /// A REST call to the stand-in with the API key (status, JSON body or null).
+    async fn rest(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
         let mut req = self
             .http
             .request(method, url)
@@ -209,16 +219,7 @@ impl Stack {
             "{}/2010-04-01/Accounts/{ACCOUNT}/{path}",
             self.sim.base_url()
         );
-        let mut req = self
-            .http
-            .request(method, url)
-            .basic_auth("SK11111111111111111111111111111111", Some(KEY_SECRET));
-        if !form.is_empty() {
-            req = req.form(form);
-        }
-        let resp = req.send().await.expect("sim reachable");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        self.rest(method, url, form).await
     }
 
     /// Moves the stand-in's clock forward (target timeouts fire without waiting).
