@@ -142,7 +142,9 @@ export class Phone {
     this.audio = prefs;
     const audio = this.device?.audio;
     if (!audio) return;
-    if (prefs.microphone) audio.setInputDevice(prefs.microphone).catch((e) => console.warn('tsunagi: microphone not set', e));
+    // Under the shim "system default" is a device too ('default'), so a running call follows a change back to it.
+    const microphone = prefs.microphone || (this.shim ? 'default' : '');
+    if (microphone) audio.setInputDevice(microphone).catch((e) => console.warn('tsunagi: microphone not set', e));
     this.shim?.setOutputDevice(prefs.speaker || null);
     if (prefs.speaker && audio.isOutputSelectionSupported) {
       audio.speakerDevices.set(prefs.speaker).catch((e) => console.warn('tsunagi: speaker not set', e));
