@@ -39,6 +39,10 @@ pub fn run() {
     tauri::Builder::default()
         // Must be the first plugin: a second launch hands its argv over and exits before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            // `tsunagi --answer-or-hang-up` (a key bound in the desktop's settings) acts without raising the window.
+            if shortcut::from_second_launch(app, &argv) {
+                return;
+            }
             tracing::info!(args = argv.len(), "second launch: focusing the running window");
             window::show_main(app);
         }))

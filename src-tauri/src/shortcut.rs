@@ -7,6 +7,9 @@
 //!   an XWayland window has focus, so it is not tried;
 //! - neither: no key.
 //!
+//! Wherever the desktop lets the agent bind a key to a command (GNOME's custom shortcuts, any version), that key
+//! can run `tsunagi --answer-or-hang-up`: the second launch hands it to the running app ([`from_second_launch`]).
+//!
 //! Both routes run [`activate`], which asks [`CallActivity::toggle`] what to act on and hands the same
 //! `Answer`/`Hangup` command to the core as the window's buttons; the core decides. What came of it is kept as a
 //! [`ShortcutStatus`] for Settings (`shortcut_status`) and logged, so a missing key is said, never silent.
@@ -27,6 +30,9 @@ use tsunagi_core::Command;
 use crate::activity::{CallActivity, Toggle};
 use crate::agent::AgentHost;
 
+/// The argument of a second launch that answers or hangs up, for a key bound in the desktop's own settings.
+pub const COMMAND_ARG: &str = "--answer-or-hang-up";
+
 /// Ctrl+Alt+A: answer, or hang up.
 pub fn answer_or_hang_up() -> Shortcut {
     Shortcut::new(Some(Modifiers::CONTROL | Modifiers::ALT), Code::KeyA)
@@ -40,6 +46,8 @@ pub enum Via {
     Grab,
     /// The XDG desktop portal (Wayland).
     Portal,
+    /// A second launch with [`COMMAND_ARG`] (never a status: the app cannot know which key runs it).
+    Command,
 }
 
 /// Why there is no key.
@@ -269,6 +277,21 @@ fn start_portal<R: Runtime>(app: &AppHandle<R>) {
 #[cfg(not(target_os = "linux"))]
 fn start_portal<R: Runtime>(_app: &AppHandle<R>) {}
 
+/// Acts on a second launch's arguments when they ask to answer or hang up; true if they did (then the window is
+/// left as it is).
+pub fn from_second_launch<R: Runtime>(app: &AppHandle<R>, argv: &[String]) -> bool {
+    let asked = asks_to_toggle(argv);
+    if asked {
+        activate(app, Via::Command);
+    }
+    asked
+}
+
+/// True when a launch's arguments (program name first) ask to answer or hang up.
+fn asks_to_toggle(argv: &[String]) -> bool {
+    argv.iter().skip(1).any(|a| a == COMMAND_ARG)
+}
+
 /// The shortcut's state now, for Settings.
 #[tauri::command]
 pub(crate) fn shortcut_status(cell: State<'_, ShortcutCell>) -> ShortcutStatus {
@@ -329,6 +352,19 @@ mod tests {
         assert_eq!(route(&hints(Some("x11"), false, false)), Route::None);
         assert_eq!(route(&hints(None, false, false)), Route::None);
         assert_eq!(route(&hints(Some("tty"), false, false)), Route::None);
+    }
+
+    #[test]
+    fn only_the_command_argument_asks_to_answer_or_hang_up() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(asks_to_toggle(&args(&["tsunagi", "--answer-or-hang-up"])));
+        assert!(!asks_to_toggle(&args(&["tsunagi"])));
+        assert!(!asks_to_toggle(&args(&[
+            "tsunagi",
+            "tsunagi://dial/+81312345678"
+        ])));
+        // The program's own path is not an argument.
+        assert!(!asks_to_toggle(&args(&["--answer-or-hang-up"])));
     }
 
     #[test]

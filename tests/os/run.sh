@@ -10,8 +10,9 @@
 #   window state  a quit from the tray menu saves the window's size in .window-state.json;
 #   portal key    in a Wayland session the key is bound through a fake XDG desktop portal (portal.py,
 #                 GlobalShortcuts) and its Activated signal answers a ringing customer call (the reservation is
-#                 accepted at the stand-in); after the portal restarts the app binds again; a portal without
-#                 GlobalShortcuts makes the app say the key is unavailable.
+#                 accepted at the stand-in); a new trigger and a portal restart are followed; a portal without
+#                 GlobalShortcuts makes the app say the key is unavailable, and `tsunagi --answer-or-hang-up`
+#                 (for a key bound in the desktop's settings) reaches the running app.
 # Needs: xvfb, xdotool, xdg-utils, gnome-keyring, libsecret-tools, python3-dbus/gi; the app and server built.
 # Usage: tests/os/run.sh [path/to/tsunagi]   (OS_KEEP=DIR keeps the app and fake portal logs)
 set -euo pipefail
@@ -207,6 +208,10 @@ XDG_SESSION_TYPE=wayland WAYLAND_DISPLAY=wayland-tsunagi-test GDK_BACKEND=x11 TS
 check wait_log "$work/wayland-without.log" "answer/hang-up shortcut unavailable reason=PortalWithoutShortcuts"
 check grep -q '"interface": "org.freedesktop.portal.GlobalShortcuts"' "$work/portal-without.jsonl"
 if grep -q "shortcut active" "$work/wayland-without.log"; then echo "FAIL: a key was claimed without the portal interface" >&2; failed=$((failed + 1)); fi
+# There a key bound in the desktop's own settings can run `tsunagi --answer-or-hang-up`: the second launch hands it
+# to the running app, which acts through the same handler.
+check timeout 20 env -u TSUNAGI_OS_SESSION "$app" --answer-or-hang-up >"$work/second-toggle.log" 2>&1
+check wait_log "$work/wayland-without.log" "shortcut: nothing to answer or hang up via=Command"
 stop_app "$last_pid"
 echo "  portal part took $((SECONDS - section_start)) s"
 

@@ -488,6 +488,7 @@ describe('tabs', () => {
     // No global key on this (fake) Wayland desktop: Settings says so, and why.
     expect(text('#settings-shortcut')).toContain('offers no global shortcuts');
     expect(text('#settings-shortcut')).toContain('no GlobalShortcuts interface');
+    expect(text('#settings-shortcut-command')).toContain('tsunagi --answer-or-hang-up');
     i18n.set('ja');
     await settle();
     expect(text('[data-tab="settings"]')).toBe('設定');

@@ -125,6 +125,7 @@ interface Messages {
     shortcutActive: (trigger: string) => string;
     shortcutPending: string;
     shortcutUnavailable: Record<ShortcutReason, string>;
+    shortcutCommand: string;
     updates: string;
     checkNow: string;
     install: string;
@@ -349,6 +350,7 @@ const MESSAGES: Record<Lang, Messages> = {
         portalFailed: 'No global answer/hang-up key: the desktop portal failed.',
         grabFailed: 'No global answer/hang-up key: another program already uses Ctrl+Alt+A.',
       },
+      shortcutCommand: 'Instead, a keyboard shortcut added in the desktop’s own settings can run this command, which answers or hangs up the same way:',
       updates: 'Updates',
       checkNow: 'Check now',
       install: 'Install and restart',
@@ -599,6 +601,7 @@ const MESSAGES: Record<Lang, Messages> = {
         portalFailed: '応答／切断のグローバルキーは使えません。デスクトップポータルでエラーが起きました。',
         grabFailed: '応答／切断のグローバルキーは使えません。Ctrl+Alt+A は別のプログラムが使用中です。',
       },
+      shortcutCommand: '代わりに、デスクトップの設定でキーボードショートカットを追加して次のコマンドを実行させると、同じように応答・切断できます:',
       updates: 'アップデート',
       checkNow: '今すぐ確認',
       install: 'インストールして再起動',
