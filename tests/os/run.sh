@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# OS integration of the real app under Xvfb + a private D-Bus session (~45 s), against the real server:
+# OS integration of the real app under Xvfb + a private D-Bus session (~12 s, of which ~5 s the portal part), against
+# the real server:
 #   autostart     TSUNAGI_AUTOSTART=on writes the XDG autostart entry (Exec … --minimized), off removes it, and a
 #                 --minimized start keeps the window hidden;
 #   deep link     the unpackaged binary registers x-scheme-handler/tsunagi; a second launch with
