@@ -18,6 +18,8 @@ mod loopback;
 mod media;
 mod notify;
 #[cfg(target_os = "linux")]
+mod pulse_cookie;
+#[cfg(target_os = "linux")]
 mod render_env;
 mod ringtone;
 mod server;
@@ -36,6 +38,8 @@ pub fn run() {
     // First, while no thread exists: GTK and the WebKit processes read these once.
     #[cfg(target_os = "linux")]
     render_env::apply();
+    #[cfg(target_os = "linux")]
+    pulse_cookie::apply();
     tauri::Builder::default()
         // Must be the first plugin: a second launch hands its argv over and exits before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {

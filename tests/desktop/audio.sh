@@ -23,8 +23,8 @@ export PATH="$HOME/.cargo/bin:$PATH"  # tauri-driver, before HOME moves
 export HOME=$work/home XDG_RUNTIME_DIR=$work/run XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data
 export TSUNAGI_TEST_HOME=$HOME
 mkdir -p -m 700 "$XDG_RUNTIME_DIR" "$HOME" "$XDG_CONFIG_HOME/pulse"
-# The server writes its cookie there; the engine's pure-Rust client looks in $PULSE_COOKIE or ~/.config only.
-export PULSE_COOKIE=$XDG_CONFIG_HOME/pulse/cookie
+# The server writes its cookie to $XDG_CONFIG_HOME/pulse/cookie, where the app's device lister finds it only
+# through src-tauri/src/pulse_cookie.rs (no PULSE_COOKIE here on purpose: this run checks that).
 unset PULSE_SERVER
 pids=()
 cleanup() {

@@ -145,6 +145,11 @@ try {
   assert.equal(hasWebRtc, 'undefined', "WebKitGTK's own RTCPeerConnection (the shim is what carries audio here)");
   console.log('ok - signed in; the Device registered; this webview has no RTCPeerConnection of its own');
 
+  // The ringtone and speaker sinks, recorded through the ring steps below.
+  const began = Date.now();
+  const ring = listen('agent_ring.monitor');
+  const spk = listen('agent_speaker.monitor');
+
   // 1. Settings lists the native devices (WebKitGTK alone lists none).
   await wd.click('button.tab[data-tab="settings"]');
   const inputs = await waitFor('microphones listed', async () => {
@@ -159,23 +164,26 @@ try {
     "const s = document.getElementById('setting-ringtone'); const o = [...s.options].find((o) => o.textContent === 'AgentRing'); if (!o) return null; s.value = o.value; s.dispatchEvent(new Event('change', { bubbles: true })); const v = document.getElementById('setting-volume'); v.value = '0.5'; v.dispatchEvent(new Event('input', { bubbles: true })); return o.value;",
   );
   assert.ok(ringId, 'AgentRing offered as the ringtone output');
+  // Its test plays one ring cycle there.
+  // A monitor starts delivering only once its null sink has settled on the recorder's format.
+  await waitFor('the ringtone and speaker monitors record', () => ring.recorded() > 0 && spk.recorded() > 0, 10000);
+  const tested = Date.now();
+  await wd.click('#test-ringtone');
+  const preview = await waitFor('the ringtone test sounds once on the ringtone sink', () => ring.bursts(400, { since: tested }).find((x) => x.end), 5000);
+  assert.ok(preview.peak > 4800 && preview.peak < 7200, `ringtone test peak ${preview.peak} at 50 %`);
   await wd.click('button.tab[data-tab="phone"]');
   console.log(`ok - settings lists native devices: microphones ${JSON.stringify(inputs)}, speakers ${JSON.stringify(outputs)}; ringtone → ${ringId} at 50 %`);
 
   // 1b. The ring: the 400 Hz calling signal (1 s on, 2 s off) on the ringtone sink only, at the chosen volume;
   //     answering stops it at once, and so does a caller who gives up while it rings.
   {
-    const began = Date.now();
-    const ring = listen('agent_ring.monitor');
-    const spk = listen('agent_speaker.monitor');
     try {
-      // A monitor starts delivering only once its null sink has settled on the recorder's format.
-      await waitFor('the ringtone and speaker monitors record', () => ring.recorded() > 0 && spk.recorded() > 0, 10000);
+      const calledAt = Date.now();
       const customer = await customerCalls();
       await waitFor('the window rings', () => wd.execute("return !!document.querySelector('.ring button.answer')"));
       await agentLeg(customer.task);
       const cycle = await waitFor('a full ring cycle on the ringtone sink (a burst, its pause, the next burst)', async () => {
-        const b = ring.bursts(400);
+        const b = ring.bursts(400, { since: calledAt });
         if (b.length >= 2 && b[0].end) return b;
         throw new Error(`bursts so far: ${JSON.stringify(b)}`);
       }, 15000);
@@ -220,8 +228,9 @@ try {
       assert.equal(afterQuit.length, 0, `no ring after the caller hung up: ${JSON.stringify(afterQuit)}`);
 
       const onSpeaker = spk.bursts(400, { share: 0.3, minRms: 100 }).filter((x) => x.start < clicked || x.start > quietAgain);
+      assert.equal(ring.bursts(400, { since: preview.end + 200 }).filter((x) => x.start < calledAt).length, 0, 'the test rang once');
       assert.equal(onSpeaker.length, 0, `no ring on the speaker sink: ${JSON.stringify(onSpeaker)}`);
-      console.log(`ok - ring on the ringtone sink only: ${Math.round(onMs)} ms on / ${Math.round(offMs)} ms off, peak ${cycle[0].peak} at 50 %; stopped ${answerStop} ms after the answer click and ${abandonStop} ms after the caller hung up (sink-monitor times, ~25 ms early); speaker sink silent (${Math.round((Date.now() - began) / 1000)} s)`);
+      console.log(`ok - ring on the ringtone sink only: ${Math.round(onMs)} ms on / ${Math.round(offMs)} ms off, peak ${cycle[0].peak} at 50 % (Settings' test: one ${Math.round(preview.end - preview.start)} ms burst); stopped ${answerStop} ms after the answer click and ${abandonStop} ms after the caller hung up (sink-monitor times, ~25 ms early); speaker sink silent (${Math.round((Date.now() - began) / 1000)} s)`);
     } finally {
       ring.stop();
       spk.stop();
