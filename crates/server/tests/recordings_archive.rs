@@ -17,17 +17,6 @@ use sha2::Digest as _;
 use tsunagi_server::recordings::{self, store, State};
 use tsunagi_server::AppState;
 
-/// Ends the live call through the server and waits for the recording's archive job.
-async fn hang_up_and_get_job(l: &Live) -> store::Job {
-    let (status, body) = l.control(&l.session, "hangup", None).await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    l.s.eventually("the recording's archive job", || async {
-        let jobs = store::for_owner(&l.s.app.state.db, &l.task).await.unwrap();
-        jobs.into_iter().next()
-    })
-    .await
-}
-
 async fn at_twilio(s: &Stack, re: &str) -> (u16, Value) {
     s.voice(Method::GET, &format!("Recordings/{re}.json"), &[])
         .await
@@ -54,14 +43,9 @@ fn hex_sha(bytes: &[u8]) -> String {
 async fn a_recorded_call_is_archived_once_and_deleted_at_twilio() {
     let l = live_call().await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await; // some audio
-    let job = hang_up_and_get_job(&l).await;
+    let job = l.hang_up_and_get_job().await;
     let re = job.recording_sid.clone();
-    let done =
-        l.s.eventually("the archive to finish", || async {
-            let j = store::get(&l.s.app.state.db, &re).await.unwrap().unwrap();
-            (j.state == State::Done).then_some(j)
-        })
-        .await;
+    let done = l.archived(&re).await;
     let today = chrono::Utc::now().format("%Y/%m/%d").to_string();
     assert_eq!(
         done.object_key,
@@ -151,7 +135,7 @@ async fn a_restart_resumes_the_job_after_a_failed_download_and_after_the_store()
     // No background worker: each "instance" runs the job by hand.
     let l = live_call_on(stack_tweaked(|c| c.recordings.worker = false).await).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let job = hang_up_and_get_job(&l).await;
+    let job = l.hang_up_and_get_job().await;
     let re = job.recording_sid.clone();
     assert_eq!(job.state, State::Pending);
     let now = tsunagi_server::db::now_unix();

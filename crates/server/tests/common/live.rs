@@ -168,6 +168,35 @@ pub async fn live_call_on(s: Stack) -> Live {
 }
 
 impl Live {
+    /// Ends the call through the server and waits for its recording's archive job.
+    pub async fn hang_up_and_get_job(&self) -> tsunagi_server::recordings::Job {
+        let (status, body) = self.control(&self.session, "hangup", None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let db = &self.s.app.state.db;
+        self.s
+            .eventually("the recording's archive job", || async {
+                let jobs = tsunagi_server::recordings::store::for_owner(db, &self.task)
+                    .await
+                    .unwrap();
+                jobs.into_iter().next()
+            })
+            .await
+    }
+
+    /// Waits until the archive job of recording `re` is `done`.
+    pub async fn archived(&self, re: &str) -> tsunagi_server::recordings::Job {
+        let db = &self.s.app.state.db;
+        self.s
+            .eventually("the archive to finish", || async {
+                let j = tsunagi_server::recordings::store::get(db, re)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                (j.state == tsunagi_server::recordings::State::Done).then_some(j)
+            })
+            .await
+    }
+
     /// The conference's participants right now.
     pub async fn participants(&self) -> Vec<Value> {
         let (_, p) = self
