@@ -468,6 +468,36 @@ describe('tabs', () => {
     expect(text('#supervise-notice')).toContain('Whisper: 田中 太郎');
   });
 
+  it('the Team view’s "on a call" badge follows the roster push at once: answered, then ended', async () => {
+    const shell = await signedIn('supervisor');
+    click('[data-tab="supervisor"]');
+    await settle();
+    const sato = '#roster li[data-agent="agent_2048"]';
+    expect(text(`${sato} .state`)).toBe('Break');
+    const line = (onCall?: { direction: 'inbound' | 'outbound'; taskSid?: string }) => ({
+      type: 'roster' as const,
+      agents: [{ agentId: 'agent_2048', displayName: '佐藤 花子', departmentId: 'sales', workerSid: 'WK02', activity: 'Available', sinceMs: 0, onCall }],
+    });
+    // She answers a routed call: the push says so (the call report does not list it yet).
+    shell.push(line({ direction: 'inbound', taskSid: 'WT77' }));
+    await settle();
+    expect(text(`${sato} .state`)).toBe('On a call');
+    expect($(sato)?.getAttribute('data-on-call')).toBe('inbound');
+    click(`${sato} button[data-mode="monitor"]`);
+    await settle();
+    expect(shell.calls.at(-1)).toEqual({ command: 'supervise', args: { task: 'WT77', mode: 'monitor' } });
+    // The call ends: the next push clears the badge.
+    shell.push(line(undefined));
+    await settle();
+    expect(text(`${sato} .state`)).toBe('Available');
+    expect($(`${sato} button`)).toBeNull();
+    // An outgoing call shows the badge too, with nothing to monitor.
+    shell.push(line({ direction: 'outbound' }));
+    await settle();
+    expect(text(`${sato} .state`)).toBe('On a call');
+    expect($(`${sato} button`)).toBeNull();
+  });
+
   it('diagnostics shows each service, the token and why there is no call audio; settings says why no devices', async () => {
     await signedIn();
     click('[data-tab="diagnostics"]');

@@ -274,6 +274,33 @@ pub struct RosterEntry {
     /// When the activity started (Unix ms; 0 if unknown).
     #[serde(default, alias = "since_ms")]
     pub since_ms: i64,
+    /// The call the agent is on now; `None` when none (or from a server that does not say).
+    #[serde(default, alias = "on_call", skip_serializing_if = "Option::is_none")]
+    pub on_call: Option<RosterCall>,
+}
+
+/// The call a roster agent is on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterCall {
+    /// Which way it goes.
+    pub direction: CallDirection,
+    /// A routed call's task (what a supervisor monitors); `None` for an outgoing call.
+    #[serde(default, alias = "task_sid", skip_serializing_if = "Option::is_none")]
+    pub task_sid: Option<TaskSid>,
+}
+
+/// Which way a call goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CallDirection {
+    /// A routed call the agent answered (or took over by transfer).
+    Inbound,
+    /// A call the agent dialled.
+    Outbound,
+    /// A direction this version does not know (a newer server): still a call.
+    #[serde(other)]
+    Other,
 }
 
 /// Where a call is transferred to.

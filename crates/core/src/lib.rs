@@ -81,9 +81,9 @@ pub mod view;
 pub mod driver;
 
 pub use api::{
-    Activity, AttemptId, CallPhase, Caller, Command, ConnectionState, Crm, Event, OutgoingStage,
-    PresenceState, RingStopReason, RosterEntry, SocketKind, StopReason, Target, TransferFailure,
-    TransferMode, TransferStage, TransferTo,
+    Activity, AttemptId, CallDirection, CallPhase, Caller, Command, ConnectionState, Crm, Event,
+    OutgoingStage, PresenceState, RingStopReason, RosterCall, RosterEntry, SocketKind, StopReason,
+    Target, TransferFailure, TransferMode, TransferStage, TransferTo,
 };
 pub use context::CallContext;
 pub use error::{CoreError, ErrorKind, UserError};

@@ -1,9 +1,12 @@
 //! The presence roster for supervisors. TaskRouter's `worker.activity.update` events (workspace event callback)
-//! update the `presence` table (newest event wins, replays and reordering are harmless); a flusher pushes the
+//! update the `presence` table (newest event wins, replays and reordering are harmless); each line also says
+//! whether the agent is on a call ([`OnCall`], read from the calls, transfers and outbound attempts, and marked
+//! dirty by every conference callback, so the badge follows answers and hang-ups); a flusher pushes the
 //! whole roster to supervisors at most once per `server.roster_interval_ms`, and only after a change, so a
 //! burst of 300 agents changing state costs supervisors one message per interval (DESIGN §4.2: no shared
 //! Sync Map written by everyone).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -27,6 +30,29 @@ pub struct RosterEntry {
     pub activity: String,
     /// When the activity started (Unix ms), 0 if unknown.
     pub since_ms: i64,
+    /// The call the agent is on now, `null` when none (added in 0.x; older clients ignore it).
+    #[serde(default)]
+    pub on_call: Option<OnCall>,
+}
+
+/// The call an agent is on, as the roster shows it: a routed call whose conference is up (the agent who has the
+/// customer now, after any completed transfer), or an outbound call from the dial until it ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct OnCall {
+    /// `inbound` or `outbound`.
+    pub direction: Direction,
+    /// The routed call's task (what a supervisor monitors); `null` for an outbound call.
+    pub task_sid: Option<String>,
+}
+
+/// Which way a call goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// A routed call the agent answered (or took over by transfer).
+    Inbound,
+    /// A call the agent dialled.
+    Outbound,
 }
 
 /// Change tracking for the bounded-rate push.
@@ -67,8 +93,55 @@ pub async fn record_activity(
     Ok(())
 }
 
-/// Every agent with a worker, with their latest activity.
+/// Who is on a call now, by agent id.
+async fn on_calls(db: &Db) -> Result<HashMap<String, OnCall>, sqlx::Error> {
+    let mut on = HashMap::new();
+    let outbound = sqlx::query(
+        "SELECT agent_id FROM outbound_attempts WHERE status IN ('init', 'dialing', 'connected')",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    for r in &outbound {
+        let call = OnCall {
+            direction: Direction::Outbound,
+            task_sid: None,
+        };
+        on.insert(r.try_get::<String, _>(0)?, call);
+    }
+    // The reserved agent has the customer, unless a completed transfer handed them over (to an agent, or to a
+    // number: then no agent has them).
+    let mut holders: HashMap<String, Option<String>> = HashMap::new();
+    let connected = sqlx::query("SELECT task_sid, agent_id FROM calls WHERE status = 'connected'")
+        .fetch_all(&db.pool)
+        .await?;
+    for r in &connected {
+        holders.insert(r.try_get(0)?, r.try_get(1)?);
+    }
+    let handed = sqlx::query(
+        "SELECT t.task_sid, t.target_kind, t.target FROM transfers t JOIN calls c ON c.task_sid = t.task_sid \
+         WHERE c.status = 'connected' AND t.status = 'completed' ORDER BY t.updated_at, t.created_at",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    for r in &handed {
+        let (kind, target): (String, String) = (r.try_get(1)?, r.try_get(2)?);
+        holders.insert(r.try_get(0)?, (kind == "agent").then_some(target));
+    }
+    for (task, agent) in holders {
+        if let Some(agent) = agent {
+            let call = OnCall {
+                direction: Direction::Inbound,
+                task_sid: Some(task),
+            };
+            on.insert(agent, call);
+        }
+    }
+    Ok(on)
+}
+
+/// Every agent with a worker, with their latest activity and the call they are on.
 pub async fn snapshot(db: &Db) -> Result<Vec<RosterEntry>, sqlx::Error> {
+    let mut on = on_calls(db).await?;
     let rows = sqlx::query(
         "SELECT a.id, a.display_name, a.department_id, p.activity, p.since_ms FROM agents a \
          LEFT JOIN presence p ON p.worker_sid = a.worker_sid WHERE a.worker_sid IS NOT NULL ORDER BY a.id",
@@ -77,8 +150,10 @@ pub async fn snapshot(db: &Db) -> Result<Vec<RosterEntry>, sqlx::Error> {
     .await?;
     rows.iter()
         .map(|r| {
+            let agent_id: String = r.try_get(0)?;
             Ok(RosterEntry {
-                agent_id: r.try_get(0)?,
+                on_call: on.remove(&agent_id),
+                agent_id,
                 display_name: r.try_get(1)?,
                 department_id: r.try_get(2)?,
                 activity: r

@@ -90,6 +90,8 @@ export interface RosterAgent {
   /** TaskRouter activity name: `Available`, `Away`, `Break`, `Offline`, … (`Unknown` before the first event). */
   activity: string;
   sinceMs: number;
+  /** The call the agent is on now, as the server's roster says (absent when none, or from an older server). */
+  onCall?: { direction: 'inbound' | 'outbound' | 'other'; taskSid?: string };
 }
 
 /** One agent of the transfer directory (`GET /v1/agents/directory`). */

@@ -271,6 +271,44 @@ mod tests {
         assert!(
             matches!(read_push(roster), Push::Input(i) if matches!(&*i, Input::Roster(a) if a.len() == 1 && a[0].display_name == "田中"))
         );
+        // The roster's optional `on_call` (absent from older servers, `null` when not on a call).
+        let on_call = r#"{"type":"roster","agents":[
+            {"agent_id":"a1","display_name":"田中","activity":"Available","since_ms":5,"on_call":{"direction":"inbound","task_sid":"WT00000000000000000000000000000001"}},
+            {"agent_id":"a2","display_name":"佐藤","activity":"Available","since_ms":5,"on_call":{"direction":"outbound","task_sid":null}},
+            {"agent_id":"a3","display_name":"鈴木","activity":"Break","since_ms":5,"on_call":null},
+            {"agent_id":"a4","display_name":"高橋","activity":"Break","since_ms":5}]}"#;
+        let Push::Input(i) = read_push(on_call) else {
+            panic!("roster with on_call skipped")
+        };
+        let Input::Roster(agents) = *i else {
+            panic!("not a roster")
+        };
+        let calls: Vec<_> = agents
+            .iter()
+            .map(|a| a.on_call.as_ref().map(|c| (c.direction, c.task_sid)))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                Some((
+                    crate::api::CallDirection::Inbound,
+                    TaskSid::parse("WT00000000000000000000000000000001").ok()
+                )),
+                Some((crate::api::CallDirection::Outbound, None)),
+                None,
+                None
+            ]
+        );
+        let json = serde_json::to_value(&agents[0]).unwrap();
+        assert_eq!(json["onCall"]["direction"], "inbound");
+        assert_eq!(
+            json["onCall"]["taskSid"],
+            "WT00000000000000000000000000000001"
+        );
+        assert!(serde_json::to_value(&agents[2])
+            .unwrap()
+            .get("onCall")
+            .is_none());
         let failed = r#"{"type":"transfer.failed","task_sid":"WT00000000000000000000000000000001","transfer_id":"t","reason":"no-answer","seq":4}"#;
         assert!(
             matches!(read_push(failed), Push::Input(i) if matches!(*i, Input::Transfer(TransferNews { stage: TransferStage::Failed, reason: Some(TransferFailure::NoAnswer), .. })))

@@ -59,5 +59,7 @@ pub async fn conference(
         outbound::conference_event(&state, attempt, cf, event, call, label, reason).await
     })
     .await?;
+    // Who is on a call may have changed: the roster's next flush says so.
+    state.roster.mark_dirty();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -315,6 +315,8 @@ pub async fn conference_status(
         crate::transfer::on_participant(&state, task.as_str(), event, call, label).await
     })
     .await?;
+    // Who is on a call may have changed (answered, ended, handed over): the roster's next flush says so.
+    state.roster.mark_dirty();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -277,6 +277,8 @@ async fn hand_over(state: &AppState, t: &TransferRow) -> Result<(), ApiError> {
     if !store::transition(&state.db, &t.id, &[Status::Joined], Status::Completed, None).await? {
         return Ok(());
     }
+    // The customer is someone else's now: the roster moves the "on a call" badge.
+    state.roster.mark_dirty();
     if row.agent_id.as_deref() == Some(t.from_agent_id.as_str()) {
         // The reserved agent is out: their task wraps up (spec §5.4 step 4); they complete it as usual.
         if let Err(e) = state
