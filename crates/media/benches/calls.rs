@@ -56,6 +56,34 @@ fn port(tone: ToneAudio, processing: bool) -> Box<dyn AudioPort> {
     Box::new(tone)
 }
 
+/// CPU seconds the microphone processing alone takes per second of call audio (one call's far end and
+/// microphone, speech-like, 60 s of audio processed as fast as it goes on this thread); 0 without `aec`.
+fn processing_only() -> f64 {
+    #[cfg(feature = "aec")]
+    {
+        use tsunagi_media::aec::{EchoCanceller, Processing, DEFAULT_ECHO_DELAY_MS};
+        use tsunagi_media::tone::Babble;
+        let mut p = EchoCanceller::new(Processing::default(), DEFAULT_ECHO_DELAY_MS)
+            .expect("processing starts");
+        // 5 s of each talker, made before the clock starts and replayed.
+        let (mut far, mut near) = (vec![0i16; 240_000], vec![0i16; 240_000]);
+        Babble::new(120.0, 8_000.0, 1).fill(&mut far);
+        Babble::new(210.0, 6_000.0, 2).fill(&mut near);
+        let mut mic = [0i16; 960];
+        let seconds = 60;
+        let cpu0 = cpu_seconds();
+        for k in 0..seconds * 50 {
+            let at = (k % 250) * 960;
+            p.far_end(&far[at..at + 960]);
+            mic.copy_from_slice(&near[at..at + 960]);
+            p.near_end(&mut mic);
+        }
+        (cpu_seconds() - cpu0) / seconds as f64
+    }
+    #[cfg(not(feature = "aec"))]
+    0.0
+}
+
 async fn connect(codec: CodecKind, processing: bool) -> (Call, Call, ToneAudio) {
     let ip = Ipv4Addr::LOCALHOST.into();
     let config = EndpointConfig {
@@ -101,6 +129,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    // Before any call runs, so that the process's CPU time is this thread's.
+    let alone = if processing { processing_only() } else { 0.0 };
     rt.block_on(async {
         let rss_before = rss_kib();
         let mut calls = Vec::new();
@@ -121,13 +151,14 @@ fn main() {
         println!(
             "{{\"codec\":\"{codec:?}\",\"processing\":{processing},\"calls\":{},\"seconds\":{wall:.2},\"cpuSecondsPerCallPerSecond\":{:.5},\
              \"cpuPercentPerCall\":{:.3},\"rssKibPerCall\":{:.0},\"rssKibPerCallAfterRun\":{:.0},\
-             \"packetsReceivedPerReceivingCall\":{}}}",
+             \"packetsReceivedPerReceivingCall\":{},\"processingAloneCpuPercentPerCall\":{:.3}}}",
             2 * pairs,
             cpu / n / wall,
             100.0 * cpu / n / wall,
             rss_connected.saturating_sub(rss_before) as f64 / n,
             rss_after.saturating_sub(rss_before) as f64 / n,
-            received / pairs.max(1) as u64
+            received / pairs.max(1) as u64,
+            100.0 * alone
         );
         drop(calls);
     });
