@@ -252,13 +252,34 @@ try {
   await page.waitForSelector('.ring button.answer');
   await page.click('.ring button.answer');
   await page.waitForSelector('#call[data-phase="connected"]', { timeout: 20000 });
+  // First to a busy number: the server's transfer.failed clears the consult banner and the window says the
+  // customer is back with the agent (off hold); the call goes on.
+  const busy = await fetch(`${SIM_URL}/_sim/calls/numbers`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ number: '+81398765432', answer: 'busy' }),
+  });
+  assert.equal(busy.status, 200, 'the stand-in takes the busy number');
   await page.click('#transfer-open');
   await page.waitForSelector('#transfer-agents li[data-agent]');
+  await page.check('input[name="transfer-kind"][value="number"]');
+  await page.fill('#transfer-number', '+81398765432');
+  await page.check('input[name="transfer-mode"][value="warm"]');
+  await page.click('#transfer-send');
+  await page.waitForSelector('#transfer-failed', { timeout: 20000 });
+  assert.ok(!(await page.$('#warm-transfer')), 'the consult banner is gone after transfer.failed');
+  assert.match(await text('#transfer-failed'), /busy|話し中/);
+  await waitFor('customer off hold after the failed transfer', async () => !(await page.$('#on-hold')));
+  await shoot('transfer-failed');
+  console.log('ok - warm transfer to a busy number: transfer.failed cleared the consult banner and said the customer is back');
+  await page.click('#transfer-open');
+  await page.waitForSelector('input[name="transfer-kind"][value="number"]');
   await page.check('input[name="transfer-kind"][value="number"]');
   await page.fill('#transfer-number', '+81612345678');
   await page.check('input[name="transfer-mode"][value="warm"]');
   await page.click('#transfer-send');
   await page.waitForSelector('#warm-transfer');
+  assert.ok(!(await page.$('#transfer-failed')), 'a new transfer replaces the failure notice');
   // The customer is on hold while the agent consults: the hold button says so (lit, not pressable).
   assert.equal(await page.getAttribute('#hold', 'aria-pressed'), 'true');
   assert.ok(await page.isDisabled('#hold'));
@@ -286,25 +307,29 @@ try {
   await page.waitForSelector('#call[data-outgoing="true"]');
   await shoot('outgoing');
   await page.waitForSelector('#call[data-phase="connected"]', { timeout: 20000 });
-  // Hold works on an outgoing call too: the server holds the customer's leg of the ob- conference, once the
-  // customer has answered (before that the server answers CONFERENCE_NOT_READY and the window says it failed).
-  await waitFor('the customer answered the outgoing call (ob- room with both parties)', async () =>
+  // Hold works on an outgoing call too: the server holds the customer's leg of the ob- conference. It is offered
+  // only once the customer answered (the server's outbound.connected), and then it works at the first press.
+  await page.waitForSelector('#hold:not([disabled])', { timeout: 20000 });
+  assert.ok(
     (await getJson('/_sim/conferences')).some(
       (c) => c.friendly_name?.startsWith('ob-') && c.participants.filter((p) => p.status === 'connected').length >= 2,
     ),
+    'Hold is offered only once the customer is in the ob- room',
   );
-  await waitFor('outgoing call held', async () => {
-    if (await page.$('#on-hold')) return true;
-    await (await page.$('#core-error button'))?.click().catch(() => {});
-    await page.click('#hold');
-    await sleep(1000);
-    return !!(await page.$('#on-hold'));
-  });
+  await page.click('#hold');
+  await page.waitForSelector('#on-hold', { timeout: 10000 });
+  assert.ok(!(await page.$('#core-error')), 'no error on the first press');
   await waitFor('outgoing customer held at the stand-in', async () => JSON.stringify(await getJson('/_sim/conferences')).includes('"hold":true'));
   await page.click('#hold');
   await waitFor('outgoing hold released', async () => !(await page.$('#on-hold')), 10000);
   await page.click('#hangup');
   await waitFor('outgoing call over', async () => !(await page.$('#call')), 20000);
+  // Hang-up went through the server too: no ob- room keeps a connected customer.
+  await waitFor('the ob- conference ended at the stand-in', async () =>
+    !(await getJson('/_sim/conferences')).some(
+      (c) => c.friendly_name?.startsWith('ob-') && c.participants.some((p) => p.status === 'connected'),
+    ),
+  );
   console.log('ok - outgoing call to +81612345678 connected from the dialer, held and resumed through the server, hung up');
 } catch (e) {
   failed = true;
