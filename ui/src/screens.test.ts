@@ -279,6 +279,11 @@ describe('call screen', () => {
     expect($('#warm-transfer')).toBeNull();
     expect($('#hold')?.getAttribute('aria-pressed')).toBe('false');
     expect($('#on-hold')).toBeNull();
+    // Another try after the cancel: the core's new news brings the banner back.
+    expect($('#transfer-open')).not.toBeNull();
+    shell.push({ type: 'transfer', target: task, mode: 'warm', stage: 'dialing' });
+    await settle();
+    expect(text('#warm-transfer p')).toBe('Calling the transfer target — the customer is on hold.');
   });
 
   it('a failed warm transfer clears the consult banner and says what happened and what to do, in ja and en', async () => {

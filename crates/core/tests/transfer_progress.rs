@@ -193,3 +193,25 @@ fn server_reasons_map_to_failures() {
     assert_eq!(json["reason"], "noAnswer");
     assert_eq!(json["mode"], "warm");
 }
+
+#[test]
+fn a_new_request_after_a_canceled_consultation_starts_over() {
+    let mut t = TestSession::logged_in();
+    t.connected_call(1);
+    request(&mut t, TransferMode::Warm);
+    result(&mut t, TransferMode::Warm, RestResult::Ok);
+    t.input(news(TransferStage::Connected, None));
+    // The agent canceled the consultation through the server (no push for that), then transfers again.
+    request(&mut t, TransferMode::Warm);
+    let a = result(&mut t, TransferMode::Warm, RestResult::Ok);
+    assert_eq!(
+        transfer_events(&a),
+        [(TransferMode::Warm, TransferStage::Dialing, None)]
+    );
+    let a = t.input(news(TransferStage::Connected, None));
+    assert_eq!(
+        transfer_events(&a),
+        [(TransferMode::Warm, TransferStage::Connected, None)],
+        "the new target's join is shown"
+    );
+}

@@ -14,8 +14,9 @@ impl Reconciler {
                 if let (ControlOp::Transfer { mode, .. }, Some(o)) =
                     (&op, self.offers.get_mut(&target))
                 {
-                    // A second request while one is under way is the server's to refuse; the first keeps its state.
-                    o.transfer.get_or_insert(Transfer {
+                    // A new request supersedes what was known: the agent may have canceled the last consultation
+                    // (the server does not push that), and the screen offers Transfer only when none is live.
+                    o.transfer = Some(Transfer {
                         mode: *mode,
                         stage: None,
                     });
