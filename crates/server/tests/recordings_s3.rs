@@ -8,13 +8,11 @@
 
 mod common;
 
-use axum::http::StatusCode;
 use common::live::*;
 use common::sim::*;
 use common::*;
 use object_store::ObjectStoreExt as _;
 use reqwest::Method;
-use sha2::Digest as _;
 use tsunagi_server::config::StoreKind;
 
 const BUCKET: &str = "tsunagi-recordings";
@@ -86,11 +84,7 @@ async fn a_recording_is_archived_into_and_read_back_from_an_s3_compatible_server
     let on_disk = std::fs::read(root.path().join(BUCKET).join(&done.object_key))
         .expect("the object in the S3 server's bucket");
     assert_eq!(done.size_bytes, Some(on_disk.len() as i64));
-    let sha: String = sha2::Sha256::digest(&on_disk)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(done.sha256.as_deref(), Some(sha.as_str()));
+    assert_eq!(done.sha256.as_deref(), Some(hex_sha256(&on_disk).as_str()));
     assert_eq!(&on_disk[..4], b"RIFF");
     assert_eq!(
         u16::from_le_bytes([on_disk[22], on_disk[23]]),
@@ -113,14 +107,7 @@ async fn a_recording_is_archived_into_and_read_back_from_an_s3_compatible_server
     );
 
     // The app reads it back through S3.
-    let uri = format!("/v1/recordings/{re}");
-    let (status, body, headers) =
-        l.s.app
-            .send(authed("GET", &uri, &l.session, Some("1.0.0")))
-            .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers["content-type"], "audio/wav");
-    assert_eq!(body, on_disk);
+    assert_eq!(l.fetched_recording(&re).await, on_disk);
 
     // The S3 server checks signatures: the right key reads the object, a wrong secret is refused.
     let path = object_store::path::Path::from(done.object_key.as_str());

@@ -183,6 +183,16 @@ impl Live {
             .await
     }
 
+    /// `GET /v1/recordings/{re}` as the call's agent: the archived WAV (asserted 200, `audio/wav`).
+    pub async fn fetched_recording(&self, re: &str) -> Vec<u8> {
+        let uri = format!("/v1/recordings/{re}");
+        let req = authed("GET", &uri, &self.session, Some("1.0.0"));
+        let (status, body, headers) = self.s.app.send(req).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-type"], "audio/wav");
+        body
+    }
+
     /// Waits until the archive job of recording `re` is `done`.
     pub async fn archived(&self, re: &str) -> tsunagi_server::recordings::Job {
         let db = &self.s.app.state.db;

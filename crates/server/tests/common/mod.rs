@@ -234,6 +234,15 @@ pub fn authed(method: &str, uri: &str, session: &str, version: Option<&str>) -> 
     b.body(Body::empty()).expect("request")
 }
 
+/// Lower-case hex SHA-256 of `bytes` (what the archive records).
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// `POST uri` as `session` from client 1.0.0, with a JSON body if given.
 pub fn authed_post(uri: &str, session: &str, json: Option<&str>) -> Request<Body> {
     let b = Request::post(uri)
