@@ -263,16 +263,17 @@ try {
 
   // 3b. The microphone is unplugged mid-call: the engine moves to another source at once and the window says
   //     which; the call never goes silent. Plugged back, it is the default again for the next call.
-  const remap = execFileSync('pactl', ['list', 'short', 'modules'], { encoding: 'utf8' }).split('\n').find((l) => l.includes('module-remap-source'));
+  const remap = execFileSync('pactl', ['list', 'short', 'modules'], { encoding: 'utf8' }).split('\n').find((l) => l.includes('source_name=agent_mic'));
   execFileSync('pactl', ['unload-module', remap.split('\t')[0]]);
   const told = await wd.waitForText('#voice-status', (t) => t.includes('now using'), { what: 'microphone fallback explained', timeoutMs: 15000 });
-  const still = await waitFor('the stand-in still hears the agent side after the fallback', async () => {
+  if (!told.includes('AgentHeadset')) throw new Error(`the fallback should be the other microphone (AgentHeadset): "${told}"`);
+  const still = await waitFor('the stand-in still hears the agent (1 kHz) through the fallback microphone', async () => {
     const a = (await leg(first.leg.sid)).audio;
-    return a && a.rms > 100 && a;
+    return a && a.rms > 100 && near(a.dominant_hz, 1000) && a;
   });
   execFileSync('pactl', ['load-module', 'module-remap-source', 'master=agent_voice.monitor', 'source_name=agent_mic', 'source_properties=device.description=AgentMic']);
   execFileSync('pactl', ['set-default-source', 'agent_mic']);
-  console.log(`ok - microphone unplugged mid-call: "${told}"; the stand-in still hears rms ${Math.round(still.rms)}`);
+  console.log(`ok - microphone unplugged mid-call: "${told}"; the stand-in still hears the agent: ${Math.round(still.dominant_hz)} Hz, rms ${Math.round(still.rms)}`);
 
   // 4. Hang up from the app.
   await wd.click('#hangup');
