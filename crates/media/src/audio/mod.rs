@@ -5,11 +5,13 @@
 //!   failure flag set from cpal's error callback;
 //! - [`port`]: [`DeviceAudio`], the driver's [`AudioPort`](crate::driver::AudioPort) on real devices, which
 //!   watches its devices and falls back to the default one (with a [`DeviceEvent`]) when one disappears;
+//! - [`meter`]: the diagnostics' microphone test (level of a device for a few seconds);
 //! - [`ringer`]: a ringtone on its own output device, apart from the call's speaker.
 //!
 //! Device ids are cpal's persistent `host:name` strings (e.g. `pulseaudio:alsa_output.usb-…`); the empty id and
 //! `"default"` mean the system default, as in `getUserMedia`.
 
+pub mod meter;
 pub mod port;
 mod pulse;
 pub mod ringer;
