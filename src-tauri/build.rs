@@ -36,6 +36,7 @@ const COMMANDS: &[&str] = &[
     "media_set_devices",
     "media_stats",
     "media_close",
+    "media_mic_test",
     "ringtone_configure",
     "ringtone_preview",
 ];

@@ -130,6 +130,7 @@ pub fn run() {
             media::media_set_devices,
             media::media_stats,
             media::media_close,
+            media::media_mic_test,
             ringtone::ringtone_configure,
             ringtone::ringtone_preview
         ])

@@ -22,6 +22,7 @@ use tauri::webview::{PageLoadEvent, PageLoadPayload};
 use tauri::{Manager, Runtime, State, Webview};
 use tokio::sync::{mpsc, oneshot};
 use tsunagi_media::aec::{ProcessedAudio, Processing};
+use tsunagi_media::audio::meter::{mic_test, MicTestError};
 use tsunagi_media::audio::{AudioHost, DeviceAudio, DeviceInfo};
 use tsunagi_media::driver::Call;
 use tsunagi_media::{CallStats, CodecKind, EndpointConfig, EndpointEvent, MediaError};
@@ -309,6 +310,49 @@ pub(crate) fn media_close(calls: State<'_, MediaCalls>, id: u32) -> usize {
     calls.len()
 }
 
+/// Why the diagnostics' microphone test failed, serialized `{ kind, message }` with the browser's error names
+/// (`NotFoundError`, `NotReadableError`) so the screen words both routes alike.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub(crate) struct MicTestFailure(#[from] MicTestError);
+
+impl Serialize for MicTestFailure {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("MicTestFailure", 2)?;
+        let kind = match self.0 {
+            MicTestError::NotFound(_) => "NotFoundError",
+            MicTestError::Unusable(_) => "NotReadableError",
+        };
+        s.serialize_field("kind", kind)?;
+        s.serialize_field("message", &self.to_string())?;
+        s.end()
+    }
+}
+
+/// The longest microphone test the page may ask for.
+const MIC_TEST_MAX: Duration = Duration::from_secs(30);
+
+/// The diagnostics' microphone test where the webview cannot capture (the shim): listens to the microphone
+/// `input` (`None`/`"default"`: the system's) for `ms` (at most 30 s), sends its level (0‥1) on `on_level`
+/// every 100 ms and answers the peak. Ends early when the page stops listening.
+#[tauri::command]
+pub(crate) async fn media_mic_test(
+    input: Option<String>,
+    ms: u64,
+    on_level: Channel<f64>,
+) -> Result<f64, MicTestFailure> {
+    let duration = Duration::from_millis(ms).min(MIC_TEST_MAX);
+    tauri::async_runtime::spawn_blocking(move || {
+        mic_test(&AudioHost::new(), input.as_deref(), duration, |level| {
+            on_level.send(level).is_ok()
+        })
+    })
+    .await
+    .map_err(|e| MicTestError::Unusable(e.to_string()))?
+    .map_err(MicTestFailure)
+}
+
 /// Whether the page may use the native engine (`TSUNAGI_NATIVE_AUDIO=off` turns it off).
 fn enabled() -> bool {
     !matches!(
@@ -362,6 +406,19 @@ mod tests {
         assert_eq!(json["message"], "audio device: no microphone is connected");
         let json = serde_json::to_value(MediaFailure::Ended).unwrap();
         assert_eq!(json["kind"], "mediaEnded");
+    }
+
+    #[test]
+    fn mic_test_failures_carry_the_browser_error_names() {
+        let json = |e| serde_json::to_value(MicTestFailure(e)).unwrap();
+        assert_eq!(
+            json(MicTestError::NotFound("no microphone is connected".into())),
+            serde_json::json!({ "kind": "NotFoundError", "message": "no microphone is connected" })
+        );
+        assert_eq!(
+            json(MicTestError::Unusable("busy".into()))["kind"],
+            "NotReadableError"
+        );
     }
 
     #[test]
