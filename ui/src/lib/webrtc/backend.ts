@@ -84,6 +84,16 @@ export interface MediaBackend {
   close(id: number): Promise<void>;
 }
 
+/**
+ * The diagnostics' microphone test on the engine (`media_mic_test`): listens to the microphone `input`
+ * (empty/`undefined`: the system's) for `ms`, calls `onLevel` (RMS, 0..1) every 100 ms and resolves to the peak;
+ * rejects with `{ kind, message }`, `kind` being `NotFoundError` (not connected) or `NotReadableError` (cannot be
+ * opened, or stopped working).
+ */
+export function nativeMicTest(input: string | undefined, ms: number, onLevel: (level: number) => void): Promise<number> {
+  return invoke<number>('media_mic_test', { input: input || null, ms, onLevel: new Channel<number>(onLevel) });
+}
+
 /** The backend over Tauri IPC. */
 export function tauriBackend(): MediaBackend {
   return {
