@@ -145,6 +145,27 @@ try {
   assert.equal(hasWebRtc, 'undefined', "WebKitGTK's own RTCPeerConnection (the shim is what carries audio here)");
   console.log('ok - signed in; the Device registered; this webview has no RTCPeerConnection of its own');
 
+  // 0. Diagnostics' microphone test: this webview has no MediaStream to analyse, so the engine opens the
+  //    microphone (the system default, AgentMic, fed 1 kHz at RMS ~0.26) for 5 s and its level shows live.
+  {
+    const started = Date.now();
+    await wd.click('button.tab[data-tab="diagnostics"]');
+    await clickWhenThere('#mic-test', 'the microphone test button');
+    let live = 0;
+    await waitFor('the microphone test result', async () => {
+      live = Math.max(live, Number(await wd.execute("return document.getElementById('mic-level')?.value ?? 0")));
+      return wd.execute("return !!document.querySelector('#mic-result')");
+    }, 15000);
+    const result = await wd.execute("const r = document.getElementById('mic-result'); return { text: r.textContent, why: r.dataset.why ?? null, warn: r.classList.contains('warn') };");
+    assert.equal(result.why, null, `microphone test failed: ${JSON.stringify(result)}`);
+    assert.ok(!result.warn, `microphone test: ${JSON.stringify(result)}`);
+    const peak = Number(/(\d+)\s*%/.exec(result.text)?.[1]);
+    assert.ok(live > 0.1, `live level during the test: ${live}`);
+    assert.ok(peak > 10, `peak: ${result.text}`);
+    await wd.click('button.tab[data-tab="phone"]');
+    console.log(`ok - diagnostics' microphone test through the engine: live level up to ${live.toFixed(2)}, "${result.text}" (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  }
+
   // The ringtone and speaker sinks, recorded through the ring steps below.
   const began = Date.now();
   const ring = listen('agent_ring.monitor');
