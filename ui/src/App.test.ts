@@ -6,6 +6,28 @@ import { i18n } from './lib/i18n.svelte';
 
 const task = { kind: 'task', sid: 'WT00000000000000000000000000000001' } as const;
 
+/** The SDK's Device: every instance is recorded (created with which token, destroyed or not). */
+const sdk = vi.hoisted(() => {
+  class FakeDevice {
+    static made: FakeDevice[] = [];
+    destroyed = false;
+    audio = null;
+    constructor(readonly token: string) {
+      FakeDevice.made.push(this);
+    }
+    on() {
+      return this;
+    }
+    updateToken() {}
+    async register() {}
+    destroy() {
+      this.destroyed = true;
+    }
+  }
+  return { FakeDevice };
+});
+vi.mock('@twilio/voice-sdk', () => ({ Device: sdk.FakeDevice }));
+
 /** An in-memory Rust side: answers the shell's commands and pushes core events to the listener. */
 function fakeShell() {
   const listeners = new Map<string, (payload: unknown) => void>();
@@ -30,6 +52,8 @@ function fakeShell() {
           signedIn = true;
           return { id: 'agent_1024', displayName: '田中 太郎', role: 'agent' };
         }
+        case 'voice_token':
+          return signedIn ? 'voice-token-1' : null;
         case 'core_command':
           sent.push((args as { command: CoreCommand }).command);
           return null;
@@ -194,6 +218,20 @@ describe('App', () => {
     ($('#wrapup-done') as HTMLButtonElement).click();
     await settle();
     expect(shell.sent.at(-1)).toEqual({ command: 'completeWrapup', task: task.sid });
+  });
+
+  it('keeps one Voice Device across Settings changes: a change never drops the call in progress', async () => {
+    sdk.FakeDevice.made = [];
+    await signedIn();
+    await vi.waitFor(() => expect(sdk.FakeDevice.made).toHaveLength(1));
+    ($('button.tab[data-tab="settings"]') as HTMLButtonElement).click();
+    await settle();
+    type('#setting-volume', '0.5');
+    await settle();
+    await new Promise((r) => setTimeout(r, 20));
+    // The same Device, still registered: a new one would have ended the call and registered the agent twice.
+    expect(sdk.FakeDevice.made).toHaveLength(1);
+    expect(sdk.FakeDevice.made[0].destroyed).toBe(false);
   });
 
   it('speaks Japanese, including the core’s own error text', async () => {

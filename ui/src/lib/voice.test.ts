@@ -1,6 +1,31 @@
 import { describe, expect, it, vi } from 'vitest';
 
 vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn(async () => undefined), Channel: class {} }));
+/** The SDK's Device, as far as Phone.setToken uses it: every instance is recorded with its tokens. */
+const sdk = vi.hoisted(() => {
+  class FakeDevice {
+    static made: FakeDevice[] = [];
+    tokens: string[];
+    destroyed = false;
+    audio = null;
+    constructor(token: string) {
+      this.tokens = [token];
+      FakeDevice.made.push(this);
+    }
+    on() {
+      return this;
+    }
+    updateToken(token: string) {
+      this.tokens.push(token);
+    }
+    async register() {}
+    destroy() {
+      this.destroyed = true;
+    }
+  }
+  return { FakeDevice };
+});
+vi.mock('@twilio/voice-sdk', () => ({ Device: sdk.FakeDevice }));
 import { Phone, configureRingtone, ringtoneDevice, signalingOptions } from './voice';
 import { invoke } from '@tauri-apps/api/core';
 import { DEFAULT_AUDIO } from './settings';
@@ -105,6 +130,33 @@ describe('Phone', () => {
     phone.handle({ type: 'accept', call: 'CA9' });
     expect(reports).toEqual([{ type: 'acceptFailed', call: 'CA9' }]);
     warn.mockRestore();
+  });
+});
+
+describe('Phone: one Device', () => {
+  const live = () => sdk.FakeDevice.made.filter((d) => !d.destroyed);
+
+  it('creates one Device when the first token arrives twice while the SDK loads, with the newest token', async () => {
+    sdk.FakeDevice.made = [];
+    const { phone } = phoneWithReports();
+    // The core's token event and the window's own voice_token request both deliver the first token.
+    await Promise.all([phone.setToken('token-1'), phone.setToken('token-2')]);
+    expect(sdk.FakeDevice.made).toHaveLength(1);
+    expect(sdk.FakeDevice.made[0].tokens).toEqual(['token-2']);
+    await phone.setToken('token-3');
+    expect(sdk.FakeDevice.made).toHaveLength(1);
+    expect(sdk.FakeDevice.made[0].tokens).toEqual(['token-2', 'token-3']);
+  });
+
+  it('creates no Device once destroyed while the SDK was loading, so no stray registration takes calls', async () => {
+    sdk.FakeDevice.made = [];
+    const { phone } = phoneWithReports();
+    const pending = phone.setToken('token-1');
+    phone.destroy();
+    await pending;
+    await phone.setToken('token-2');
+    expect(live()).toEqual([]);
+    expect(phone.status).toBe('off');
   });
 });
 

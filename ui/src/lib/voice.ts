@@ -46,6 +46,12 @@ export class Phone {
   /** Calls whose `accept()` is under way: an error now means the accept failed. */
   private readonly accepting = new Set<string>();
   status: VoiceStatus = 'off';
+  /** The newest Access Token: the Device is created with it, even if it arrived while the SDK loaded. */
+  private token = '';
+  /** The Device's creation, while the SDK loads. */
+  private creating: Promise<void> | null = null;
+  /** Signed out: no Device may be created any more. */
+  private destroyed = false;
   private audio: AudioPrefs | null = null;
   /** The native-audio WebRTC shim, where the webview has no WebRTC (Debian's WebKitGTK). */
   private shim: Shim | null = null;
@@ -61,15 +67,30 @@ export class Phone {
     this.onStatus(status, detail, code);
   }
 
-  /** Creates and registers the Device with the first token; later tokens refresh it. */
+  /**
+   * Creates and registers the Device with the first token; later tokens refresh it. Exactly one Device per
+   * Phone, and none once destroyed: a token that arrives while the SDK still loads (the core's token event and
+   * the window's own request can both deliver the first token) goes to the Device being created, and a Phone
+   * destroyed meanwhile creates none. A second Device would register this agent again, and the stand-in (like
+   * any edge that picks one registration) could ring it: its calls then reach the core, but `accept` is handled
+   * by the Phone that does not have them, and the answer fails at once.
+   */
   async setToken(token: string): Promise<void> {
+    if (this.destroyed) return;
+    this.token = token;
     if (this.device) {
       this.device.updateToken(token);
       return;
     }
+    this.creating ??= this.create().finally(() => (this.creating = null));
+    return this.creating;
+  }
+
+  private async create(): Promise<void> {
     const { chunderw, edge, mapFrom } = signalingOptions(this.settings);
     if (mapFrom && this.settings.signaling) mapSignaling(mapFrom, this.settings.signaling);
     const { Device } = await import('@twilio/voice-sdk');
+    if (this.destroyed) return;
     if (needsShim()) this.shim ??= installShim({ onDeviceProblem: (p) => this.deviceProblem(p) });
     const options = {
       ...this.shim?.overrides,
@@ -78,7 +99,7 @@ export class Phone {
       logLevel: 'warn',
       sounds: Object.fromEntries(SOUNDS.map((s) => [s, `/sounds/${s === 'outgoing' ? 'ringback' : s}.wav`])),
     } as Device.Options;
-    const device = (this.device = new Device(token, options));
+    const device = (this.device = new Device(this.token, options));
     // The ring is the core's (one per task, from the reservation or the call): no second ringtone from the SDK.
     device.audio?.incoming(false);
     device.on('registered', () => this.setStatus('registered'));
@@ -229,6 +250,7 @@ export class Phone {
 
   /** Unregisters and forgets every call (sign-out). */
   destroy() {
+    this.destroyed = true;
     this.device?.destroy();
     this.device = null;
     this.calls.clear();
