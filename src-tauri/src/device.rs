@@ -49,8 +49,13 @@ pub enum DeviceReport {
     Canceled { call: CallSid },
     /// `call.accept()` connected.
     Accepted { call: CallSid },
-    /// `call.accept()` failed (no WebRTC, no microphone).
-    AcceptFailed { call: CallSid },
+    /// `call.accept()` failed (no WebRTC, no microphone, the Device does not have the call); `reason` says
+    /// which, for the log (older windows send none).
+    AcceptFailed {
+        call: CallSid,
+        #[serde(default)]
+        reason: Option<String>,
+    },
     /// `Call.disconnect`.
     Disconnected { call: CallSid },
     /// `Call.mute`.
@@ -81,7 +86,17 @@ impl DeviceReport {
             }
             DeviceReport::Canceled { call } => DeviceEvent::Canceled { call },
             DeviceReport::Accepted { call } => DeviceEvent::Accepted { call },
-            DeviceReport::AcceptFailed { call } => DeviceEvent::AcceptFailed { call },
+            DeviceReport::AcceptFailed { call, reason } => {
+                // The window's own words (SDK error codes and messages; no caller data), bounded.
+                let reason: String = reason
+                    .as_deref()
+                    .unwrap_or("not given")
+                    .chars()
+                    .take(200)
+                    .collect();
+                tracing::warn!(%call, %reason, "the Voice device could not accept the call");
+                DeviceEvent::AcceptFailed { call }
+            }
             DeviceReport::Disconnected { call } => DeviceEvent::Disconnected { call },
             DeviceReport::Muted { call, muted } => DeviceEvent::Muted { call, muted },
             DeviceReport::Outgoing { call, attempt } => DeviceEvent::Outgoing { call, attempt },
@@ -117,6 +132,21 @@ mod tests {
             serde_json::json!({ "type": "accepted", "call": "CA12" }),
         );
         assert!(bad.is_err(), "a malformed CallSid is refused at the edge");
+    }
+
+    #[test]
+    fn accept_failed_carries_its_reason_or_none() {
+        for report in [
+            serde_json::json!({"type": "acceptFailed", "call": "CA00000000000000000000000000000001",
+                "reason": "this Device does not have the call"}),
+            serde_json::json!({"type": "acceptFailed", "call": "CA00000000000000000000000000000001"}),
+        ] {
+            let report: DeviceReport = serde_json::from_value(report).unwrap();
+            assert!(matches!(
+                report.into_event(),
+                DeviceEvent::AcceptFailed { call } if call.as_str() == "CA00000000000000000000000000000001"
+            ));
+        }
     }
 
     #[test]

@@ -192,7 +192,9 @@ export type DeviceCommand =
 /** A Voice SDK event the webview reports (mirrors `DeviceReport` in src-tauri/src/agent.rs). */
 export type DeviceReport =
   | { type: 'incoming'; call: string; customParameters: Record<string, string>; from: string | null }
-  | { type: 'canceled' | 'accepted' | 'acceptFailed' | 'disconnected'; call: string }
+  | { type: 'canceled' | 'accepted' | 'disconnected'; call: string }
+  /** `reason`: what failed, for the app's log (the next failure says why). */
+  | { type: 'acceptFailed'; call: string; reason?: string }
   | { type: 'muted'; call: string; muted: boolean }
   | { type: 'outgoing'; call: string; attempt: string }
   | { type: 'outgoingFailed'; attempt: string };

@@ -105,7 +105,7 @@ describe('Phone', () => {
     phone.handle({ type: 'accept', call: 'CA1' });
     call.emit('disconnect');
     expect(call.accepted).toBe(1);
-    expect(reports.at(-1)).toEqual({ type: 'acceptFailed', call: 'CA1' });
+    expect(reports.at(-1)).toEqual({ type: 'acceptFailed', call: 'CA1', reason: 'the call ended during accept (disconnected)' });
   });
 
   it('reports a caller who hangs up while ringing as canceled', () => {
@@ -121,14 +121,16 @@ describe('Phone', () => {
     const call = fakeCall('CA1', true);
     ring(call);
     phone.handle({ type: 'accept', call: 'CA1' });
-    expect(reports.filter((r) => r.type === 'acceptFailed')).toEqual([{ type: 'acceptFailed', call: 'CA1' }]);
+    expect(reports.filter((r) => r.type === 'acceptFailed')).toEqual([
+      { type: 'acceptFailed', call: 'CA1', reason: 'accept() threw: TypeError: undefined is not a constructor' },
+    ]);
   });
 
   it('answers an accept for a call it does not have with a failed accept', () => {
     const { phone, reports } = phoneWithReports();
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     phone.handle({ type: 'accept', call: 'CA9' });
-    expect(reports).toEqual([{ type: 'acceptFailed', call: 'CA9' }]);
+    expect(reports).toEqual([{ type: 'acceptFailed', call: 'CA9', reason: 'this Device does not have the call' }]);
     warn.mockRestore();
   });
 });

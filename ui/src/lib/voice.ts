@@ -128,8 +128,8 @@ export class Phone {
     });
     call.on('disconnect', () => this.end(sid, 'disconnected'));
     call.on('mute', (muted: boolean) => this.report({ type: 'muted', call: sid, muted }));
-    call.on('error', () => {
-      if (this.accepting.delete(sid)) this.report({ type: 'acceptFailed', call: sid });
+    call.on('error', (e: { code?: number; message?: string }) => {
+      if (this.accepting.delete(sid)) this.report({ type: 'acceptFailed', call: sid, reason: `call error ${e?.code ?? ''} ${e?.message ?? ''}`.trim() });
     });
     this.report({
       type: 'incoming',
@@ -143,7 +143,9 @@ export class Phone {
     // A call that ends while its accept() is under way did not connect: that is the accept failing (WebKitGTK's
     // missing RTCPeerConnection ends it this way), not the caller hanging up.
     const failed = this.accepting.delete(sid);
-    if (this.calls.delete(sid)) this.report(failed ? { type: 'acceptFailed', call: sid } : { type, call: sid });
+    if (this.calls.delete(sid)) {
+      this.report(failed ? { type: 'acceptFailed', call: sid, reason: `the call ended during accept (${type})` } : { type, call: sid });
+    }
   }
 
   /** A microphone or speaker problem during a call (native audio): the agent reads why, and what is used now. */
@@ -218,7 +220,7 @@ export class Phone {
     const call = this.calls.get(command.call);
     if (!call) {
       console.warn('tsunagi: the core asked about a call this Device does not have', command);
-      if (command.type === 'accept') this.report({ type: 'acceptFailed', call: command.call });
+      if (command.type === 'accept') this.report({ type: 'acceptFailed', call: command.call, reason: 'this Device does not have the call' });
       return;
     }
     switch (command.type) {
@@ -230,7 +232,7 @@ export class Phone {
           // WebKitGTK has no RTCPeerConnection: the call cannot carry audio here (crates/media will).
           console.warn('tsunagi: accepting the call failed', e);
           this.accepting.delete(command.call);
-          this.report({ type: 'acceptFailed', call: command.call });
+          this.report({ type: 'acceptFailed', call: command.call, reason: `accept() threw: ${String(e)}` });
         }
         break;
       case 'reject':
