@@ -12,11 +12,17 @@ const sdk = vi.hoisted(() => {
     static made: FakeDevice[] = [];
     destroyed = false;
     audio = null;
+    private readonly handlers = new Map<string, ((...args: unknown[]) => void)[]>();
     constructor(readonly token: string) {
       FakeDevice.made.push(this);
     }
-    on() {
+    on(name: string, handler: (...args: unknown[]) => void) {
+      this.handlers.set(name, [...(this.handlers.get(name) ?? []), handler]);
       return this;
+    }
+    /** What the edge does to this registration (e.g. `incoming` with a call). */
+    emit(name: string, ...args: unknown[]) {
+      for (const handler of this.handlers.get(name) ?? []) handler(...args);
     }
     updateToken() {}
     async register() {}
@@ -30,8 +36,9 @@ vi.mock('@twilio/voice-sdk', () => ({ Device: sdk.FakeDevice }));
 
 /** An in-memory Rust side: answers the shell's commands and pushes core events to the listener. */
 function fakeShell() {
-  const listeners = new Map<string, (payload: unknown) => void>();
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
   const sent: CoreCommand[] = [];
+  const reports: unknown[] = [];
   let signedIn = false;
   const transport: Transport = {
     async invoke(command, args) {
@@ -57,17 +64,23 @@ function fakeShell() {
         case 'core_command':
           sent.push((args as { command: CoreCommand }).command);
           return null;
+        case 'device_event':
+          reports.push((args as { report: unknown }).report);
+          return null;
         default:
           return null;
       }
     },
     async listen(channel, onEvent) {
-      listeners.set(channel, onEvent);
-      return () => listeners.delete(channel);
+      const set = listeners.get(channel) ?? new Set();
+      listeners.set(channel, set.add(onEvent));
+      return () => set.delete(onEvent);
     },
   };
-  const emit = (channel: string, payload: unknown) => listeners.get(channel)?.(payload);
-  return { transport, sent, push: (payload: unknown) => emit('event', payload), emit, signedIn: () => signedIn };
+  const emit = (channel: string, payload: unknown) => {
+    for (const listener of listeners.get(channel) ?? []) listener(payload);
+  };
+  return { transport, sent, reports, push: (payload: unknown) => emit('event', payload), emit, signedIn: () => signedIn };
 }
 
 async function settle() {
@@ -232,6 +245,43 @@ describe('App', () => {
     // The same Device, still registered: a new one would have ended the call and registered the agent twice.
     expect(sdk.FakeDevice.made).toHaveLength(1);
     expect(sdk.FakeDevice.made[0].destroyed).toBe(false);
+  });
+
+  it('answers a call whichever registration rings it after Settings changes: no "accept failed" at once', async () => {
+    sdk.FakeDevice.made = [];
+    const shell = await signedIn();
+    await vi.waitFor(() => expect(sdk.FakeDevice.made).toHaveLength(1));
+    ($('button.tab[data-tab="settings"]') as HTMLButtonElement).click();
+    await settle();
+    // The ringtone device, then its volume, each applied on its own.
+    type('#setting-volume', '0.5');
+    flushSync();
+    type('#setting-volume', '0.6');
+    await settle();
+    await new Promise((r) => setTimeout(r, 20));
+    // The edge rings one registration of the agent (the stand-in: the newest; Twilio: any of them). Each one that
+    // is still registered gets a call, and the core (here the test) answers it.
+    const live = sdk.FakeDevice.made.filter((d) => !d.destroyed);
+    live.forEach((device, i) => {
+      const sid = `CA0000000000000000000000000000000${i + 1}`;
+      const call = {
+        parameters: { CallSid: sid, From: '+81312345678' },
+        customParameters: new Map([['TaskSid', 'WT00000000000000000000000000000001']]),
+        handlers: new Map<string, () => void>(),
+        on(name: string, handler: () => void) {
+          this.handlers.set(name, handler);
+        },
+        accept() {
+          this.handlers.get('accept')?.();
+        },
+      };
+      device.emit('incoming', call);
+      shell.emit('device', { type: 'accept', call: sid });
+    });
+    await settle();
+    const failed = shell.reports.filter((r) => (r as { type: string }).type === 'acceptFailed');
+    expect(failed).toEqual([]);
+    expect(shell.reports.filter((r) => (r as { type: string }).type === 'accepted')).toHaveLength(live.length);
   });
 
   it('speaks Japanese, including the core’s own error text', async () => {
