@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use tsunagi_twilio::TaskSid;
 
-use crate::api::SocketKind;
+use crate::api::{AttemptId, SocketKind};
 
 /// A piece of state that both pushes and resync readings describe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -21,6 +21,8 @@ pub(crate) enum Key {
     WorkerActivity,
     /// What the server knows of a task's call.
     CallContext(TaskSid),
+    /// Where an outgoing call's attempt stands at the server.
+    Outbound(AttemptId),
 }
 
 /// Push times and resync starts.

@@ -91,6 +91,35 @@ pub enum Reading {
     WorkerActivity(Option<Activity>),
     /// The agent's active call as the server knows it (`GET /v1/agents/me/active-call`).
     CallContext(Box<crate::context::CallContext>),
+    /// The agent's outbound attempt as the server knows it (the same reading's `outbound`): what the
+    /// `outbound.*` pushes missed while the socket was down.
+    Outbound {
+        /// The outgoing call, by the attempt the core made when the agent dialled.
+        attempt: AttemptId,
+        /// Where it stands at the server.
+        state: OutboundState,
+    },
+}
+
+/// An outbound attempt's state in a resync reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboundState {
+    /// Still on: the customer's side rings or answered (as the `outbound.dialing` / `.connected` pushes say).
+    Live(OutgoingStage),
+    /// Over at the server (failed, canceled or hung up): the call ends here too.
+    Over,
+}
+
+impl OutboundState {
+    /// From the server's stored status (`init`, `dialing`, `connected`, `failed`, `ended`); `None` if unknown.
+    pub fn from_server(status: &str) -> Option<Self> {
+        match status {
+            "init" | "dialing" => Some(Self::Live(OutgoingStage::Ringing)),
+            "connected" => Some(Self::Live(OutgoingStage::Answered)),
+            "failed" | "ended" => Some(Self::Over),
+            _ => None,
+        }
+    }
 }
 
 /// A reservation offered to this worker, with what the ring screen shows.

@@ -89,8 +89,9 @@ pub use context::CallContext;
 pub use error::{CoreError, ErrorKind, UserError};
 pub use input::{
     Action, ActionResult, CallParams, CloseReason, CompleteReason, ConnId, ControlOp,
-    ControlTarget, DeviceEvent, Input, OutboundNews, Reading, ReservationEnd, ReservationInfo,
-    RestResult, SnapshotStatus, SocketEvent, TaskRouterEvent, TokenEvent, TransferNews,
+    ControlTarget, DeviceEvent, Input, OutboundNews, OutboundState, Reading, ReservationEnd,
+    ReservationInfo, RestResult, SnapshotStatus, SocketEvent, TaskRouterEvent, TokenEvent,
+    TransferNews,
 };
 pub use presence::Presence;
 pub use reconciler::{OfferPhase, OfferView, Reconciler, ReconcilerConfig, Work};

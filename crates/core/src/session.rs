@@ -212,7 +212,10 @@ impl Session {
             }
             Input::Roster(agents) => out.push(Action::Emit(Event::Roster { agents })),
             Input::Transfer(news) => self.reconciler.handle_transfer(news, &mut out),
-            Input::Outbound(news) => self.reconciler.handle_outbound(news, &mut out),
+            Input::Outbound(news) => {
+                self.freshness.pushed(Key::Outbound(news.attempt));
+                self.reconciler.handle_outbound(news, &mut out)
+            }
             Input::Resynced { socket, reading } => match reading {
                 Reading::WorkerActivity(activity) => {
                     if !self.freshness.is_stale(socket, Key::WorkerActivity) {
@@ -223,6 +226,11 @@ impl Session {
                 Reading::CallContext(ctx) => {
                     if !self.freshness.is_stale(socket, Key::CallContext(ctx.task)) {
                         self.reconciler.handle_call_context(*ctx, &mut out)
+                    }
+                }
+                Reading::Outbound { attempt, state } => {
+                    if !self.freshness.is_stale(socket, Key::Outbound(attempt)) {
+                        self.reconciler.outbound_reading(attempt, state, &mut out)
                     }
                 }
             },

@@ -7,7 +7,8 @@
 //! heartbeat. `call.context` pushes become [`Input::CallContext`], `roster` pushes (supervisors) [`Input::Roster`],
 //! `transfer.connected` / `.completed` / `.failed` [`Input::Transfer`], `outbound.dialing` / `.connected`
 //! [`Input::Outbound`];
-//! `{"type":"resync"}` (the server dropped
+//! the resync reading carries the routed call and the agent's outbound attempt (`outbound`: what those pushes
+//! missed while the socket was down); `{"type":"resync"}` (the server dropped
 //! events for a slow socket) asks for the same reading as a reconnect. Other event types are for other parts
 //! of the app and are skipped here.
 
@@ -23,7 +24,7 @@ use super::SocketNews;
 use crate::api::SocketKind;
 use crate::api::{AttemptId, OutgoingStage, TransferFailure, TransferStage};
 use crate::context::CallContext;
-use crate::input::{CloseReason, ConnId, Input, OutboundNews, TransferNews};
+use crate::input::{CloseReason, ConnId, Input, OutboundNews, OutboundState, TransferNews};
 use tsunagi_twilio::TaskSid;
 
 /// Largest push accepted (the server's own limit is 16 KiB).
@@ -222,14 +223,37 @@ async fn attempt(cfg: &EventsConfig, send: &impl Fn(SocketNews) -> bool) -> Clos
 /// The outcome of `GET /v1/agents/me/active-call`.
 #[derive(Debug, PartialEq)]
 pub(crate) enum ActiveCall {
-    /// The agent's current call, as the server knows it.
-    Call(Box<CallContext>),
-    /// No call (204).
+    /// What the server knows: the agent's routed call and outbound attempt (200; either may be absent).
+    Snapshot {
+        call: Option<Box<CallContext>>,
+        outbound: Option<(AttemptId, OutboundState)>,
+    },
+    /// Neither (204).
     None,
     /// 426.
     UpgradeRequired(Option<String>),
     /// Anything else.
     Failed,
+}
+
+/// Reads a 200 snapshot: the routed call's fields (when it has a `task_sid`) and `outbound`. A part that is
+/// malformed is left out; a body with neither is a failure.
+fn read_snapshot(body: &[u8]) -> ActiveCall {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return ActiveCall::Failed;
+    };
+    let call = CallContext::from_json(&v).map(Box::new);
+    let outbound = v.get("outbound").and_then(|o| {
+        let attempt = AttemptId::parse(o.get("attempt")?.as_str()?)?;
+        Some((
+            attempt,
+            OutboundState::from_server(o.get("status")?.as_str()?)?,
+        ))
+    });
+    if call.is_none() && outbound.is_none() {
+        return ActiveCall::Failed;
+    }
+    ActiveCall::Snapshot { call, outbound }
 }
 
 /// Reads the agent's active call.
@@ -248,10 +272,7 @@ pub(crate) async fn active_call(cfg: &EventsConfig) -> ActiveCall {
     };
     match status {
         204 => ActiveCall::None,
-        200 => serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|v| CallContext::from_json(&v))
-            .map_or(ActiveCall::Failed, |c| ActiveCall::Call(Box::new(c))),
+        200 => read_snapshot(&body),
         426 => ActiveCall::UpgradeRequired(min_supported(&body)),
         _ => ActiveCall::Failed,
     }
@@ -336,6 +357,58 @@ mod tests {
             "not json",
         ] {
             assert_eq!(read_push(skip), Push::Skip, "{skip}");
+        }
+    }
+
+    #[test]
+    fn snapshots_carry_the_call_and_the_outbound_attempt() {
+        let attempt = "6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab";
+        let id = AttemptId::parse(attempt).unwrap();
+        let only_outbound = format!(
+            r#"{{"outbound":{{"attempt":"{attempt}","status":"connected","conference_sid":"CF1"}}}}"#
+        );
+        assert_eq!(
+            read_snapshot(only_outbound.as_bytes()),
+            ActiveCall::Snapshot {
+                call: None,
+                outbound: Some((id, OutboundState::Live(OutgoingStage::Answered)))
+            }
+        );
+        for (status, state) in [
+            ("init", OutboundState::Live(OutgoingStage::Ringing)),
+            ("dialing", OutboundState::Live(OutgoingStage::Ringing)),
+            ("failed", OutboundState::Over),
+            ("ended", OutboundState::Over),
+        ] {
+            let body = format!(
+                r#"{{"task_sid":"WT00000000000000000000000000000001","status":"connected","outbound":{{"attempt":"{attempt}","status":"{status}"}}}}"#
+            );
+            let ActiveCall::Snapshot { call, outbound } = read_snapshot(body.as_bytes()) else {
+                panic!("{body}")
+            };
+            assert!(call.is_some(), "{body}");
+            assert_eq!(outbound, Some((id, state)), "{body}");
+        }
+        // An older server (no `outbound`), `null`, or a malformed attempt: the routed call alone.
+        for body in [
+            r#"{"task_sid":"WT00000000000000000000000000000001"}"#,
+            r#"{"task_sid":"WT00000000000000000000000000000001","outbound":null}"#,
+            r#"{"task_sid":"WT00000000000000000000000000000001","outbound":{"attempt":"x","status":"connected"}}"#,
+            r#"{"task_sid":"WT00000000000000000000000000000001","outbound":{"attempt":"6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab","status":"weird"}}"#,
+        ] {
+            assert!(
+                matches!(
+                    read_snapshot(body.as_bytes()),
+                    ActiveCall::Snapshot {
+                        call: Some(_),
+                        outbound: None
+                    }
+                ),
+                "{body}"
+            );
+        }
+        for body in ["", "[]", r#"{"outbound":null}"#, r#"{"task_sid":"bogus"}"#] {
+            assert_eq!(read_snapshot(body.as_bytes()), ActiveCall::Failed, "{body}");
         }
     }
 

@@ -653,13 +653,16 @@ impl<T: TokenSource> Driver<T> {
         let tx = self.internal_tx.clone();
         tokio::spawn(
             async move {
-                let input = match events::active_call(&cfg).await {
-                    events::ActiveCall::Call(ctx) => Input::Resynced {
-                        socket: SocketKind::Events,
-                        reading: Reading::CallContext(ctx),
-                    },
+                let readings = match events::active_call(&cfg).await {
+                    events::ActiveCall::Snapshot { call, outbound } => {
+                        let call = call.map(Reading::CallContext);
+                        let outbound =
+                            outbound.map(|(attempt, state)| Reading::Outbound { attempt, state });
+                        call.into_iter().chain(outbound).collect::<Vec<_>>()
+                    }
                     events::ActiveCall::UpgradeRequired(min_supported) => {
-                        Input::UpgradeRequired { min_supported }
+                        let _ = tx.send(Internal::Input(Input::UpgradeRequired { min_supported }));
+                        return;
                     }
                     events::ActiveCall::None => return,
                     events::ActiveCall::Failed => {
@@ -667,7 +670,13 @@ impl<T: TokenSource> Driver<T> {
                         return;
                     }
                 };
-                let _ = tx.send(Internal::Input(input));
+                for reading in readings {
+                    let input = Input::Resynced {
+                        socket: SocketKind::Events,
+                        reading,
+                    };
+                    let _ = tx.send(Internal::Input(input));
+                }
             }
             .instrument(tracing::info_span!("active_call")),
         );

@@ -15,6 +15,7 @@
 
 use super::*;
 use crate::api::AttemptId;
+use crate::input::OutboundState;
 
 impl Reconciler {
     /// Rings may be shown: calls are taken and no outgoing call is live.
@@ -130,6 +131,36 @@ impl Reconciler {
                 stage: news.stage,
             },
         );
+    }
+
+    /// A resync read where the server's attempt stands: a live stage is applied like its push (idempotent with
+    /// it); an attempt that is over there ends the call here (quietly, as when the customer hangs up: the server's
+    /// hang-up is an idempotent no-op and the Device leg is disconnected). An attempt this machine does not hold
+    /// (an older call, another install's) changes nothing.
+    pub fn outbound_reading(
+        &mut self,
+        attempt: AttemptId,
+        state: OutboundState,
+        out: &mut Vec<Action>,
+    ) {
+        match state {
+            OutboundState::Live(stage) => {
+                self.handle_outbound(OutboundNews { attempt, stage }, out)
+            }
+            OutboundState::Over => {
+                let target = Target::Outgoing(attempt);
+                if !self
+                    .offers
+                    .get(&target)
+                    .is_some_and(Offer::is_live_outgoing)
+                {
+                    return;
+                }
+                if let Some(o) = self.offers.remove(&target) {
+                    self.end_outgoing(o, None, out);
+                }
+            }
+        }
     }
 
     /// `device.connect()` failed before a CallSid existed.

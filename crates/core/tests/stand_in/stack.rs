@@ -241,12 +241,7 @@ impl Stack {
     /// Alice's driver with the server's push (TaskRouter + events sockets), signed in; wait for both sockets.
     #[allow(dead_code)] // not every test binary uses it
     pub async fn agent_driver(&self) -> tsunagi_core::driver::DriverIo {
-        use tsunagi_core::driver::{
-            Driver, DriverConfig, EventsConfig, ServerSession, ServerTokens,
-        };
-        use tsunagi_core::{Command, Input, SessionConfig, SocketKind, SupervisorConfig};
-        let stack = self;
-        let session = stack.login().await;
+        use tsunagi_core::{SessionConfig, SocketKind, SupervisorConfig};
         let cfg = SessionConfig {
             sockets: [SocketKind::TaskRouter, SocketKind::Events]
                 .into_iter()
@@ -254,6 +249,21 @@ impl Stack {
                 .collect(),
             ..SessionConfig::default()
         };
+        self.agent_driver_with(cfg).await
+    }
+
+    /// [`Stack::agent_driver`] with the session configured by the test (its sockets, backoff, seed).
+    #[allow(dead_code)] // not every test binary uses it
+    pub async fn agent_driver_with(
+        &self,
+        cfg: tsunagi_core::SessionConfig,
+    ) -> tsunagi_core::driver::DriverIo {
+        use tsunagi_core::driver::{
+            Driver, DriverConfig, EventsConfig, ServerSession, ServerTokens,
+        };
+        use tsunagi_core::{Command, Input};
+        let stack = self;
+        let session = stack.login().await;
         let (driver, io) = Driver::new(
             DriverConfig {
                 eventbridge_ws: format!("{}/v1/wschannels", stack.sim.ws_url()),

@@ -126,29 +126,50 @@ pub async fn me(AgentSession(agent): AgentSession) -> Json<Agent> {
     Json((*agent).clone())
 }
 
-/// `GET /v1/agents/me/active-call`: the resync snapshot of the agent's current interaction (spec §4.6), or 204.
+/// `GET /v1/agents/me/active-call`: the resync snapshot of the agent's current interaction (spec §4.6) and of
+/// their outbound attempt (`outbound`), or 204 when there is neither.
 pub async fn active_call(
     State(state): State<AppState>,
     crate::policy::SupportedAgent(agent): crate::policy::SupportedAgent,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse as _;
-    let Some(row) = crate::calls::active_for_agent(&state.db, &agent.id).await? else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    };
-    let customer = match &row.customer_id {
-        Some(id) => crate::crm::context(&state.db, id).await?,
-        None => None,
-    };
-    Ok(Json(serde_json::json!({
-        "task_sid": row.task_sid,
-        "reservation_sid": row.reservation_sid,
-        "conference_sid": row.conference_sid,
-        "customer_call_sid": row.customer_call_sid,
-        "agent_call_sid": row.agent_call_sid,
-        "status": row.status.as_str(),
-        "customer": customer,
-    }))
-    .into_response())
+    Ok(match resync_snapshot(&state, &agent.id).await? {
+        Some(body) => Json(body).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// The routed call's fields (absent without one) plus `outbound`: the live attempt, else the latest closed one,
+/// as `{attempt, status (init|dialing|connected|failed|ended), conference_sid}` (`null` without any), the same
+/// stages as the `outbound.*` pushes, so a client that missed one while disconnected catches up.
+async fn resync_snapshot(state: &AppState, agent_id: &str) -> ApiResult<Option<serde_json::Value>> {
+    let call = crate::calls::active_for_agent(&state.db, agent_id).await?;
+    let outbound = crate::outbound::store::latest_for_agent(&state.db, agent_id).await?;
+    if call.is_none() && outbound.is_none() {
+        return Ok(None);
+    }
+    let mut body = serde_json::json!({});
+    if let Some(row) = call {
+        let customer = match &row.customer_id {
+            Some(id) => crate::crm::context(&state.db, id).await?,
+            None => None,
+        };
+        body = serde_json::json!({
+            "task_sid": row.task_sid,
+            "reservation_sid": row.reservation_sid,
+            "conference_sid": row.conference_sid,
+            "customer_call_sid": row.customer_call_sid,
+            "agent_call_sid": row.agent_call_sid,
+            "status": row.status.as_str(),
+            "customer": customer,
+        });
+    }
+    body["outbound"] = serde_json::json!(outbound.map(|a| serde_json::json!({
+        "attempt": a.attempt,
+        "status": a.status.as_str(),
+        "conference_sid": a.conference_sid,
+    })));
+    Ok(Some(body))
 }
 
 /// `GET /v1/roster`: the presence roster (supervisors and admins only).

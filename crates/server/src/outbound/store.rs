@@ -108,6 +108,16 @@ pub async fn by_name(db: &Db, conf_name: &str) -> Result<Option<Attempt>, sqlx::
     one(db, "conf_name = $1", conf_name).await
 }
 
+/// The agent's attempt for a resync snapshot: the live one (`init`, `dialing`, `connected`) if any, else the most
+/// recent closed one (so a client that missed its end learns it; a client that never held it ignores it).
+pub async fn latest_for_agent(db: &Db, agent_id: &str) -> Result<Option<Attempt>, sqlx::Error> {
+    let order = "ORDER BY CASE WHEN status IN ('init', 'dialing', 'connected') THEN 0 ELSE 1 END, \
+                 created_at DESC, updated_at DESC";
+    TABLE
+        .one(db, "agent_id = $1", order, &[agent_id], from_row)
+        .await
+}
+
 /// Creates the attempt unless it exists (with a fresh `ob-<uuid>` name) and returns the stored one.
 pub async fn create_or_get(
     db: &Db,
