@@ -218,7 +218,17 @@ async fn agent_joined(state: &AppState, a: &Attempt, cf: &str) -> Result<(), Api
         },
     );
     match state.rest.create_participant(cf, &legs::refs(&form)).await {
-        Ok(call) => store::set(&state.db, &a.attempt, store::Column::Customer, &call).await?,
+        Ok(call) => {
+            store::set(&state.db, &a.attempt, store::Column::Customer, &call).await?;
+            // Hung up (or swept) while the customer was being added: that hang-up did not know this leg yet.
+            if store::get(&state.db, &a.attempt)
+                .await?
+                .is_none_or(|now| now.status.closed())
+            {
+                cancel_customer(state, &a.attempt, &call).await;
+                return Ok(());
+            }
+        }
         Err(e) => {
             tracing::warn!(attempt = %a.attempt, error = %e, "could not add the customer");
             return fail(state, &a, "failed").await;
@@ -229,6 +239,27 @@ async fn agent_joined(state: &AppState, a: &Attempt, cf: &str) -> Result<(), Api
         conference_sid: cf.to_owned(),
     };
     push(state, &a, e).await
+}
+
+/// Stops the customer's leg of an attempt ended before the answer: Twilio's `Status=canceled` stops a queued or
+/// ringing call (ending the conference does not: a participant still ringing is not in it yet) and leaves an
+/// answered one alone (ending the conference ends that). Best effort: a failure is logged, the caller goes on.
+async fn cancel_customer(state: &AppState, attempt: &str, call: &str) {
+    if let Err(e) = state
+        .rest
+        .update_call(call, &[("Status", "canceled")])
+        .await
+    {
+        tracing::warn!(attempt, error = %e, "could not cancel the customer's leg");
+    }
+}
+
+/// Fails an attempt ended by this side (hang-up, sweep): its customer leg, if any, stops ringing first.
+async fn abandon(state: &AppState, a: &Attempt, reason: &str) -> Result<(), ApiError> {
+    if let Some(call) = a.customer_call_sid.as_deref() {
+        cancel_customer(state, &a.attempt, call).await;
+    }
+    fail(state, a, reason).await
 }
 
 /// The customer leg's status callback.
@@ -252,7 +283,7 @@ pub async fn sweep(state: &AppState, now: i64) -> Result<usize, ApiError> {
     let before = now - state.config.twilio.outbound_stale_secs as i64;
     let mut closed = 0;
     for a in store::stale(&state.db, before).await? {
-        fail(state, &a, "stale").await?;
+        abandon(state, &a, "stale").await?;
         closed += 1;
     }
     for c in live_conferences(state, None).await? {
@@ -319,7 +350,8 @@ pub async fn hold(
 }
 
 /// Hangs up an outbound call: ends the conference of a connected call; a call still being set up fails as
-/// `canceled` (its conference, if any, is ended; a late join of the agent ends it too). Ended calls: done.
+/// `canceled` (the customer's ringing leg is canceled, its conference, if any, is ended; a late join of the agent
+/// ends it too). Ended calls: done.
 pub async fn hangup(
     state: &AppState,
     agent: &crate::auth::Agent,
@@ -331,7 +363,7 @@ pub async fn hangup(
         (Status::Connected, Some(cf)) => {
             crate::control::end_conference(state, cf).await?;
         }
-        _ => fail(state, &a, "canceled").await?,
+        _ => abandon(state, &a, "canceled").await?,
     }
     Ok(crate::control::Hangup::Done)
 }
