@@ -1,6 +1,7 @@
 //! The dialling agent hangs up an outgoing call while the customer's phone still rings (a stand-in number that
 //! never answers): `POST /v1/calls/ob-<attempt>/hangup` answers at once, the customer's ringing leg is canceled
-//! at the stand-in, the conference is ended and the agent is told `outbound.failed` (canceled). Whole way through
+//! at the stand-in, the conference is ended and the agent is told `outbound.failed` (canceled); a conference ended
+//! before the answer (the agent's leg left) cancels the ringing leg too. Whole way through
 //! the stand-in: the Device's `connect({To, TsunagiAttempt})`, the TwiML application and conference callbacks.
 
 mod common;
@@ -49,19 +50,57 @@ async fn hanging_up_a_ringing_outgoing_call_answers_at_once_and_cancels_the_cust
         .voice(Method::GET, &format!("Conferences/{cf}.json"), &[])
         .await;
     assert_eq!(conf["status"], "completed", "{conf}");
+    let legs = customer_legs(&s).await;
+    assert_eq!(legs.len(), 1, "{legs:?}");
+    assert_eq!(
+        legs[0]["status"], "canceled",
+        "the customer's phone stops ringing: {legs:?}"
+    );
+    device.hung_up().await;
+}
+
+/// The outgoing call ends before the answer at Twilio's side (the agent's leg left, the conference ended): the
+/// customer's phone, still ringing outside the conference, stops too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conference_ended_before_the_answer_cancels_the_customer_leg() {
+    let s = stack(true).await;
+    s.app.seed_crm().await;
+    let (session, mut device) = signed_in(&s, "tanaka", "pw").await;
+    let mut events = events_socket(&s, &session).await;
+
+    let ringing = json!({"number": CUSTOMER, "answer": "no-answer"});
+    assert_eq!(s.control("/_sim/calls/numbers", ringing).await.0, 200);
+    device
+        .connect("To=%2B81398765432&TsunagiAttempt=conference-ended-1")
+        .await;
+    let dialing = event_of(&mut events, "outbound.dialing").await;
+    let cf = dialing["conference_sid"].as_str().unwrap();
+    let end = [("Status", "completed")];
+    let (status, _) = s
+        .voice(Method::POST, &format!("Conferences/{cf}.json"), &end)
+        .await;
+    assert_eq!(status, 200);
+    let ended = event_of(&mut events, "outbound.ended").await;
+    assert_eq!(ended["attempt"], "conference-ended-1");
+    device.hung_up().await;
+    let legs = customer_legs(&s).await;
+    assert_eq!(legs.len(), 1, "{legs:?}");
+    assert_eq!(
+        legs[0]["status"], "canceled",
+        "the customer's phone stops ringing: {legs:?}"
+    );
+}
+
+/// The stand-in's calls to the customer (the agent's Device leg is `inbound` with the same `To`).
+async fn customer_legs(s: &Stack) -> Vec<Value> {
     let (_, calls) = s
         .voice(Method::GET, "Calls.json", &[("To", CUSTOMER)])
         .await;
-    let customer: Vec<&Value> = calls["calls"]
+    calls["calls"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|c| c["direction"] == "outbound-api")
-        .collect();
-    assert_eq!(customer.len(), 1, "{calls}");
-    assert_eq!(
-        customer[0]["status"], "canceled",
-        "the customer's phone stops ringing: {calls}"
-    );
-    device.hung_up().await;
+        .cloned()
+        .collect()
 }

@@ -178,6 +178,14 @@ pub async fn conference_event(
             let done = [Status::Init, Status::Dialing, Status::Connected];
             let reason = reason.unwrap_or("conference-ended");
             if store::transition(&state.db, attempt, &done, Status::Ended, Some(reason)).await? {
+                // Ended before the answer (the agent's leg left): a participant still ringing is not in the
+                // conference, so its end does not stop the customer's phone.
+                if let (false, Some(call)) = (
+                    a.status == Status::Connected,
+                    a.customer_call_sid.as_deref(),
+                ) {
+                    cancel_customer(state, &a.attempt, call).await;
+                }
                 let e = AgentEvent::OutboundEnded {
                     attempt: a.attempt.clone(),
                     reason: reason.to_owned(),
