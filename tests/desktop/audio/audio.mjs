@@ -134,6 +134,8 @@ async function answerCall() {
 }
 
 try {
+  // On a cold start the page may not have drawn the sign-in form yet when the WebDriver session opens.
+  await waitFor('the sign-in form', () => wd.execute("return !!document.getElementById('login-name') && !!document.getElementById('login-password')"));
   await wd.click('button.lang[data-lang="en"]').catch(() => {});
   await wd.execute(
     "const set = (id, v) => { const el = document.getElementById(id); el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); }; set('login-name', 'tanaka'); set('login-password', 'demo-tanaka');",
