@@ -3,6 +3,7 @@
  * the pick is remembered in localStorage. Every visible string comes from here, so both languages stay complete:
  * the `Messages` type makes a missing translation a type error.
  */
+import type { QualityWarning } from './quality.svelte';
 import type { CallPhase, KeychainProblem, PresenceState, Service, SessionEnded, ShortcutReason, SuperviseMode, TransferFailure, TransferMode } from './core-client';
 
 export type Lang = 'ja' | 'en';
@@ -48,6 +49,8 @@ interface Messages {
   department: string;
   callTimer: string;
   micLevel: string;
+  /** The call quality banner (the SDK's warnings, lib/quality.svelte.ts): what is wrong, and what the agent can do. */
+  quality: { label: string; problem: Record<QualityWarning, string>; advice: Record<QualityWarning, string> };
   keypad: string;
   transfer: string;
   transferTitle: string;
@@ -251,6 +254,27 @@ const MESSAGES: Record<Lang, Messages> = {
     department: 'Department',
     callTimer: 'Call time',
     micLevel: 'Microphone',
+    quality: {
+      label: 'Call quality',
+      problem: {
+        connection: 'The connection to the call is interrupted: audio is not getting through',
+        rtt: 'Your connection is delaying the audio (over 400 ms)',
+        loss: 'Audio is breaking up: packets are being lost',
+        jitter: 'Audio is choppy: it arrives unevenly (over 30 ms jitter)',
+        mos: 'Call quality is low',
+        mic: 'Your microphone seems silent or stuck',
+        speaker: 'No sound seems to come from the caller',
+      },
+      advice: {
+        connection: 'Check the network cable or Wi-Fi; the call may drop.',
+        rtt: 'Use a wired network and stop large downloads or video.',
+        loss: 'Use a wired network instead of Wi-Fi and close heavy apps.',
+        jitter: 'Use a wired network and close heavy apps.',
+        mos: 'Use a wired network and close heavy apps; ask the caller to repeat if needed.',
+        mic: 'Check that the headset is plugged in and not muted, or pick another microphone in Settings.',
+        speaker: 'Ask the caller to speak; check the headset and the speaker chosen in Settings.',
+      },
+    },
     keypad: 'Keypad',
     transfer: 'Transfer',
     transferTitle: 'Transfer the call',
@@ -503,6 +527,27 @@ const MESSAGES: Record<Lang, Messages> = {
     department: '部署',
     callTimer: '通話時間',
     micLevel: 'マイク',
+    quality: {
+      label: '通話品質',
+      problem: {
+        connection: '通話の接続が途切れています: 音声が届いていません',
+        rtt: '回線の遅延で音声が遅れています (400 ms 超)',
+        loss: '音声が途切れています: パケットが失われています',
+        jitter: '音声が不安定です: 届き方にばらつきがあります (ジッター 30 ms 超)',
+        mos: '通話品質が低下しています',
+        mic: 'マイクが無音か、反応していないようです',
+        speaker: '相手の音声が聞こえていないようです',
+      },
+      advice: {
+        connection: 'LAN ケーブルや Wi-Fi を確認してください。通話が切れる可能性があります。',
+        rtt: '有線 LAN を使い、大きなダウンロードや動画を止めてください。',
+        loss: 'Wi-Fi ではなく有線 LAN を使い、重いアプリを閉じてください。',
+        jitter: '有線 LAN を使い、重いアプリを閉じてください。',
+        mos: '有線 LAN を使い、重いアプリを閉じてください。必要ならお客様に聞き直してください。',
+        mic: 'ヘッドセットの接続とミュートを確認するか、設定で別のマイクを選んでください。',
+        speaker: 'お客様に話しかけてみて、ヘッドセットと設定のスピーカーを確認してください。',
+      },
+    },
     keypad: 'キーパッド',
     transfer: '転送',
     transferTitle: '通話の転送',

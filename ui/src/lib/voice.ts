@@ -9,6 +9,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import type { Call, Device } from '@twilio/voice-sdk';
 import type { CoreClient, DeviceCommand, VoiceSettings } from './core-client';
+import { callQuality } from './quality.svelte';
 import type { AudioPrefs } from './settings';
 import { enumerateNativeDevices, installShim, needsShim, type DeviceProblem, type Shim } from './webrtc';
 
@@ -128,6 +129,7 @@ export class Phone {
     });
     call.on('disconnect', () => this.end(sid, 'disconnected'));
     call.on('mute', (muted: boolean) => this.report({ type: 'muted', call: sid, muted }));
+    this.watchQuality(call, () => sid);
     call.on('error', (e: { code?: number; message?: string }) => {
       if (this.accepting.delete(sid)) this.report({ type: 'acceptFailed', call: sid, reason: `call error ${e?.code ?? ''} ${e?.message ?? ''}`.trim() });
     });
@@ -143,9 +145,19 @@ export class Phone {
     // A call that ends while its accept() is under way did not connect: that is the accept failing (WebKitGTK's
     // missing RTCPeerConnection ends it this way), not the caller hanging up.
     const failed = this.accepting.delete(sid);
+    callQuality.end(sid);
     if (this.calls.delete(sid)) {
       this.report(failed ? { type: 'acceptFailed', call: sid, reason: `the call ended during accept (${type})` } : { type, call: sid });
     }
+  }
+
+  /**
+   * The SDK's call quality warnings (its stats monitor; under the shim too, from the native engine's getStats)
+   * become the call screen's quality banner (./quality.svelte.ts) until cleared or the call ends.
+   */
+  private watchQuality(call: Call, key: () => string) {
+    call.on('warning', (name: string) => callQuality.raise(key(), name));
+    call.on('warning-cleared', (name: string) => callQuality.clear(key(), name));
   }
 
   /** A microphone or speaker problem during a call (native audio): the agent reads why, and what is used now. */
@@ -200,7 +212,11 @@ export class Phone {
       if (sid) this.report({ type: 'accepted', call: sid });
     });
     call.on('mute', (muted: boolean) => sid && this.report({ type: 'muted', call: sid, muted }));
-    const gone = () => (sid ? this.end(sid, 'disconnected') : failed());
+    this.watchQuality(call, () => sid ?? attempt);
+    const gone = () => {
+      callQuality.end(attempt);
+      return sid ? this.end(sid, 'disconnected') : failed();
+    };
     call.on('disconnect', gone);
     call.on('cancel', gone);
     call.on('reject', gone);
@@ -257,6 +273,7 @@ export class Phone {
     this.device = null;
     this.calls.clear();
     this.accepting.clear();
+    callQuality.end();
     this.setStatus('off');
   }
 }

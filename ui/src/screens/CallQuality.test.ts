@@ -1,0 +1,122 @@
+import { flushSync, mount, unmount } from 'svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn(async () => undefined), Channel: class {} }));
+vi.mock('@twilio/voice-sdk', () => ({ Device: class {} }));
+import CallPanel from './CallPanel.svelte';
+import { i18n } from '../lib/i18n.svelte';
+import { callQuality } from '../lib/quality.svelte';
+import type { CoreClient } from '../lib/core-client';
+import type { Call } from '../lib/session';
+import { Phone } from '../lib/voice';
+
+/** The SDK's Call as far as Phone uses it: an event emitter with its parameters. */
+class FakeSdkCall {
+  private readonly handlers = new Map<string, ((...args: unknown[]) => void)[]>();
+  parameters = { CallSid: 'CA1', From: '+81312345678' };
+  customParameters = new Map([['TaskSid', 'WT1']]);
+  on(name: string, handler: (...args: unknown[]) => void) {
+    this.handlers.set(name, [...(this.handlers.get(name) ?? []), handler]);
+    return this;
+  }
+  emit(name: string, ...args: unknown[]) {
+    for (const handler of this.handlers.get(name) ?? []) handler(...args);
+  }
+  accept() {}
+  reject() {}
+  disconnect() {}
+  mute() {}
+  sendDigits() {}
+}
+
+const call: Call = { target: { kind: 'task', sid: 'WT1' }, phase: 'connected', muted: false, onHold: false, connectedAt: Date.now() };
+
+function setup() {
+  const client = { deviceEvent: async () => {}, send: async () => {} } as unknown as CoreClient;
+  const phone = new Phone(client, { edge: 'tokyo', signaling: null });
+  const sdkCall = new FakeSdkCall();
+  (phone as unknown as { incoming(c: unknown): void }).incoming(sdkCall);
+  const panel = mount(CallPanel, { target: document.body, props: { client, call } });
+  flushSync();
+  return { phone, sdkCall, panel };
+}
+
+const banner = () => document.querySelector('#call-quality')?.textContent ?? null;
+
+afterEach(() => {
+  callQuality.end();
+  i18n.set('en');
+  document.body.innerHTML = '';
+});
+
+describe('call quality banner', () => {
+  it('tells the agent what is wrong and what to do, in English and Japanese, until the SDK clears it', () => {
+    i18n.set('en');
+    const { sdkCall, panel } = setup();
+    expect(banner()).toBeNull();
+    sdkCall.emit('warning', 'high-rtt', { value: 612 });
+    flushSync();
+    expect(banner()).toContain('Your connection is delaying the audio (over 400 ms)');
+    expect(banner()).toContain('Use a wired network');
+    sdkCall.emit('warning', 'high-packets-lost-fraction', {});
+    sdkCall.emit('warning', 'high-packet-loss', {});
+    flushSync();
+    expect(document.querySelector('#call-quality')?.getAttribute('data-warnings')).toBe('rtt loss');
+    expect(banner()).toContain('Audio is breaking up: packets are being lost');
+
+    i18n.set('ja');
+    flushSync();
+    expect(banner()).toContain('回線の遅延で音声が遅れています (400 ms 超)');
+    expect(banner()).toContain('音声が途切れています: パケットが失われています');
+    expect(banner()).toContain('有線 LAN');
+
+    sdkCall.emit('warning-cleared', 'high-rtt');
+    flushSync();
+    expect(banner()).not.toContain('400 ms');
+    // Both loss warnings mean the same to the agent: it stays until the second clears too.
+    sdkCall.emit('warning-cleared', 'high-packet-loss');
+    flushSync();
+    expect(banner()).toContain('パケットが失われています');
+    sdkCall.emit('warning-cleared', 'high-packets-lost-fraction');
+    flushSync();
+    expect(banner()).toBeNull();
+    unmount(panel);
+  });
+
+  it('names a silent microphone and low quality, and ignores warnings it does not show', () => {
+    const { sdkCall, panel } = setup();
+    sdkCall.emit('warning', 'constant-audio-input-level', {});
+    sdkCall.emit('warning', 'low-mos', {});
+    sdkCall.emit('warning', 'something-new', {});
+    flushSync();
+    expect(document.querySelector('#call-quality')?.getAttribute('data-warnings')).toBe('mos mic');
+    expect(banner()).toContain('Call quality is low');
+    expect(banner()).toContain('Your microphone seems silent or stuck');
+    unmount(panel);
+  });
+
+  it('goes when the call ends', () => {
+    const { sdkCall, panel } = setup();
+    sdkCall.emit('warning', 'high-jitter', {});
+    flushSync();
+    expect(banner()).toContain('over 30 ms jitter');
+    sdkCall.emit('disconnect');
+    flushSync();
+    expect(banner()).toBeNull();
+    expect(callQuality.warnings).toEqual([]);
+    unmount(panel);
+  });
+
+  it('keeps its room without a warning, so the call buttons never move under the pointer', () => {
+    const { sdkCall, panel } = setup();
+    const slot = document.querySelector('.quality-slot');
+    expect(slot).not.toBeNull();
+    sdkCall.emit('warning', 'high-rtt', {});
+    flushSync();
+    // The banner appears inside the same fixed-height slot, under the row of call buttons: nothing is inserted above them.
+    expect(slot?.previousElementSibling?.contains(document.querySelector('#hangup'))).toBe(true);
+    expect(document.querySelector('.quality-slot')).toBe(slot);
+    expect(slot?.contains(document.querySelector('#call-quality'))).toBe(true);
+    unmount(panel);
+  });
+});
