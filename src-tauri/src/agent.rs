@@ -121,7 +121,10 @@ impl AgentHost {
     /// Hands a Voice SDK event to the core.
     pub async fn device(&self, report: DeviceReport) -> Result<(), AppError> {
         let inputs = self.inputs()?;
-        let event = report.into_event();
+        // A report only for the log (a call quality warning) has no input for the core.
+        let Some(event) = report.into_event() else {
+            return Ok(());
+        };
         // CallSids and CallParams print redacted callers (Pii), so the event is safe to log.
         tracing::info!(?event, "Voice device event");
         inputs

@@ -64,12 +64,19 @@ pub enum DeviceReport {
     Outgoing { call: CallSid, attempt: AttemptId },
     /// `device.connect()` failed before the call had a CallSid (no WebRTC, no microphone, signaling error).
     OutgoingFailed { attempt: AttemptId },
+    /// The SDK raised (`Call.warning`) or cleared (`Call.warning-cleared`) a call quality warning (`high-rtt`,
+    /// `low-mos`…): for the app's log only, the core does not act on it (older windows send none).
+    QualityWarning {
+        call: CallSid,
+        warning: String,
+        raised: bool,
+    },
 }
 
 impl DeviceReport {
-    /// The core's input for this report.
-    pub fn into_event(self) -> DeviceEvent {
-        match self {
+    /// The core's input for this report; `None` for a report that is only logged (quality warnings).
+    pub fn into_event(self) -> Option<DeviceEvent> {
+        Some(match self {
             DeviceReport::Incoming {
                 call,
                 custom_parameters,
@@ -101,7 +108,25 @@ impl DeviceReport {
             DeviceReport::Muted { call, muted } => DeviceEvent::Muted { call, muted },
             DeviceReport::Outgoing { call, attempt } => DeviceEvent::Outgoing { call, attempt },
             DeviceReport::OutgoingFailed { attempt } => DeviceEvent::OutgoingFailed { attempt },
-        }
+            DeviceReport::QualityWarning {
+                call,
+                warning,
+                raised,
+            } => {
+                // An SDK warning name: kept to its alphabet and bounded, whatever the window sends.
+                let warning: String = warning
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .take(64)
+                    .collect();
+                if raised {
+                    tracing::warn!(%call, %warning, "call quality warning raised");
+                } else {
+                    tracing::info!(%call, %warning, "call quality warning cleared");
+                }
+                return None;
+            }
+        })
     }
 }
 
@@ -118,7 +143,7 @@ mod tests {
             "from": "+81312345678"
         }))
         .unwrap();
-        match ok.into_event() {
+        match ok.into_event().unwrap() {
             DeviceEvent::Incoming { params, .. } => {
                 assert_eq!(
                     params.task.unwrap().as_str(),
@@ -143,7 +168,7 @@ mod tests {
         ] {
             let report: DeviceReport = serde_json::from_value(report).unwrap();
             assert!(matches!(
-                report.into_event(),
+                report.into_event().unwrap(),
                 DeviceEvent::AcceptFailed { call } if call.as_str() == "CA00000000000000000000000000000001"
             ));
         }
@@ -157,7 +182,7 @@ mod tests {
             "customParameters": { "TaskSid": "WT-not-a-sid" },
         }))
         .unwrap();
-        match report.into_event() {
+        match report.into_event().unwrap() {
             DeviceEvent::Incoming { params, .. } => assert!(params.task.is_none()),
             other => panic!("unexpected {other:?}"),
         }
@@ -180,7 +205,7 @@ mod tests {
         }))
         .unwrap();
         assert!(matches!(
-            report.into_event(),
+            report.into_event().unwrap(),
             DeviceEvent::Outgoing { attempt: a, .. } if a.to_string() == attempt
         ));
         let failed: DeviceReport = serde_json::from_value(
@@ -188,13 +213,32 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            failed.into_event(),
+            failed.into_event().unwrap(),
             DeviceEvent::OutgoingFailed { .. }
         ));
         let bad = serde_json::from_value::<DeviceReport>(
             serde_json::json!({"type": "outgoingFailed", "attempt": "not-a-uuid"}),
         );
         assert!(bad.is_err(), "a malformed attempt is refused at the edge");
+    }
+
+    #[test]
+    fn quality_warnings_are_only_logged() {
+        for raised in [true, false] {
+            let report: DeviceReport = serde_json::from_value(serde_json::json!({
+                "type": "qualityWarning", "call": "CA00000000000000000000000000000001",
+                "warning": "high-rtt", "raised": raised
+            }))
+            .unwrap();
+            assert!(
+                report.into_event().is_none(),
+                "the core does not act on quality"
+            );
+        }
+        let bad = serde_json::from_value::<DeviceReport>(serde_json::json!({
+            "type": "qualityWarning", "call": "CA12", "warning": "high-rtt", "raised": true
+        }));
+        assert!(bad.is_err(), "a malformed CallSid is refused at the edge");
     }
 
     #[test]

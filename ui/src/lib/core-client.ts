@@ -197,7 +197,9 @@ export type DeviceReport =
   | { type: 'acceptFailed'; call: string; reason?: string }
   | { type: 'muted'; call: string; muted: boolean }
   | { type: 'outgoing'; call: string; attempt: string }
-  | { type: 'outgoingFailed'; attempt: string };
+  | { type: 'outgoingFailed'; attempt: string }
+  /** The SDK raised or cleared a call quality warning (`high-rtt`, `low-mos`…): for the app's log only. */
+  | { type: 'qualityWarning'; call: string; warning: string; raised: boolean };
 
 /**
  * The self-update's state (mirrors `UpdateView` in src-tauri/src/updater/mod.rs). `required`: the server no

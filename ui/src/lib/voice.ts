@@ -129,7 +129,7 @@ export class Phone {
     });
     call.on('disconnect', () => this.end(sid, 'disconnected'));
     call.on('mute', (muted: boolean) => this.report({ type: 'muted', call: sid, muted }));
-    this.watchQuality(call, () => sid);
+    this.watchQuality(call, () => sid, () => sid);
     call.on('error', (e: { code?: number; message?: string }) => {
       if (this.accepting.delete(sid)) this.report({ type: 'acceptFailed', call: sid, reason: `call error ${e?.code ?? ''} ${e?.message ?? ''}`.trim() });
     });
@@ -153,11 +153,22 @@ export class Phone {
 
   /**
    * The SDK's call quality warnings (its stats monitor; under the shim too, from the native engine's getStats)
-   * become the call screen's quality banner (./quality.svelte.ts) until cleared or the call ends.
+   * become the call screen's quality banner (./quality.svelte.ts) until cleared or the call ends; each raise and
+   * clear goes to the app's log too (the webview's console is not in it).
    */
-  private watchQuality(call: Call, key: () => string) {
-    call.on('warning', (name: string) => callQuality.raise(key(), name));
-    call.on('warning-cleared', (name: string) => callQuality.clear(key(), name));
+  private watchQuality(call: Call, key: () => string, sid: () => string | null) {
+    const log = (warning: string, raised: boolean) => {
+      const known = sid();
+      if (known) this.report({ type: 'qualityWarning', call: known, warning, raised });
+    };
+    call.on('warning', (name: string) => {
+      callQuality.raise(key(), name);
+      log(name, true);
+    });
+    call.on('warning-cleared', (name: string) => {
+      callQuality.clear(key(), name);
+      log(name, false);
+    });
   }
 
   /** A microphone or speaker problem during a call (native audio): the agent reads why, and what is used now. */
@@ -212,7 +223,7 @@ export class Phone {
       if (sid) this.report({ type: 'accepted', call: sid });
     });
     call.on('mute', (muted: boolean) => sid && this.report({ type: 'muted', call: sid, muted }));
-    this.watchQuality(call, () => sid ?? attempt);
+    this.watchQuality(call, () => sid ?? attempt, () => sid);
     const gone = () => {
       callQuality.end(attempt);
       return sid ? this.end(sid, 'disconnected') : failed();

@@ -6,7 +6,7 @@ vi.mock('@twilio/voice-sdk', () => ({ Device: class {} }));
 import CallPanel from './CallPanel.svelte';
 import { i18n } from '../lib/i18n.svelte';
 import { callQuality } from '../lib/quality.svelte';
-import type { CoreClient } from '../lib/core-client';
+import type { CoreClient, DeviceReport } from '../lib/core-client';
 import type { Call } from '../lib/session';
 import { Phone } from '../lib/voice';
 
@@ -32,13 +32,14 @@ class FakeSdkCall {
 const call: Call = { target: { kind: 'task', sid: 'WT1' }, phase: 'connected', muted: false, onHold: false, connectedAt: Date.now() };
 
 function setup() {
-  const client = { deviceEvent: async () => {}, send: async () => {} } as unknown as CoreClient;
+  const reports: DeviceReport[] = [];
+  const client = { deviceEvent: async (r: DeviceReport) => void reports.push(r), send: async () => {} } as unknown as CoreClient;
   const phone = new Phone(client, { edge: 'tokyo', signaling: null });
   const sdkCall = new FakeSdkCall();
   (phone as unknown as { incoming(c: unknown): void }).incoming(sdkCall);
   const panel = mount(CallPanel, { target: document.body, props: { client, call } });
   flushSync();
-  return { phone, sdkCall, panel };
+  return { phone, sdkCall, panel, reports };
 }
 
 const banner = () => document.querySelector('#call-quality')?.textContent ?? null;
@@ -52,7 +53,7 @@ afterEach(() => {
 describe('call quality banner', () => {
   it('tells the agent what is wrong and what to do, in English and Japanese, until the SDK clears it', () => {
     i18n.set('en');
-    const { sdkCall, panel } = setup();
+    const { sdkCall, panel, reports } = setup();
     expect(banner()).toBeNull();
     sdkCall.emit('warning', 'high-rtt', { value: 612 });
     flushSync();
@@ -80,6 +81,15 @@ describe('call quality banner', () => {
     sdkCall.emit('warning-cleared', 'high-packets-lost-fraction');
     flushSync();
     expect(banner()).toBeNull();
+    // Every raise and clear reaches the app's log through the Device report path.
+    expect(reports.filter((r) => r.type === 'qualityWarning')).toEqual([
+      { type: 'qualityWarning', call: 'CA1', warning: 'high-rtt', raised: true },
+      { type: 'qualityWarning', call: 'CA1', warning: 'high-packets-lost-fraction', raised: true },
+      { type: 'qualityWarning', call: 'CA1', warning: 'high-packet-loss', raised: true },
+      { type: 'qualityWarning', call: 'CA1', warning: 'high-rtt', raised: false },
+      { type: 'qualityWarning', call: 'CA1', warning: 'high-packet-loss', raised: false },
+      { type: 'qualityWarning', call: 'CA1', warning: 'high-packets-lost-fraction', raised: false },
+    ]);
     unmount(panel);
   });
 
