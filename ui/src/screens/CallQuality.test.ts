@@ -93,15 +93,38 @@ describe('call quality banner', () => {
     unmount(panel);
   });
 
-  it('names a silent microphone and low quality, and ignores warnings it does not show', () => {
+  it('names a silent microphone, and ignores warnings it does not show (and the SDK low-mos: 3.0, not 3.5)', () => {
     const { sdkCall, panel } = setup();
     sdkCall.emit('warning', 'constant-audio-input-level', {});
     sdkCall.emit('warning', 'low-mos', {});
     sdkCall.emit('warning', 'something-new', {});
     flushSync();
-    expect(document.querySelector('#call-quality')?.getAttribute('data-warnings')).toBe('mos mic');
-    expect(banner()).toContain('Call quality is low');
+    expect(document.querySelector('#call-quality')?.getAttribute('data-warnings')).toBe('mic');
     expect(banner()).toContain('Your microphone seems silent or stuck');
+    unmount(panel);
+  });
+
+  it('says call quality is low when 3 of the last 5 samples estimate MOS below 3.5, and clears when none does', () => {
+    const { sdkCall, panel, reports } = setup();
+    const sample = (mos: number | null) => {
+      sdkCall.emit('sample', { mos });
+      flushSync();
+    };
+    // 3.4 is above the SDK's own 3.0 but below the product's 3.5.
+    for (const mos of [null, 4.2, 3.4, 4.1, 3.4]) sample(mos);
+    expect(banner()).toBeNull();
+    sample(3.4);
+    expect(document.querySelector('#call-quality')?.getAttribute('data-warnings')).toBe('mos');
+    expect(banner()).toContain('Call quality is low');
+    // Cleared only once the last 5 samples are all good again.
+    for (const mos of [4.2, 4.2, 4.2, 4.2]) sample(mos);
+    expect(banner()).not.toBeNull();
+    sample(4.2);
+    expect(banner()).toBeNull();
+    expect(reports.filter((r) => r.type === 'qualityWarning')).toEqual([
+      { type: 'qualityWarning', call: 'CA1', warning: 'low-mos', raised: true },
+      { type: 'qualityWarning', call: 'CA1', warning: 'low-mos', raised: false },
+    ]);
     unmount(panel);
   });
 
