@@ -7,6 +7,7 @@
 mod common;
 
 use axum::http::StatusCode;
+use common::device::Device;
 use common::live::*;
 use common::sim::*;
 use common::*;
@@ -18,18 +19,13 @@ const CUSTOMER: &str = "+81398765432";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hanging_up_a_ringing_outgoing_call_answers_at_once_and_cancels_the_customer_leg() {
-    let s = stack(true).await;
-    s.app.seed_crm().await;
-    let (session, mut device) = signed_in(&s, "tanaka", "pw").await;
-    let mut events = events_socket(&s, &session).await;
-
-    let ringing = json!({"number": CUSTOMER, "answer": "no-answer"});
-    assert_eq!(s.control("/_sim/calls/numbers", ringing).await.0, 200);
-    device
-        .connect("To=%2B81398765432&TsunagiAttempt=hangup-ringing-1")
-        .await;
-    let dialing = event_of(&mut events, "outbound.dialing").await;
-    let cf = dialing["conference_sid"].as_str().unwrap().to_owned();
+    let Ringing {
+        s,
+        session,
+        mut device,
+        mut events,
+        cf,
+    } = dial_a_ringing_customer("hangup-ringing-1").await;
 
     let req = authed_post("/v1/calls/ob-hangup-ringing-1/hangup", &session, None);
     let (status, body, _) = tokio::time::timeout(Duration::from_secs(10), s.app.send(req))
@@ -63,18 +59,13 @@ async fn hanging_up_a_ringing_outgoing_call_answers_at_once_and_cancels_the_cust
 /// customer's phone, still ringing outside the conference, stops too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conference_ended_before_the_answer_cancels_the_customer_leg() {
-    let s = stack(true).await;
-    s.app.seed_crm().await;
-    let (session, mut device) = signed_in(&s, "tanaka", "pw").await;
-    let mut events = events_socket(&s, &session).await;
-
-    let ringing = json!({"number": CUSTOMER, "answer": "no-answer"});
-    assert_eq!(s.control("/_sim/calls/numbers", ringing).await.0, 200);
-    device
-        .connect("To=%2B81398765432&TsunagiAttempt=conference-ended-1")
-        .await;
-    let dialing = event_of(&mut events, "outbound.dialing").await;
-    let cf = dialing["conference_sid"].as_str().unwrap();
+    let Ringing {
+        s,
+        mut device,
+        mut events,
+        cf,
+        ..
+    } = dial_a_ringing_customer("conference-ended-1").await;
     let end = [("Status", "completed")];
     let (status, _) = s
         .voice(Method::POST, &format!("Conferences/{cf}.json"), &end)
@@ -89,6 +80,38 @@ async fn a_conference_ended_before_the_answer_cancels_the_customer_leg() {
         legs[0]["status"], "canceled",
         "the customer's phone stops ringing: {legs:?}"
     );
+}
+
+/// tanaka, signed in with the event socket open, has dialled [`CUSTOMER`] (a number that never answers) as
+/// `attempt`; the server said `outbound.dialing`.
+struct Ringing {
+    s: Stack,
+    session: String,
+    device: Device,
+    events: Ws,
+    /// The attempt's conference.
+    cf: String,
+}
+
+async fn dial_a_ringing_customer(attempt: &str) -> Ringing {
+    let s = stack(true).await;
+    s.app.seed_crm().await;
+    let (session, mut device) = signed_in(&s, "tanaka", "pw").await;
+    let mut events = events_socket(&s, &session).await;
+    let ringing = json!({"number": CUSTOMER, "answer": "no-answer"});
+    assert_eq!(s.control("/_sim/calls/numbers", ringing).await.0, 200);
+    device
+        .connect(&format!("To=%2B81398765432&TsunagiAttempt={attempt}"))
+        .await;
+    let dialing = event_of(&mut events, "outbound.dialing").await;
+    let cf = dialing["conference_sid"].as_str().unwrap().to_owned();
+    Ringing {
+        s,
+        session,
+        device,
+        events,
+        cf,
+    }
 }
 
 /// The stand-in's calls to the customer (the agent's Device leg is `inbound` with the same `To`).
